@@ -38,7 +38,8 @@ class AuthenticationError(GateError):
 
 class ClockError(GateError):
     retryable = True
-    advice = "The request's timestamp was outside the exchange's 60 s window; the clock is resynced."
+    advice = ("The request's timestamp was outside the exchange's 60 s window; the clock is "
+              "measured again.")
 
 
 class PermissionDeniedError(GateError):
@@ -76,7 +77,8 @@ class BadResponseError(GateError):
     """HTML from a proxy, an empty body, or JSON of the wrong shape."""
 
     retryable = True
-    advice = "The answer was not what the exchange sends (a proxy or gateway in between?); retrying."
+    advice = ("The answer was not what the exchange sends (a proxy or gateway in between?); "
+              "retrying.")
 
 
 class InvalidInputError(GateError, ValueError):

@@ -53,7 +53,7 @@ def is_contract(name: str) -> bool:
 
 @dataclass(frozen=True, order=True)
 class Target:
-    """One product and scope. Build with :func:`parse_target` or the ``spot``/``options`` helpers."""
+    """One product and scope; build with :func:`parse_target`, :func:`spot` or :func:`options`."""
 
     product: Product
     kind: ScopeKind

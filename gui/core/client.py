@@ -1,0 +1,729 @@
+"""GateClient: Gate APIv4 over one ``requests.Session``, with typed results and server time.
+
+Blocking by design (the engine runs it in worker threads behind ``await``); every request has a
+timeout, TLS verification is always on, and every failure is one of :mod:`gui.core.errors`.
+
+Time: requests are signed with the exchange's clock. ``sync_clock`` measures
+``server time - monotonic clock`` from ``GET /spot/time`` at the middle of the round trip, so a
+deadline the exchange gives (``triggerTime``) can be placed on the monotonic clock, where a jump of
+the wall clock cannot move it. The measurement is renewed when it is old, when the wall clock moved
+against the monotonic one (clock set, machine asleep), and once on ``REQUEST_EXPIRED``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from gui import __version__
+from gui.core import errors
+from gui.core.errors import (
+    BadResponseError,
+    ClockError,
+    GateError,
+    InvalidInputError,
+    NetworkError,
+    PermissionDeniedError,
+)
+from gui.core.signing import sign
+from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
+from gui.core.urls import API_PREFIX, validate_base_url
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"gate-killswitch/{__version__}"
+DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT_S = 2**31 - 1
+MIN_TIMEOUT_S = 5
+# Renew the clock measurement this often even when nothing looks wrong.
+CLOCK_MAX_AGE_S = 300.0
+# Wall minus monotonic moving by more than this means the clock was set or the machine slept.
+CLOCK_DRIFT_LIMIT_S = 1.0
+# An answer body larger than this is not something Gate sends to these endpoints.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{128}")
+
+
+@dataclass(frozen=True)
+class ClockSync:
+    """One measurement of the exchange's clock against ours."""
+
+    server_minus_mono: float  # server Unix seconds = monotonic seconds + this
+    wall_minus_mono: float  # at measurement: a change later means the wall clock moved
+    rtt: float  # round trip of the measuring request, seconds
+    measured_mono: float
+
+    @property
+    def uncertainty(self) -> float:
+        """How far off the mapping can be: half the round trip."""
+        return self.rtt / 2
+
+    @property
+    def server_minus_wall(self) -> float:
+        return self.server_minus_mono - self.wall_minus_mono
+
+    def server_time(self, mono: float) -> float:
+        return mono + self.server_minus_mono
+
+    def to_mono(self, server_seconds: float) -> float:
+        return server_seconds - self.server_minus_mono
+
+
+@dataclass(frozen=True)
+class CountdownAck:
+    """The exchange's acknowledgement of one countdown request."""
+
+    target: Target
+    timeout: int
+    trigger_time_ms: int  # exchange clock; 0 for a ``timeout`` 0 (its answer means nothing)
+    sent_mono: float
+    received_mono: float
+    clock: ClockSync
+
+    @property
+    def latency(self) -> float:
+        return self.received_mono - self.sent_mono
+
+    @property
+    def deadline_mono(self) -> float:
+        """``triggerTime`` on this machine's monotonic clock."""
+        return self.clock.to_mono(self.trigger_time_ms / 1000.0)
+
+    @property
+    def uncertainty(self) -> float:
+        return self.clock.uncertainty
+
+
+@dataclass(frozen=True)
+class CurrencyPair:
+    id: str
+    base: str
+    quote: str
+    trade_status: str
+
+    @property
+    def tradable(self) -> bool:
+        return self.trade_status != "untradable"
+
+
+@dataclass(frozen=True)
+class Underlying:
+    name: str
+    index_price: str
+
+
+@dataclass(frozen=True)
+class OptionContract:
+    name: str
+    underlying: str
+    expiration_time: int  # Unix seconds
+    is_call: bool
+    strike: str
+
+
+@dataclass(frozen=True)
+class OpenOrder:
+    product: Product
+    id: str
+    market: str  # currency pair or contract
+    side: str
+    amount: str
+    price: str
+    left: str
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    id: str
+    market: str
+    succeeded: bool
+    label: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    remaining: int | None
+    limit: int | None
+    reset_at: float | None  # Unix seconds
+
+
+READ_WRITE = "read-write"
+READ_ONLY = "read-only"
+NO_ACCESS = "none"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """What a key reaches, per product: read-write, read-only, none or unknown."""
+
+    spot: str
+    options: str
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def can_arm(self) -> dict[Product, bool]:
+        return {Product.SPOT: self.spot == READ_WRITE, Product.OPTIONS: self.options == READ_WRITE}
+
+
+def check_timeout(timeout: object) -> int:
+    """Gate's rule for ``timeout``: 0 (end the countdown) or 5 .. 2^31-1 whole seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise InvalidInputError(f"The countdown timeout must be whole seconds, not {timeout!r}.")
+    if timeout != 0 and not MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S:
+        raise InvalidInputError(
+            f"The countdown timeout must be 0 (stop) or at least {MIN_TIMEOUT_S} seconds; "
+            f"{timeout} is not allowed.")
+    return timeout
+
+
+def parse_trigger_time(value: object) -> int:
+    """``triggerTime`` as Gate sends it: a string of digits (or an integer) of milliseconds."""
+    if isinstance(value, bool):
+        raise BadResponseError(f"triggerTime is not a number: {value!r}.")
+    if isinstance(value, int):
+        ms = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        ms = int(value)
+    else:
+        raise BadResponseError(f"triggerTime is not a whole number of milliseconds: {value!r:.60}.")
+    if ms <= 0:
+        raise BadResponseError(f"triggerTime {ms} is not a time.")
+    return ms
+
+
+def _check_name(kind: str, value: str | None, valid: Callable[[str], bool], example: str) -> None:
+    if value is not None and not valid(value):
+        raise InvalidInputError(f"{value!r:.60} is not a {kind} in Gate's form, like {example}.")
+
+
+def _expect(data: object, kind: type, what: str) -> Any:
+    if not isinstance(data, kind):
+        raise BadResponseError(f"The answer for {what} has the wrong shape.")
+    return data
+
+
+def _text(item: Mapping[str, Any], key: str, what: str) -> str:
+    value = item.get(key)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise BadResponseError(f"The answer for {what} lacks a usable {key!r}.")
+
+
+class GateClient:
+    """A blocking Gate APIv4 client. Thread-safe: the engine calls it from several threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str | None = None,
+        secret: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        pool_size: int = 64,
+    ) -> None:
+        self.base_url = validate_base_url(base_url)
+        self._root = self.base_url[: -len(API_PREFIX)]
+        self._key = key or None
+        self._secret = secret or None
+        if (self._key is None) != (self._secret is None):
+            raise InvalidInputError("Give both the API key and the secret, or neither.")
+        self.timeout = float(timeout)
+        self._mono = monotonic
+        self._wall = wall
+        self._session = session or requests.Session()
+        self._session.verify = True  # never turned off: see README, "Secrets"
+        self._session.trust_env = True
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._clock: ClockSync | None = None
+        self._clock_lock = threading.Lock()
+        self._rate: dict[str, RateInfo] = {}
+        self._rate_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"GateClient({self.base_url!r}, signed={self.has_key})"
+
+    @property
+    def has_key(self) -> bool:
+        return self._key is not None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> GateClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def clock(self) -> ClockSync | None:
+        return self._clock
+
+    def sync_clock(self, timeout: float | None = None) -> ClockSync:
+        """Measure the exchange's clock now (``GET /spot/time``)."""
+        sent = self._mono()
+        data = self._request("GET", "/spot/time", timeout=timeout)
+        received = self._mono()
+        wall = self._wall()
+        obj = _expect(data, dict, "server time")
+        raw = obj.get("server_time")
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+            raise BadResponseError("The server time answer has no usable server_time.")
+        mid = (sent + received) / 2
+        sync = ClockSync(
+            server_minus_mono=raw / 1000.0 - mid,
+            wall_minus_mono=wall - received,
+            rtt=received - sent,
+            measured_mono=received,
+        )
+        self._clock = sync
+        return sync
+
+    def clock_is_stale(self) -> bool:
+        sync = self._clock
+        if sync is None:
+            return True
+        now = self._mono()
+        if now - sync.measured_mono > CLOCK_MAX_AGE_S:
+            return True
+        return abs((self._wall() - now) - sync.wall_minus_mono) > CLOCK_DRIFT_LIMIT_S
+
+    def ensure_clock(self, timeout: float | None = None) -> ClockSync:
+        """The current measurement, renewed first if it is missing or stale.
+
+        Only one thread measures at a time; while one does, others keep signing with the
+        previous measurement rather than queue behind a slow request.
+        """
+        current = self._clock
+        if current is not None and not self.clock_is_stale():
+            return current
+        if current is not None:
+            if not self._clock_lock.acquire(blocking=False):
+                return current
+        else:
+            wait = self.timeout if timeout is None else timeout
+            if not self._clock_lock.acquire(timeout=max(wait, 0.01)):
+                raise NetworkError("Timed out waiting for the exchange's clock.")
+        try:
+            if self._clock is not current and self._clock is not None and not self.clock_is_stale():
+                return self._clock
+            return self.sync_clock(timeout)
+        except GateError:
+            if current is not None:
+                log.warning("Could not renew the exchange clock measurement; keeping the last one.")
+                return current
+            raise
+        finally:
+            self._clock_lock.release()
+
+    def server_now(self) -> float:
+        """The exchange's time now, in Unix seconds, by the last measurement."""
+        sync = self._clock
+        if sync is None:
+            return self._wall()
+        return sync.server_time(self._mono())
+
+    # ------------------------------------------------------------------ public data
+
+    def server_time(self, timeout: float | None = None) -> float:
+        """The exchange's clock, Unix seconds (measures the offset as a side effect)."""
+        return self.sync_clock(timeout).server_time(self._mono())
+
+    def spot_pairs(self, timeout: float | None = None) -> list[CurrencyPair]:
+        data = _expect(self._request("GET", "/spot/currency_pairs", timeout=timeout), list,
+                       "spot pairs")
+        pairs = []
+        for item in data:
+            if not isinstance(item, dict):
+                raise BadResponseError("The answer for spot pairs has the wrong shape.")
+            pairs.append(CurrencyPair(
+                id=_text(item, "id", "spot pairs"),
+                base=str(item.get("base", "")),
+                quote=str(item.get("quote", "")),
+                trade_status=str(item.get("trade_status", "")),
+            ))
+        return pairs
+
+    def option_underlyings(self, timeout: float | None = None) -> list[Underlying]:
+        data = _expect(self._request("GET", "/options/underlyings", timeout=timeout), list,
+                       "option underlyings")
+        return [
+            Underlying(name=_text(_expect(i, dict, "option underlyings"), "name",
+                                  "option underlyings"),
+                       index_price=str(i.get("index_price", "")))
+            for i in data
+        ]
+
+    def option_contracts(self, underlying: str, timeout: float | None = None
+                         ) -> list[OptionContract]:
+        _check_name("option underlying", underlying, is_pair, "BTC_USDT")
+        data = _expect(
+            self._request("GET", "/options/contracts", params=[("underlying", underlying)],
+                          timeout=timeout),
+            list, "option contracts")
+        contracts = []
+        for item in data:
+            obj = _expect(item, dict, "option contracts")
+            name = _text(obj, "name", "option contracts")
+            expiry = obj.get("expiration_time")
+            if isinstance(expiry, bool) or not isinstance(expiry, (int, float)):
+                raise BadResponseError("An option contract has no usable expiration_time.")
+            strike = obj.get("strike_price")
+            if strike is None and is_contract(name):
+                strike = name.split("-")[2]
+            contracts.append(OptionContract(
+                name=name,
+                underlying=str(obj.get("underlying", underlying)),
+                expiration_time=int(expiry),
+                is_call=bool(obj.get("is_call", name.endswith("-C"))),
+                strike=str(strike if strike is not None else ""),
+            ))
+        return contracts
+
+    # ------------------------------------------------------------------ countdowns
+
+    def countdown(self, target: Target, timeout: int, *,
+                  request_timeout: float | None = None) -> CountdownAck:
+        """Set (``timeout`` ≥ 5) or end (``timeout`` 0) the countdown of one scope."""
+        check_timeout(timeout)
+        path = ("/spot/countdown_cancel_all" if target.product is Product.SPOT
+                else "/options/countdown_cancel_all")
+        body: dict[str, object] = {"timeout": timeout, **target.countdown_params()}
+        clock = self.ensure_clock(request_timeout)
+        sent = self._mono()
+        data = self._request("POST", path, body=body, signed=True, timeout=request_timeout)
+        received = self._mono()
+        obj = _expect(data, dict, "the countdown")
+        if timeout == 0:
+            # Gate documents nothing about this answer: the 2xx is the acknowledgement.
+            trigger = 0
+        else:
+            trigger = parse_trigger_time(obj.get("triggerTime"))
+        return CountdownAck(target=target, timeout=timeout, trigger_time_ms=trigger,
+                            sent_mono=sent, received_mono=received,
+                            clock=self._clock or clock)
+
+    def spot_countdown(self, timeout: int, currency_pair: str | None = None, *,
+                       request_timeout: float | None = None) -> CountdownAck:
+        _check_name("spot pair", currency_pair, is_pair, "BTC_USDT")
+        target = Target(Product.SPOT, ScopeKind.PAIR, currency_pair) if currency_pair else \
+            Target(Product.SPOT, ScopeKind.ALL)
+        return self.countdown(target, timeout, request_timeout=request_timeout)
+
+    def options_countdown(self, timeout: int, *, underlying: str | None = None,
+                          contract: str | None = None,
+                          request_timeout: float | None = None) -> CountdownAck:
+        _check_name("option underlying", underlying, is_pair, "BTC_USDT")
+        _check_name("option contract", contract, is_contract, "BTC_USDT-20241001-46000-C")
+        if contract:
+            target = Target(Product.OPTIONS, ScopeKind.CONTRACT, contract)
+        elif underlying:
+            target = Target(Product.OPTIONS, ScopeKind.UNDERLYING, underlying)
+        else:
+            target = Target(Product.OPTIONS, ScopeKind.ALL)
+        return self.countdown(target, timeout, request_timeout=request_timeout)
+
+    # ------------------------------------------------------------------ orders
+
+    def cancel_now(self, target: Target, *, request_timeout: float | None = None
+                   ) -> list[CancelResult]:
+        """Cancel the scope's open orders now. It does not touch the countdown."""
+        if target.product is Product.SPOT:
+            return self.cancel_spot_orders(target.name or None, request_timeout=request_timeout)
+        params = target.countdown_params()
+        return self.cancel_option_orders(underlying=params.get("underlying"),
+                                         contract=params.get("contract"),
+                                         request_timeout=request_timeout)
+
+    def cancel_spot_orders(self, currency_pair: str | None = None, *,
+                           request_timeout: float | None = None) -> list[CancelResult]:
+        _check_name("spot pair", currency_pair, is_pair, "BTC_USDT")
+        params = [("currency_pair", currency_pair)] if currency_pair else []
+        data = self._request("DELETE", "/spot/orders", params=params, signed=True,
+                             timeout=request_timeout)
+        return self._cancel_results(data, "currency_pair")
+
+    def cancel_option_orders(self, *, underlying: str | None = None, contract: str | None = None,
+                             request_timeout: float | None = None) -> list[CancelResult]:
+        _check_name("option underlying", underlying, is_pair, "BTC_USDT")
+        _check_name("option contract", contract, is_contract, "BTC_USDT-20241001-46000-C")
+        params = [(k, v) for k, v in (("underlying", underlying), ("contract", contract)) if v]
+        data = self._request("DELETE", "/options/orders", params=params, signed=True,
+                             timeout=request_timeout)
+        return self._cancel_results(data, "contract")
+
+    @staticmethod
+    def _cancel_results(data: object, market_key: str) -> list[CancelResult]:
+        results = []
+        for item in _expect(data, list, "the cancel"):
+            obj = _expect(item, dict, "the cancel")
+            succeeded = obj.get("succeeded")
+            if succeeded is None:
+                # Older answers list the cancelled orders themselves.
+                succeeded = obj.get("status") in ("cancelled", "finished", None)
+            results.append(CancelResult(
+                id=_text(obj, "id", "the cancel"),
+                market=str(obj.get(market_key, "")),
+                succeeded=bool(succeeded),
+                label=str(obj.get("label", "") or ""),
+                message=str(obj.get("message", "") or ""),
+            ))
+        return results
+
+    def open_orders(self, target: Target, *, request_timeout: float | None = None
+                    ) -> list[OpenOrder]:
+        """The open orders a countdown on ``target`` would cancel."""
+        if target.product is Product.SPOT:
+            orders = self.spot_open_orders(request_timeout=request_timeout)
+            return [o for o in orders if target.is_all or o.market == target.name]
+        params = target.countdown_params()
+        return self.option_open_orders(underlying=params.get("underlying"),
+                                       contract=params.get("contract"),
+                                       request_timeout=request_timeout)
+
+    def spot_open_orders(self, *, request_timeout: float | None = None) -> list[OpenOrder]:
+        data = self._request("GET", "/spot/open_orders", signed=True, timeout=request_timeout)
+        orders = []
+        for group in _expect(data, list, "open spot orders"):
+            obj = _expect(group, dict, "open spot orders")
+            pair = str(obj.get("currency_pair", ""))
+            for order in _expect(obj.get("orders", []), list, "open spot orders"):
+                o = _expect(order, dict, "open spot orders")
+                orders.append(OpenOrder(
+                    product=Product.SPOT, id=_text(o, "id", "open spot orders"),
+                    market=str(o.get("currency_pair", pair)), side=str(o.get("side", "")),
+                    amount=str(o.get("amount", "")), price=str(o.get("price", "")),
+                    left=str(o.get("left", ""))))
+        return orders
+
+    def option_open_orders(self, *, underlying: str | None = None, contract: str | None = None,
+                           request_timeout: float | None = None) -> list[OpenOrder]:
+        _check_name("option underlying", underlying, is_pair, "BTC_USDT")
+        _check_name("option contract", contract, is_contract, "BTC_USDT-20241001-46000-C")
+        params = [("status", "open")] + [
+            (k, v) for k, v in (("underlying", underlying), ("contract", contract)) if v]
+        data = self._request("GET", "/options/orders", params=params, signed=True,
+                             timeout=request_timeout)
+        orders = []
+        for item in _expect(data, list, "open option orders"):
+            o = _expect(item, dict, "open option orders")
+            size = o.get("size", 0)
+            side = "sell" if isinstance(size, (int, float)) and size < 0 else "buy"
+            orders.append(OpenOrder(
+                product=Product.OPTIONS, id=_text(o, "id", "open option orders"),
+                market=str(o.get("contract", "")), side=side, amount=str(size),
+                price=str(o.get("price", "")), left=str(o.get("left", ""))))
+        return orders
+
+    # ------------------------------------------------------------------ key check
+
+    def check_key(self, timeout: float | None = None) -> KeyCheck:
+        """What the key reaches per product.
+
+        Read: ``GET /spot/accounts`` and ``GET /options/accounts``. Write: cancelling an order id
+        that cannot exist (``0``), which changes nothing but is refused with ``READ_ONLY`` or
+        ``FORBIDDEN`` when the key may not write. Authentication failures are raised: a key the
+        exchange does not accept reaches nothing.
+        """
+        if not self.has_key:
+            raise InvalidInputError("This profile has no API key to check.")
+        details: dict[str, str] = {}
+        spot = self._probe("spot", "/spot/accounts", "/spot/orders/0",
+                           [("currency_pair", "BTC_USDT")], details, timeout)
+        opts = self._probe("options", "/options/accounts", "/options/orders/0", [], details,
+                           timeout)
+        return KeyCheck(spot=spot, options=opts, details=details)
+
+    def _probe(self, product: str, read_path: str, write_path: str,
+               write_params: Sequence[tuple[str, str]], details: dict[str, str],
+               timeout: float | None) -> str:
+        try:
+            self._request("GET", read_path, signed=True, timeout=timeout)
+        except PermissionDeniedError as exc:
+            details[product] = f"cannot read ({exc.label or exc.status})"
+            return NO_ACCESS
+        except errors.AuthenticationError:
+            raise
+        except GateError as exc:
+            details[product] = f"could not check: {exc.message}"
+            return UNKNOWN
+        try:
+            self._request("DELETE", write_path, params=write_params, signed=True,
+                          timeout=timeout)
+        except PermissionDeniedError as exc:
+            details[product] = f"can read, cannot write ({exc.label or exc.status})"
+            return READ_ONLY
+        except errors.AuthenticationError:
+            raise
+        except GateError as exc:
+            if exc.retryable:
+                details[product] = f"can read; write not checked: {exc.message}"
+                return UNKNOWN
+            # ORDER_NOT_FOUND and the like: the write was allowed and found nothing to do.
+        details[product] = "can read and write"
+        return READ_WRITE
+
+    # ------------------------------------------------------------------ rate information
+
+    def rate_info(self, method: str, path: str) -> RateInfo | None:
+        """The rate-limit headers of the last answer from that endpoint."""
+        with self._rate_lock:
+            return self._rate.get(f"{method} {path}")
+
+    # ------------------------------------------------------------------ transport
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        body: Mapping[str, object] | None = None,
+        signed: bool = False,
+        timeout: float | None = None,
+        _clock_retry: bool = True,
+    ) -> Any:
+        if signed and not self.has_key:
+            raise InvalidInputError("This request needs an API key; the profile has none.")
+        # Names were validated to Gate's alphabet, so the query needs no encoding: the string
+        # signed is exactly the string sent.
+        query = "&".join(f"{k}={v}" for k, v in params)
+        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
+        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+        headers: dict[str, str] = {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if signed:
+            assert self._key is not None and self._secret is not None
+            self.ensure_clock(timeout)
+            timestamp = str(int(self.server_now()))
+            headers["KEY"] = self._key
+            headers["Timestamp"] = timestamp
+            headers["SIGN"] = sign(self._secret, method, f"{API_PREFIX}{path}", query, payload,
+                                   timestamp)
+        wait = self.timeout if timeout is None else max(float(timeout), 0.05)
+        try:
+            response = self._session.request(method, url, data=payload or None, headers=headers,
+                                              timeout=wait, allow_redirects=False, stream=True)
+        except requests.exceptions.Timeout:
+            raise NetworkError(f"No answer from the exchange within {wait:.1f} s.") from None
+        except requests.exceptions.SSLError:
+            raise NetworkError("The exchange's TLS certificate could not be verified.") from None
+        except requests.exceptions.ConnectionError:
+            raise NetworkError("Could not reach the exchange (connection refused, reset or "
+                               "dropped).") from None
+        except requests.exceptions.RequestException as exc:
+            raise NetworkError(f"The request failed ({type(exc).__name__}).") from None
+        try:
+            return self._answer(method, path, response)
+        except ClockError:
+            if not (signed and _clock_retry):
+                raise
+            log.info("The exchange said the request time was off; measuring its clock again.")
+            self._clock = None
+            self.sync_clock(timeout)
+            return self._request(method, path, params=params, body=body, signed=signed,
+                                 timeout=timeout, _clock_retry=False)
+
+    def _read_body(self, response: requests.Response) -> bytes:
+        try:
+            chunks = []
+            size = 0
+            for chunk in response.iter_content(65536):
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BadResponseError("The answer was far larger than the exchange sends.")
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except requests.exceptions.RequestException:
+            raise NetworkError("The connection broke while the answer was arriving.") from None
+        finally:
+            response.close()
+
+    def _answer(self, method: str, path: str, response: requests.Response) -> Any:
+        raw = self._read_body(response)
+        status = response.status_code
+        trace = response.headers.get("X-Gate-Trace-ID", "")[:64]
+        self._note_rate(method, path, response.headers)
+        ctype = response.headers.get("Content-Type", "").lower()
+        looks_html = "html" in ctype or raw.lstrip()[:1] == b"<"
+        data: Any = None
+        parsed = False
+        if raw and not looks_html:
+            try:
+                data = json.loads(raw)
+                parsed = True
+            except (ValueError, RecursionError):
+                parsed = False
+        if 200 <= status < 300:
+            if looks_html:
+                raise BadResponseError(
+                    f"An HTML page (status {status}) came back instead of the exchange's answer.",
+                    status=status, trace_id=trace)
+            if not parsed:
+                what = "an empty answer" if not raw else "an answer that is not JSON"
+                raise BadResponseError(f"The exchange sent {what} (status {status}).",
+                                       status=status, trace_id=trace)
+            return data
+        reset_at = self._reset_at(response.headers)
+        if parsed and isinstance(data, dict) and isinstance(data.get("label"), str):
+            message = data.get("message") or data.get("detail") or ""
+            message = self._scrub(str(message))
+            raise errors.error_for(status, data["label"][:64], message, trace_id=trace,
+                                   reset_at=reset_at)
+        if status == 429:
+            raise errors.RateLimitedError("Too many requests.", status=429, trace_id=trace,
+                                          reset_at=reset_at)
+        what = ("an HTML page" if looks_html else "an empty answer" if not raw
+                else "an answer that is not the exchange's")
+        raise BadResponseError(f"HTTP {status} with {what} (a proxy or gateway in between?).",
+                               status=status, trace_id=trace)
+
+    def _scrub(self, text: str) -> str:
+        return _HEX_SIGNATURE.sub("***", errors.scrub(text, (self._key or "", self._secret or "")))
+
+    @staticmethod
+    def _reset_at(headers: Mapping[str, str]) -> float | None:
+        raw = headers.get("X-Gate-RateLimit-Reset-Timestamp")
+        try:
+            value = float(raw) if raw else None
+        except ValueError:
+            return None
+        if value is None or value <= 0:
+            return None
+        return value / 1000.0 if value > 1e11 else value
+
+    def _note_rate(self, method: str, path: str, headers: Mapping[str, str]) -> None:
+        remain = headers.get("X-Gate-RateLimit-Requests-Remain")
+        limit = headers.get("X-Gate-RateLimit-Limit")
+        if remain is None and limit is None:
+            return
+
+        def as_int(v: str | None) -> int | None:
+            try:
+                return int(v) if v is not None else None
+            except ValueError:
+                return None
+
+        info = RateInfo(as_int(remain), as_int(limit), self._reset_at(headers))
+        with self._rate_lock:
+            self._rate[f"{method} {path}"] = info

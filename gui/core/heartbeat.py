@@ -1,0 +1,719 @@
+"""The engine: keeps one countdown per armed target alive, and makes stop mean stop.
+
+One asyncio task per armed target sends that target's requests, so they never overlap or
+reorder. The blocking client runs in a thread pool behind ``await``. Rules (DESIGN.md):
+
+- A beat is ``countdown(timeout)``; the next is due ``interval`` after the send.
+- A failed beat is retried with jittered backoff, each attempt bounded by the time left.
+  Failures the exchange answered with a label that retrying cannot fix stop the worker.
+- Fired: the last acknowledged ``triggerTime`` passed without a newer acknowledged beat, or a
+  beat was acknowledged only after it (the exchange's receipt time is ``triggerTime - timeout``).
+  Fired is said loudly and never hidden behind a silent re-arm: the worker stops and clears any
+  countdown a late beat might have set.
+- Stop: cancel the worker, wait for its in-flight request, then send ``timeout 0`` until it is
+  acknowledged. A beat whose fate is unknown (timed out, connection dropped) could still reach
+  the exchange later and arm it again; Gate refuses a request signed more than 60 s ago, so until
+  that window has closed a background sweep keeps sending ``timeout 0``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from gui.core.client import (
+    DEFAULT_TIMEOUT,
+    MIN_TIMEOUT_S,
+    CancelResult,
+    ClockSync,
+    CountdownAck,
+    check_timeout,
+)
+from gui.core.clock import Clock, SystemClock
+from gui.core.errors import GateError, InvalidInputError, RateLimitedError
+from gui.core.ratelimit import RateBudget
+from gui.core.targets import Target
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_INTERVAL_S = 15.0
+MIN_INTERVAL_S = 0.5
+# Gate refuses a request whose Timestamp is more than this far from its clock.
+SIGNATURE_WINDOW_S = 60.0
+# After the deadline (plus the clock's uncertainty), wait this much before saying "fired".
+FIRE_GRACE_S = 0.05
+# Above this much time left, "time is short" is not said.
+SHORT_TIME_FRACTION = 0.5
+
+
+class State(Enum):
+    IDLE = "idle"
+    ARMING = "arming"
+    ARMED = "armed"
+    DEGRADED = "degraded"
+    FIRED = "fired"
+    STOPPING = "stopping"
+    DISARMED = "disarmed"
+    ERROR = "error"
+
+    @property
+    def words(self) -> str:
+        return _STATE_WORDS[self]
+
+    @property
+    def live(self) -> bool:
+        """A worker is (or should be) beating for this target."""
+        return self in (State.ARMING, State.ARMED, State.DEGRADED)
+
+
+_STATE_WORDS = {
+    State.IDLE: "not armed",
+    State.ARMING: "arming…",
+    State.ARMED: "armed",
+    State.DEGRADED: "beats failing",
+    State.FIRED: "FIRED: orders cancelled",
+    State.STOPPING: "stopping…",
+    State.DISARMED: "disarmed",
+    State.ERROR: "stopped by an error",
+}
+
+
+class EventKind(Enum):
+    ARMING = "arm"
+    BEAT_OK = "beat"
+    BEAT_FAILED = "failure"
+    RETRYING = "retry"
+    DEGRADED = "degraded"
+    TIME_SHORT = "time_short"
+    FIRED = "fire"
+    STOPPING = "stop"
+    DISARMED = "disarmed"
+    DISARM_FAILED = "disarm_failed"
+    ERROR = "error"
+    CANCEL_NOW = "cancel_now"
+    CLOCK = "clock"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    """A snapshot of one target, handed to whoever draws it."""
+
+    target: Target
+    state: State
+    timeout: int
+    interval: float
+    trigger_time_ms: int | None = None  # last acknowledged, exchange clock
+    deadline_mono: float | None = None  # the same instant on our monotonic clock
+    uncertainty: float = 0.0  # seconds the deadline may be off either way
+    last_latency: float | None = None
+    last_ack_mono: float | None = None
+    next_beat_mono: float | None = None
+    beats: int = 0
+    failures: int = 0  # consecutive
+    reason: str = ""
+    fired_at_ms: int | None = None
+
+    def time_left(self, now_mono: float) -> float | None:
+        """Seconds until the exchange fires, or None when nothing is counting down."""
+        if self.deadline_mono is None or self.state not in (State.ARMED, State.DEGRADED,
+                                                            State.STOPPING):
+            return None
+        return self.deadline_mono - now_mono
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    kind: EventKind
+    target: Target | None
+    status: TargetStatus | None
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class CountdownClient(Protocol):
+    """What the engine needs of :class:`gui.core.client.GateClient`."""
+
+    @property
+    def clock(self) -> ClockSync | None: ...
+
+    def ensure_clock(self, timeout: float | None = None) -> ClockSync: ...
+
+    def countdown(self, target: Target, timeout: int, *,
+                  request_timeout: float | None = None) -> CountdownAck: ...
+
+    def cancel_now(self, target: Target, *, request_timeout: float | None = None
+                   ) -> list[CancelResult]: ...
+
+
+class JournalLike(Protocol):
+    def write(self, event: str, **fields: object) -> Any: ...
+
+
+def check_interval(timeout: int, interval: float | None) -> tuple[float, str | None]:
+    """The beat interval to use for ``timeout``, and a warning for a risky one.
+
+    Refused: a timeout below Gate's minimum, an interval of ``timeout`` or more, or one so
+    short it would flood the exchange.
+    """
+    check_timeout(timeout)
+    if timeout < MIN_TIMEOUT_S:
+        raise InvalidInputError(f"The timeout must be at least {MIN_TIMEOUT_S} seconds.")
+    value = timeout / 4 if interval is None else float(interval)
+    if value != value or value < MIN_INTERVAL_S:  # NaN compares unequal to itself
+        raise InvalidInputError(f"The beat interval must be at least {MIN_INTERVAL_S} seconds.")
+    if value >= timeout:
+        raise InvalidInputError(
+            f"The beat interval ({value:g} s) must be shorter than the timeout ({timeout} s): "
+            "otherwise the countdown runs out between beats.")
+    warning = None
+    if value > timeout / 3:
+        warning = (f"A beat every {value:g} s leaves little slack in a {timeout} s countdown: "
+                   f"one failed beat and it may fire. {timeout / 4:g} s is safer.")
+    return value, warning
+
+
+def endpoint_of(target: Target) -> str:
+    return f"{target.product.value}/countdown_cancel_all"
+
+
+@dataclass
+class _Worker:
+    """Mutable bookkeeping for one target; only the engine's loop touches it."""
+
+    target: Target
+    timeout: int
+    interval: float
+    state: State = State.ARMING
+    trigger_time_ms: int | None = None
+    last_latency: float | None = None
+    last_ack_mono: float | None = None
+    next_beat_mono: float | None = None
+    beats: int = 0
+    failures: int = 0
+    reason: str = ""
+    fired_at_ms: int | None = None
+    task: asyncio.Task[None] | None = None
+    inflight: concurrent.futures.Future[Any] | None = None
+    # Server time (s) by which a beat of unknown fate can no longer reach the exchange.
+    unknown_until: float = 0.0
+    short_warned: bool = False
+    generation: int = 0
+
+
+class Engine:
+    """Arms, beats, detects firing and disarms targets. Runs in one asyncio loop."""
+
+    def __init__(
+        self,
+        client: CountdownClient,
+        *,
+        journal: JournalLike | None = None,
+        clock: Clock | None = None,
+        budget: RateBudget | None = None,
+        executor: concurrent.futures.ThreadPoolExecutor | None = None,
+        request_timeout: float = DEFAULT_TIMEOUT,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.clock = clock or SystemClock()
+        self.budget = budget or RateBudget(clock=self.clock)
+        self._own_executor = executor is None
+        # Generous: with every request hanging, each armed target may hold a thread until its
+        # attempt times out, and STOP must still find one free.
+        self.executor = executor or concurrent.futures.ThreadPoolExecutor(
+            max_workers=256, thread_name_prefix="gate-request")
+        self.request_timeout = request_timeout
+        self._rng = rng or random.Random()
+        self._workers: dict[Target, _Worker] = {}
+        self._sweeps: dict[Target, asyncio.Task[None]] = {}
+        self._listeners: list[Callable[[EngineEvent], None]] = []
+        self._watch_task: asyncio.Task[None] | None = None
+        self._wall_minus_mono: float | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ observing
+
+    def subscribe(self, listener: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` with every event; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def status(self, target: Target) -> TargetStatus | None:
+        worker = self._workers.get(target)
+        return self._snapshot(worker) if worker else None
+
+    def statuses(self) -> list[TargetStatus]:
+        return [self._snapshot(w) for w in self._workers.values()]
+
+    @property
+    def armed_targets(self) -> list[Target]:
+        """Targets the engine is beating for, or stopping."""
+        return [t for t, w in self._workers.items() if w.state.live or w.state is State.STOPPING]
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.armed_targets)
+
+    def _snapshot(self, w: _Worker) -> TargetStatus:
+        clock = self.client.clock
+        deadline = None
+        if w.trigger_time_ms and clock is not None:
+            deadline = clock.to_mono(w.trigger_time_ms / 1000.0)
+        return TargetStatus(
+            target=w.target, state=w.state, timeout=w.timeout, interval=w.interval,
+            trigger_time_ms=w.trigger_time_ms, deadline_mono=deadline,
+            uncertainty=clock.uncertainty if clock else 0.0, last_latency=w.last_latency,
+            last_ack_mono=w.last_ack_mono, next_beat_mono=w.next_beat_mono, beats=w.beats,
+            failures=w.failures, reason=w.reason, fired_at_ms=w.fired_at_ms)
+
+    def _emit(self, kind: EventKind, worker: _Worker | None, message: str,
+              **fields: Any) -> None:
+        status = self._snapshot(worker) if worker else None
+        event = EngineEvent(kind, worker.target if worker else None, status, message, fields)
+        if self.journal is not None:
+            record: dict[str, object] = {"message": message, **fields}
+            if worker is not None:
+                record.update(target=str(worker.target), state=worker.state.value)
+                if worker.trigger_time_ms:
+                    record.setdefault("trigger_time_ms", worker.trigger_time_ms)
+            try:
+                self.journal.write(kind.value, **record)
+            except Exception:
+                log.exception("Could not write the journal")
+        log.log(logging.WARNING if kind in (EventKind.BEAT_FAILED, EventKind.FIRED,
+                                            EventKind.ERROR, EventKind.DISARM_FAILED)
+                else logging.INFO, "%s %s: %s", kind.value,
+                worker.target if worker else "-", message)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("An engine listener failed")
+
+    # ------------------------------------------------------------------ arming
+
+    def arm(self, targets: Iterable[Target], timeout: int = DEFAULT_TIMEOUT_S,
+            interval: float | None = None) -> str | None:
+        """Start a worker per target (already beating ones are left alone).
+
+        Returns the interval warning, if any. Must be called from the engine's running loop.
+        """
+        if self._closed:
+            raise RuntimeError("the engine is shut down")
+        value, warning = check_interval(timeout, interval)
+        chosen = list(dict.fromkeys(targets))
+        if not chosen:
+            raise InvalidInputError("Choose at least one market to protect.")
+        for target in chosen:
+            current = self._workers.get(target)
+            if current is not None and (current.state.live or current.state is State.STOPPING):
+                continue
+            sweep = self._sweeps.pop(target, None)
+            if sweep is not None:
+                sweep.cancel()
+            worker = _Worker(target=target, timeout=timeout, interval=value,
+                             generation=(current.generation + 1) if current else 0)
+            self._workers[target] = worker
+            worker.reason = "sending the first beat"
+            self._emit(EventKind.ARMING, worker, f"arming {target} with a {timeout} s countdown",
+                       timeout=timeout, interval=value)
+            worker.task = asyncio.get_running_loop().create_task(
+                self._run(worker), name=f"beat {target}")
+        if warning:
+            self._emit(EventKind.WARNING, None, warning)
+        self._ensure_watch()
+        return warning
+
+    async def _run(self, w: _Worker) -> None:
+        try:
+            await self._beat_loop(w)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not leave the target silently unattended
+            log.exception("The worker for %s failed", w.target)
+            w.state = State.ERROR
+            w.reason = f"internal error ({type(exc).__name__}); {self._exchange_side(w)}"
+            self._emit(EventKind.ERROR, w, w.reason)
+
+    async def _beat_loop(self, w: _Worker) -> None:
+        w.next_beat_mono = self.clock.monotonic()
+        while True:
+            # Wait for the next beat, watching the deadline meanwhile.
+            while True:
+                now = self.clock.monotonic()
+                if self._deadline_passed(w, now):
+                    await self._fired(w)
+                    return
+                self._check_short(w, now)
+                wait = (w.next_beat_mono or now) - now
+                if wait <= 0:
+                    break
+                await self.clock.sleep(min(wait, 0.25))
+            endpoint = endpoint_of(w.target)
+            delay = self.budget.delay(endpoint)
+            if delay > 0:
+                await self.clock.sleep(min(delay, 0.25))
+                continue
+            await self.budget.acquire(endpoint)
+            ack, error = await self._attempt(w, w.timeout)
+            if ack is not None:
+                if await self._accept(w, ack):
+                    return
+                continue
+            assert error is not None
+            if await self._failed(w, error):
+                return
+
+    def _deadline_mono(self, w: _Worker) -> float | None:
+        clock = self.client.clock
+        if not w.trigger_time_ms or clock is None:
+            return None
+        return clock.to_mono(w.trigger_time_ms / 1000.0)
+
+    def _deadline_passed(self, w: _Worker, now: float) -> bool:
+        deadline = self._deadline_mono(w)
+        clock = self.client.clock
+        if deadline is None or clock is None:
+            return False
+        return now >= deadline + clock.uncertainty + FIRE_GRACE_S
+
+    def _check_short(self, w: _Worker, now: float) -> None:
+        deadline = self._deadline_mono(w)
+        if deadline is None or w.state is not State.DEGRADED or w.short_warned:
+            return
+        left = deadline - now
+        if left < w.timeout * SHORT_TIME_FRACTION:
+            w.short_warned = True
+            self._emit(EventKind.TIME_SHORT, w,
+                       f"{w.target}: {left:.0f} s left and beats are failing",
+                       seconds_left=round(left, 1))
+
+    async def _attempt(self, w: _Worker, timeout: int
+                       ) -> tuple[CountdownAck | None, GateError | None]:
+        """One countdown request in the pool, bounded by the time left before the deadline."""
+        now = self.clock.monotonic()
+        budget = self.request_timeout
+        deadline = self._deadline_mono(w)
+        if deadline is not None and timeout:
+            budget = min(budget, max(deadline - now, 0.3))
+        clock = self.client.clock
+        sign_time = clock.server_time(now) if clock else self.clock.wall()
+        future = self.executor.submit(self.client.countdown, w.target, timeout,
+                                      request_timeout=budget)
+        w.inflight = future
+        try:
+            return await asyncio.wrap_future(future), None
+        except GateError as exc:
+            if timeout and self._fate_unknown(exc):
+                w.unknown_until = max(w.unknown_until, sign_time + SIGNATURE_WINDOW_S + 1.0)
+            return None, exc
+
+    @staticmethod
+    def _fate_unknown(exc: GateError) -> bool:
+        """Could the exchange have acted on a request that failed like this?"""
+        if isinstance(exc, InvalidInputError):
+            return False
+        # An answer with a 4xx label means the exchange refused it; anything else may have
+        # been processed (a timeout, a reset, a 5xx from behind a gateway).
+        return not (exc.label and exc.status is not None and 400 <= exc.status < 500)
+
+    async def _accept(self, w: _Worker, ack: CountdownAck) -> bool:
+        """Take an acknowledged beat. Returns True when the worker must end (fired)."""
+        received_ms = ack.trigger_time_ms - ack.timeout * 1000
+        if w.trigger_time_ms and received_ms > w.trigger_time_ms:
+            # The exchange took this beat after the previous countdown had already run out:
+            # it fired, and this beat armed a new countdown the person did not ask for.
+            await self._fired(w, rearmed=True)
+            return True
+        w.trigger_time_ms = ack.trigger_time_ms
+        w.last_latency = ack.latency
+        w.last_ack_mono = ack.received_mono
+        w.beats += 1
+        was = w.state
+        w.state = State.ARMED
+        w.failures = 0
+        w.short_warned = False
+        w.reason = ""
+        w.next_beat_mono = ack.sent_mono + w.interval * (1 - 0.05 * self._rng.random())
+        left = (self._deadline_mono(w) or ack.received_mono) - self.clock.monotonic()
+        self._emit(EventKind.BEAT_OK, w,
+                   f"{w.target}: beat ok, {left:.1f} s left" + (" (recovered)" if was is
+                                                                 State.DEGRADED else ""),
+                   latency_ms=round(ack.latency * 1000, 1), outcome="ok",
+                   trigger_time_ms=ack.trigger_time_ms, seconds_left=round(left, 2))
+        return False
+
+    async def _failed(self, w: _Worker, exc: GateError) -> bool:
+        """Handle a failed beat. Returns True when the worker must end."""
+        w.failures += 1
+        now = self.clock.monotonic()
+        if self._deadline_passed(w, now):
+            await self._fired(w)
+            return True
+        self._emit(EventKind.BEAT_FAILED, w, f"{w.target}: beat failed: {exc}",
+                   outcome="failed", error=type(exc).__name__, label=exc.label,
+                   status=exc.status, attempt=w.failures)
+        if not exc.retryable:
+            w.state = State.ERROR
+            w.reason = f"{exc} {self._exchange_side(w)}"
+            self._emit(EventKind.ERROR, w, f"{w.target}: stopped: {w.reason}")
+            return True
+        deadline = self._deadline_mono(w)
+        if deadline is not None and w.state is not State.DEGRADED:
+            w.state = State.DEGRADED
+            self._emit(EventKind.DEGRADED, w,
+                       f"{w.target}: beats failing; the countdown still runs "
+                       f"({deadline - now:.0f} s left)")
+        w.reason = f"retrying: {exc.message}"
+        base = min(0.5, w.interval / 4)
+        backoff = min(base * 2 ** (w.failures - 1), max(base, w.interval / 2))
+        backoff *= 0.5 + 0.5 * self._rng.random()
+        if isinstance(exc, RateLimitedError) and exc.reset_at is not None:
+            clock = self.client.clock
+            if clock is not None:
+                until = clock.to_mono(exc.reset_at)
+                self.budget.pause(endpoint_of(w.target), until)
+                backoff = max(backoff, until - now)
+        if deadline is not None:
+            # Never sleep past the deadline: the last tries must land before it.
+            backoff = min(backoff, max(0.05, (deadline - now) * 0.5))
+        w.next_beat_mono = now + backoff
+        self._emit(EventKind.RETRYING, w, f"{w.target}: retrying in {backoff:.2f} s",
+                   attempt=w.failures, delay_s=round(backoff, 3))
+        return False
+
+    async def _fired(self, w: _Worker, *, rearmed: bool = False) -> None:
+        w.state = State.FIRED
+        w.fired_at_ms = w.trigger_time_ms
+        w.next_beat_mono = None
+        when = _clock_text(w.trigger_time_ms)
+        w.reason = (f"the countdown ran out at {when} without an acknowledged beat: the exchange "
+                    f"cancelled {w.target.describe()}. Arm again to protect new orders.")
+        self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {when}",
+                   fired_at_ms=w.fired_at_ms, rearmed_by_late_beat=rearmed)
+        if rearmed:
+            w.unknown_until = max(w.unknown_until, self._server_now() + SIGNATURE_WINDOW_S)
+        self._start_sweep(w)
+
+    @staticmethod
+    def _exchange_side_text(w: _Worker, now_server: float) -> str:
+        if not w.trigger_time_ms:
+            return "The exchange's countdown was not armed by this app."
+        left = w.trigger_time_ms / 1000 - now_server
+        if left <= 0:
+            return f"The exchange's countdown ran out at {_clock_text(w.trigger_time_ms)}."
+        return (f"The exchange's countdown still runs and fires at "
+                f"{_clock_text(w.trigger_time_ms)} (in {left:.0f} s).")
+
+    def _exchange_side(self, w: _Worker) -> str:
+        return self._exchange_side_text(w, self._server_now())
+
+    def _server_now(self) -> float:
+        clock = self.client.clock
+        return clock.server_time(self.clock.monotonic()) if clock else self.clock.wall()
+
+    # ------------------------------------------------------------------ stopping
+
+    async def disarm(self, targets: Iterable[Target] | None = None,
+                     give_up_after: float = 30.0) -> dict[Target, bool]:
+        """Stop the targets (all by default). True for each whose stop the exchange acknowledged.
+
+        A target's stop is retried until acknowledged, until ``give_up_after`` seconds have passed
+        and its countdown (if any) has run out: after that there is nothing left to stop.
+        """
+        chosen = list(self._workers) if targets is None else list(targets)
+        jobs = []
+        for target in chosen:
+            w = self._workers.get(target)
+            if w is None or w.state in (State.DISARMED, State.IDLE):
+                continue
+            jobs.append(self._disarm_one(w, give_up_after))
+        results = await asyncio.gather(*jobs)
+        return dict(results)
+
+    async def _disarm_one(self, w: _Worker, give_up_after: float) -> tuple[Target, bool]:
+        w.state = State.STOPPING
+        w.reason = "waiting for the exchange to confirm"
+        w.next_beat_mono = None
+        self._emit(EventKind.STOPPING, w, f"{w.target}: stopping")
+        task = w.task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        sweep = self._sweeps.pop(w.target, None)
+        if sweep is not None:
+            sweep.cancel()
+        # The request a worker had in flight completes in its thread whatever we do; wait for
+        # it so that a late answer cannot be mistaken for the state after the stop.
+        inflight = w.inflight
+        if inflight is not None and not inflight.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.wrap_future(inflight)
+        started = self.clock.monotonic()
+        attempt = 0
+        last_error: GateError | None = None
+        while True:
+            await self.budget.acquire(endpoint_of(w.target))
+            ack, error = await self._attempt(w, 0)
+            if ack is not None:
+                w.state = State.DISARMED
+                w.reason = "the exchange confirmed the countdown is off"
+                w.trigger_time_ms = None
+                self._emit(EventKind.DISARMED, w, f"{w.target}: disarmed",
+                           latency_ms=round(ack.latency * 1000, 1), outcome="ok")
+                if w.unknown_until > self._server_now():
+                    self._start_sweep(w)
+                return w.target, True
+            assert error is not None
+            last_error = error
+            attempt += 1
+            now = self.clock.monotonic()
+            deadline = self._deadline_mono(w)
+            countdown_over = deadline is None or now > deadline + 1.0
+            if not error.retryable or (now - started > give_up_after and countdown_over):
+                break
+            delay = min(0.25 * 2 ** (attempt - 1), 2.0) * (0.5 + 0.5 * self._rng.random())
+            self._emit(EventKind.RETRYING, w,
+                       f"{w.target}: stop not confirmed ({error.message}); retrying",
+                       attempt=attempt, delay_s=round(delay, 3), stopping=True)
+            await self.clock.sleep(delay)
+        w.state = State.ERROR
+        w.reason = (f"the stop was not confirmed: {last_error}. "
+                    f"{self._exchange_side(w)}")
+        self._emit(EventKind.DISARM_FAILED, w, f"{w.target}: {w.reason}")
+        if w.unknown_until > self._server_now():
+            self._start_sweep(w)
+        return w.target, False
+
+    def _start_sweep(self, w: _Worker) -> None:
+        """Keep clearing the scope while a beat of unknown fate could still arm it."""
+        if w.unknown_until <= self._server_now() or w.target in self._sweeps:
+            return
+        self._sweeps[w.target] = asyncio.get_running_loop().create_task(
+            self._sweep(w), name=f"sweep {w.target}")
+
+    async def _sweep(self, w: _Worker) -> None:
+        try:
+            period = max(1.0, min(w.timeout / 3, 10.0))
+            while self._server_now() < w.unknown_until:
+                await self.clock.sleep(period)
+                await self.budget.acquire(endpoint_of(w.target))
+                ack, error = await self._attempt(w, 0)
+                log.info("%s: sweep timeout 0 -> %s", w.target, "ok" if ack else error)
+        finally:
+            if self._sweeps.get(w.target) is asyncio.current_task():
+                del self._sweeps[w.target]
+
+    @property
+    def sweeping(self) -> list[Target]:
+        return list(self._sweeps)
+
+    async def wait_sweeps(self, timeout: float | None = None) -> bool:
+        """Wait until no sweep runs. Returns False if ``timeout`` came first."""
+        tasks = list(self._sweeps.values())
+        if not tasks:
+            return True
+        _done, pending = await asyncio.wait(tasks, timeout=timeout)
+        return not pending
+
+    def forget(self, target: Target) -> None:
+        """Drop a target that is not live (disarmed, fired, error) from the status list."""
+        w = self._workers.get(target)
+        if w is not None and not w.state.live and w.state is not State.STOPPING:
+            del self._workers[target]
+
+    # ------------------------------------------------------------------ cancel now
+
+    async def cancel_now(self, targets: Iterable[Target]
+                         ) -> dict[Target, list[CancelResult] | GateError]:
+        """Cancel the scopes' open orders now. Countdowns are left as they are."""
+        chosen = list(dict.fromkeys(targets))
+        loop = asyncio.get_running_loop()
+
+        async def one(target: Target) -> tuple[Target, list[CancelResult] | GateError]:
+            try:
+                results = await loop.run_in_executor(
+                    self.executor, lambda: self.client.cancel_now(
+                        target, request_timeout=self.request_timeout))
+            except GateError as exc:
+                self._emit(EventKind.CANCEL_NOW, self._workers.get(target),
+                           f"{target}: cancel now failed: {exc}", target=str(target),
+                           outcome="failed", error=type(exc).__name__)
+                return target, exc
+            done = sum(1 for r in results if r.succeeded)
+            self._emit(EventKind.CANCEL_NOW, self._workers.get(target),
+                       f"{target}: cancelled {done} of {len(results)} open orders now",
+                       target=str(target), outcome="ok", cancelled=done,
+                       failed=len(results) - done)
+            return target, results
+
+        return dict(await asyncio.gather(*(one(t) for t in chosen)))
+
+    # ------------------------------------------------------------------ clock watch
+
+    def _ensure_watch(self) -> None:
+        if self._watch_task is None or self._watch_task.done():
+            self._wall_minus_mono = self.clock.wall() - self.clock.monotonic()
+            self._watch_task = asyncio.get_running_loop().create_task(
+                self._watch(), name="clock watch")
+
+    async def _watch(self) -> None:
+        """Notice the wall clock moving against the monotonic one (clock set, machine asleep).
+
+        Then measure the exchange's clock again so deadlines are placed right; a countdown that
+        ran out while the machine slept is then reported fired by its worker.
+        """
+        loop = asyncio.get_running_loop()
+        while any(w.state.live for w in self._workers.values()):
+            await self.clock.sleep(0.5)
+            now = self.clock.wall() - self.clock.monotonic()
+            if self._wall_minus_mono is not None and abs(now - self._wall_minus_mono) > 1.0:
+                jump = now - self._wall_minus_mono
+                self._emit(EventKind.CLOCK, None,
+                           f"the wall clock moved {jump:+.1f} s against the monotonic clock "
+                           "(clock set or machine asleep); measuring the exchange's clock again",
+                           jump_s=round(jump, 3))
+                with contextlib.suppress(GateError):
+                    await loop.run_in_executor(self.executor, self.client.ensure_clock,
+                                               self.request_timeout)
+            self._wall_minus_mono = now
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def shutdown(self, *, disarm: bool = True, give_up_after: float = 30.0
+                       ) -> dict[Target, bool]:
+        """Stop everything. With ``disarm`` False the exchange's countdowns are left to fire."""
+        results: dict[Target, bool] = {}
+        if disarm:
+            results = await self.disarm(give_up_after=give_up_after)
+        for w in self._workers.values():
+            if w.task is not None and not w.task.done():
+                w.task.cancel()
+        for task in [*(w.task for w in self._workers.values() if w.task), *self._sweeps.values(),
+                     *([self._watch_task] if self._watch_task else [])]:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        self._closed = True
+        if self._own_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        return results
+
+
+def _clock_text(trigger_time_ms: int | None) -> str:
+    """An exchange time as a local clock time, e.g. 14:03:27."""
+    if not trigger_time_ms:
+        return "an unknown time"
+    return time.strftime("%H:%M:%S", time.localtime(trigger_time_ms / 1000))

@@ -1,0 +1,364 @@
+"""The engine's rules on a fast clock against an in-memory exchange (see tests/fakes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gui.core.errors import (
+    AuthenticationError,
+    BadResponseError,
+    InvalidInputError,
+    NetworkError,
+    RateLimitedError,
+    ServerError,
+)
+from gui.core.heartbeat import Engine, EngineEvent, EventKind, State, check_interval
+from gui.core.ratelimit import RateBudget
+from gui.core.targets import parse_target
+from tests.fakes import SERVER_OFFSET, FakeClient, FakeExchange, FastClock
+
+BTC = parse_target("spot:BTC_USDT")
+ETH = parse_target("spot:ETH_USDT")
+OPT = parse_target("options:BTC_USDT")
+
+
+class Rig:
+    def __init__(self, behave: Any = None, *, budget: RateBudget | None = None) -> None:
+        self.clock = FastClock()
+        self.exchange = FakeExchange(self.clock)
+        self.client = FakeClient(self.exchange, behave)
+        self.events: list[EngineEvent] = []
+        self.engine = Engine(self.client, clock=self.clock, budget=budget,
+                             rng=random.Random(7))
+        self.engine.subscribe(self.events.append)
+
+    def kinds(self, target: Any = None) -> list[EventKind]:
+        return [e.kind for e in self.events if target is None or e.target == target]
+
+    async def until(self, cond: Callable[[], bool], seconds: float = 30.0) -> None:
+        """Wait (fast-clock seconds) until ``cond`` holds."""
+        end = self.clock.monotonic() + seconds
+        while not cond():
+            if self.clock.monotonic() > end:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.002)
+
+    async def run_for(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+
+
+def run(scenario: Callable[[Rig], Awaitable[None]], behave: Any = None, **kw: Any) -> Rig:
+    rig = Rig(behave, **kw)
+
+    async def main() -> None:
+        try:
+            await scenario(rig)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    return rig
+
+
+def test_interval_rules() -> None:
+    assert check_interval(60, None) == (15.0, None)
+    assert check_interval(60, 15)[1] is None
+    value, warning = check_interval(60, 25)
+    assert value == 25 and warning and "little slack" in warning
+    for bad_timeout in (0, 3, 4, -1, True, 5.5):
+        with pytest.raises(InvalidInputError):
+            check_interval(bad_timeout, None)  # type: ignore[arg-type]
+    for bad_interval in (60, 61, 0, 0.1, float("nan"), float("inf")):
+        with pytest.raises(InvalidInputError):
+            check_interval(60, bad_interval)
+
+
+def test_steady_beats_on_schedule_and_time_left_stays_positive() -> None:
+    lefts: list[float] = []
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC, ETH, OPT], timeout=5, interval=1.25)
+        for _ in range(60):
+            await rig.run_for(0.1)
+            for status in rig.engine.statuses():
+                left = status.time_left(rig.clock.monotonic())
+                if left is not None:
+                    lefts.append(left)
+        assert {s.state for s in rig.engine.statuses()} == {State.ARMED}
+
+    rig = run(scenario)
+    assert lefts and min(lefts) > 0
+    for target in (BTC, ETH, OPT):
+        sends = [c.sent for c in rig.client.sent(target, 5)]
+        assert len(sends) >= 4
+        gaps = [b - a for a, b in zip(sends, sends[1:], strict=False)]
+        # Due `interval` after the previous send, pulled a little early to spread beats.
+        assert all(1.25 * 0.94 <= g <= 1.25 + 0.3 for g in gaps), gaps
+    assert rig.exchange.firings == []
+    assert EventKind.FIRED not in rig.kinds()
+
+
+def test_transient_failures_that_clear_in_time_do_not_fire() -> None:
+    failing = {"left": 6}
+    errors = [ServerError("busy", status=503), NetworkError("reset"),
+              BadResponseError("html page", status=502), RateLimitedError("slow", status=429)]
+
+    def behave(target: Any, timeout: int) -> Any:
+        if timeout and failing["left"] > 0 and len(rig.client.calls) > 1:
+            failing["left"] -= 1
+            return errors[failing["left"] % len(errors)]
+        return None
+
+    rig = Rig(behave)
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: failing["left"] == 0)
+            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+            await rig.run_for(6)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    kinds = rig.kinds(BTC)
+    assert EventKind.DEGRADED in kinds and EventKind.RETRYING in kinds
+    assert EventKind.FIRED not in kinds
+    assert rig.exchange.firings == []
+    assert rig.engine.status(BTC).state is State.ARMED  # type: ignore[union-attr]
+
+
+def test_a_fault_that_outlasts_the_deadline_is_reported_fired_promptly() -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        if target == BTC and len([c for c in rig.client.calls if c.target == BTC]) > 1:
+            return ("hang", 30.0)
+        return None
+
+    rig = Rig(behave)
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC, ETH], timeout=5, interval=1.25)
+            await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
+                            seconds=15)
+            reported = rig.clock.monotonic() + SERVER_OFFSET
+            rig.exchange.settle()
+            assert [f.target for f in rig.exchange.firings] == [BTC]
+            # Reported within a second (exchange time) of the exchange firing.
+            assert 0 <= reported - rig.exchange.firings[0].trigger_s < 1.0
+            await rig.run_for(2)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    status = rig.engine.status(BTC)
+    assert status is not None and status.state is State.FIRED
+    assert "cancelled BTC_USDT spot orders" in status.reason
+    assert rig.engine.status(ETH).state is State.ARMED  # type: ignore[union-attr]
+    fired = [e for e in rig.events if e.kind is EventKind.FIRED]
+    assert len(fired) == 1 and fired[0].target == BTC
+    # Fired is not hidden behind a re-arm: no beat was sent for BTC after it fired.
+    assert all(c.sent <= fired[0].status.trigger_time_ms / 1000 - SERVER_OFFSET  # type: ignore[union-attr]
+               for c in rig.client.sent(BTC, 5))
+
+
+def test_a_rejected_key_stops_the_worker_and_says_the_countdown_still_runs() -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        if len(rig.client.calls) > 1:
+            return AuthenticationError("Invalid key", label="INVALID_KEY", status=401)
+        return None
+
+    rig = Rig(behave)
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: rig.engine.status(BTC).state is State.ERROR)  # type: ignore[union-attr]
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    status = rig.engine.status(BTC)
+    assert status is not None
+    assert "INVALID_KEY" in status.reason
+    assert "still runs and fires at" in status.reason
+    assert len(rig.client.sent(BTC)) == 2  # no retry of a refused key
+
+
+def test_stop_waits_for_the_inflight_beat_then_disarms() -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        if timeout and len(rig.client.sent(BTC)) == 2:
+            return ("slow", 2.0)
+        return None
+
+    rig = Rig(behave)
+    result: dict[Any, bool] = {}
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: len(rig.client.sent(BTC)) == 2)
+            result.update(await rig.engine.disarm())
+            await rig.run_for(8)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    assert result == {BTC: True}
+    calls = rig.client.sent(BTC)
+    assert calls[-1].timeout == 0
+    slow = calls[1]
+    assert slow.processed is not None and calls[-1].sent >= slow.processed
+    assert rig.exchange.armed() == set() and rig.exchange.firings == []
+    assert rig.engine.status(BTC).state is State.DISARMED  # type: ignore[union-attr]
+
+
+def test_a_late_beat_cannot_rearm_a_stopped_target() -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        if timeout and len(rig.client.sent(BTC)) == 2:
+            return ("late", 12.0)  # lands 12 s after sending, long after the client gave up
+        return None
+
+    rig = Rig(behave)
+    rig.engine.request_timeout = 1.0  # give up on the stuck beat well before the deadline
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: rig.engine.status(BTC).failures > 0)  # type: ignore[union-attr]
+            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+            await rig.engine.disarm()
+            assert rig.engine.sweeping == [BTC]
+            assert await rig.engine.wait_sweeps(timeout=10)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    late = rig.client.sent(BTC, 5)[1]
+    assert late.processed is not None  # the late beat did arm the exchange again...
+    assert rig.exchange.armed() == set()  # ...and the sweep cleared it before it could fire
+    assert rig.exchange.firings == []
+
+
+@settings(max_examples=15, deadline=None)
+@given(stop_after=st.floats(0.0, 6.0), fault=st.sampled_from(["slow", "late", "hang", "503"]),
+       fault_at=st.integers(1, 4), length=st.floats(0.5, 9.0))
+def test_stop_at_any_moment_leaves_nothing_armed(stop_after: float, fault: str, fault_at: int,
+                                                 length: float) -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        n = len(rig.client.sent(target, 5))
+        if timeout and n >= fault_at:
+            return ServerError("busy", status=503) if fault == "503" else (fault, length)
+        return None
+
+    rig = Rig(behave)
+    results: dict[Any, bool] = {}
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC, OPT], timeout=5, interval=1.25)
+            await rig.run_for(stop_after)
+            results.update(await rig.engine.disarm())
+            assert await rig.engine.wait_sweeps(timeout=120)
+            await rig.run_for(6)  # longer than the timeout: anything still armed would fire
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    assert results == {BTC: True, OPT: True}
+    assert rig.exchange.armed() == set()
+    # A countdown may have run out before the stop (a long fault); never after it.
+    stop_sent = min(c.sent for c in rig.client.calls if c.timeout == 0)
+    assert all(f.trigger_s - SERVER_OFFSET <= stop_sent for f in rig.exchange.firings)
+
+
+def test_a_beat_acknowledged_after_the_deadline_is_reported_fired_and_cleared() -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        if timeout and len(rig.client.sent(BTC, 5)) == 2:
+            return ("slow", 7.0)  # answered, but only after the 5 s countdown ran out
+        return None
+
+    rig = Rig(behave)
+    rig.engine.request_timeout = 30.0
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
+                            seconds=20)
+            await rig.engine.wait_sweeps(timeout=10)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    # The request is bounded by the time left, so the slow answer times out at the deadline.
+    asyncio.run(main())
+    assert rig.engine.status(BTC).state is State.FIRED  # type: ignore[union-attr]
+    assert len(rig.exchange.firings) == 1
+    assert rig.exchange.armed() == set()
+
+
+def test_shared_budget_caps_requests_per_window() -> None:
+    targets = [parse_target(f"spot:C{i}_USDT") for i in range(30)]
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm(targets, timeout=60, interval=5)
+        await rig.run_for(25)
+
+    rig = Rig()
+    rig.engine.budget = RateBudget(limit=20, window=10.0, clock=rig.clock)
+
+    async def main() -> None:
+        try:
+            await scenario(rig)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    sends = sorted(c.sent for c in rig.client.calls)
+    assert len(sends) >= 40
+    for i, t in enumerate(sends):
+        in_window = [s for s in sends[i:] if s < t + 10.0]
+        assert len(in_window) <= 20
+
+
+def test_a_wall_clock_jump_triggers_a_clock_measurement() -> None:
+    rig = Rig()
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=60, interval=15)
+            await rig.run_for(1)
+            before = rig.client.clock_syncs
+            rig.clock.wall_jump = 3600.0  # the machine slept an hour, or the clock was set
+            await rig.until(lambda: rig.client.clock_syncs > before, seconds=5)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    assert EventKind.CLOCK in rig.kinds()
+
+
+def test_cancel_now_does_not_disarm() -> None:
+    rig = Rig()
+    out: dict[Any, Any] = {}
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+            out.update(await rig.engine.cancel_now([BTC]))
+            await rig.run_for(2)
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    assert [r.succeeded for r in out[BTC]] == [True]
+    assert rig.engine.status(BTC).state is State.ARMED  # type: ignore[union-attr]
+    assert EventKind.CANCEL_NOW in rig.kinds()
