@@ -1,0 +1,39 @@
+"""Logging for the app and the runner: a rotating file in the data dir, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+from gui.core.redact import RedactingFilter
+
+LOG_NAME = "gate-killswitch.log"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(directory: Path | None, *, console_level: int = logging.WARNING) -> None:
+    """Log INFO and above to ``directory/gate-killswitch.log`` (rotated), and
+    ``console_level`` and above to stderr. Every handler redacts registered secrets."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    redacting = RedactingFilter()
+    console = logging.StreamHandler()
+    console.setLevel(console_level)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.addFilter(redacting)
+    root.addHandler(console)
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                directory / LOG_NAME, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        except OSError as exc:
+            root.warning("Cannot write the log file in %s (%s); logging to the console only.",
+                         directory, exc.strerror)
+        else:
+            handler.setFormatter(logging.Formatter(_FORMAT))
+            handler.addFilter(redacting)
+            root.addHandler(handler)
+    # urllib3 says "Connection pool is full" under many armed targets: not the person's worry.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -1,0 +1,201 @@
+"""The headless runner: ``gate-killswitch run --profile NAME --target T ...``.
+
+The same engine as the window, on plain asyncio. It prints a line per beat and every failure;
+SIGINT or SIGTERM disarms every target and exits 0 once the exchange acknowledged (1, naming
+the targets, when a stop could not be confirmed). SIGKILL leaves the countdowns armed, and the
+exchange fires them: that is the point of a dead man's switch.
+
+Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, or every target ended (fired or
+refused); 2 bad input; 3 no usable OS keyring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+from gui.core.client import GateClient
+from gui.core.errors import GateError, InvalidInputError
+from gui.core.heartbeat import (
+    DEFAULT_TIMEOUT_S,
+    Engine,
+    EngineEvent,
+    EventKind,
+    State,
+    check_interval,
+)
+from gui.core.journal import Journal
+from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
+from gui.core.settings import SettingsStore
+from gui.core.targets import Target, TargetError, parse_target
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_NO_KEYRING = 3
+# How long a stop waits for the sweep that clears late beats (Gate's 60 s signature window).
+SWEEP_WAIT_S = 75.0
+
+
+def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = subparsers.add_parser(
+        "run", help="keep countdowns alive without the window (a server, a terminal)",
+        description="Arm the targets and keep their countdowns alive until SIGINT or SIGTERM, "
+                    "which disarm every target before exiting.",
+        epilog="Targets: spot:BTC_USDT, spot:all, options:BTC_USDT (an underlying), "
+               "options:BTC_USDT-20241001-46000-C (a contract), options:all. Exit codes: 0 "
+               "stopped cleanly, 1 a stop was not confirmed or every target ended, 2 bad "
+               "input, 3 no usable OS keyring.")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--profile", metavar="NAME", help="the profile whose key to use")
+    source.add_argument("--demo", action="store_true",
+                        help="run against the built-in simulator with demo keys")
+    run.add_argument("--target", "-t", metavar="T", action="append", required=True,
+                     dest="targets", help="a scope to protect (repeat for more)")
+    run.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT_S, metavar="S",
+                     help="countdown length in seconds (at least 5; default 60)")
+    run.add_argument("--interval", type=float, default=None, metavar="S",
+                     help="seconds between beats (default timeout/4; must be below timeout)")
+
+
+class _Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def line(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        print(f"{stamp} {text}", file=self.out, flush=True)
+
+    def event(self, engine: Engine, event: EngineEvent) -> None:
+        status = event.status
+        name = str(event.target) if event.target else "-"
+        if event.kind is EventKind.BEAT_OK and status is not None:
+            left = status.time_left(engine.clock.monotonic())
+            latency = (status.last_latency or 0.0) * 1000
+            self.line(f"{name:<36} {status.state.words:<14} {left or 0.0:7.1f} s left "
+                      f"(±{status.uncertainty * 1000:.0f} ms)  latency {latency:.0f} ms")
+        elif event.kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
+                            EventKind.DISARM_FAILED, EventKind.DISARMED, EventKind.STOPPING,
+                            EventKind.TIME_SHORT, EventKind.WARNING, EventKind.CLOCK,
+                            EventKind.ARMING):
+            label = {EventKind.FIRED: "FIRED", EventKind.ERROR: "ERROR",
+                     EventKind.DISARM_FAILED: "NOT STOPPED"}.get(event.kind, "")
+            reason = f" {status.reason}" if status is not None and status.reason and \
+                event.kind in (EventKind.FIRED, EventKind.ERROR) else ""
+            self.line(f"{label + ' ' if label else ''}{event.message}{reason}")
+
+
+@contextlib.contextmanager
+def _demo_exchange() -> Iterator[tuple[str, str, str]]:
+    from gui.simulator import DEMO_KEY, DEMO_SECRET, Simulator
+
+    with Simulator(keys={DEMO_KEY: DEMO_SECRET}, demo=True) as sim:
+        yield sim.base_url, DEMO_KEY, DEMO_SECRET
+
+
+def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
+                stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        targets = list(dict.fromkeys(parse_target(t) for t in args.targets))
+        interval, warning = check_interval(args.timeout, args.interval)
+    except (TargetError, InvalidInputError) as exc:
+        print(f"gate-killswitch run: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    if warning:
+        print(f"Warning: {warning}", file=err)
+    with contextlib.ExitStack() as stack:
+        if args.demo:
+            base_url, key, secret = stack.enter_context(_demo_exchange())
+            print(f"DEMO: simulated exchange at {base_url}; no real orders.", file=out,
+                  flush=True)
+        else:
+            try:
+                profiles = ProfileStore(SettingsStore(), KeyStore())
+                profile = profiles.profile(args.profile)
+                creds = profiles.credentials(args.profile)
+            except KeyringUnavailable as exc:
+                print(f"gate-killswitch run: {exc}", file=err)
+                return EXIT_NO_KEYRING
+            except KeysError as exc:
+                print(f"gate-killswitch run: {exc}", file=err)
+                return EXIT_BAD_INPUT
+            base_url, key, secret = profile.base_url, creds.key, creds.secret
+        client = GateClient(base_url, key, secret)
+        stack.callback(client.close)
+        return asyncio.run(_run(client, targets, args.timeout, interval, out, err))
+    return EXIT_FAILED  # pragma: no cover (the with block returns)
+
+
+async def _run(client: GateClient, targets: list[Target], timeout: int, interval: float,
+               out: TextIO, err: TextIO) -> int:
+    journal = Journal()
+    engine = Engine(client, journal=journal)
+    printer = _Printer(out)
+    engine.subscribe(lambda e: printer.event(engine, e))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals_seen = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen == 1:
+            printer.line(f"{signal.Signals(signum).name}: disarming "
+                         f"{len(engine.armed_targets)} target(s)…")
+            stop.set()
+        else:
+            printer.line("Second signal: exiting without waiting; the exchange's countdowns "
+                         "may still be armed and will fire.")
+            raise SystemExit(EXIT_FAILED)
+
+    _install_signals(loop, on_signal)
+    try:
+        try:
+            await loop.run_in_executor(None, client.sync_clock)
+        except GateError as exc:
+            printer.line(f"Could not read the exchange's clock yet ({exc}); arming anyway.")
+        engine.arm(targets, timeout, interval)
+        printer.line(f"Armed {len(targets)} target(s): timeout {timeout} s, a beat every "
+                     f"{interval:g} s. Ctrl+C (SIGINT) or SIGTERM disarms and exits.")
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            if not engine.armed_targets and not stop.is_set():
+                ended = [s for s in engine.statuses() if s.state in (State.FIRED, State.ERROR)]
+                names = ", ".join(str(s.target) for s in ended)
+                print(f"gate-killswitch run: nothing left to keep alive ({names}); exiting.",
+                      file=err)
+                await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
+                return EXIT_FAILED
+        results = await engine.disarm()
+        failed = [t for t, ok in results.items() if not ok]
+        if engine.sweeping:
+            printer.line("A beat of unknown fate could still reach the exchange; clearing the "
+                         "countdowns until it no longer can (at most about a minute)…")
+            await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
+        if failed:
+            print("gate-killswitch run: the exchange did not confirm the stop of: "
+                  + ", ".join(str(t) for t in failed), file=err)
+            return EXIT_FAILED
+        printer.line(f"Disarmed {len(results)} target(s); the exchange confirmed each.")
+        return EXIT_OK
+    finally:
+        await engine.shutdown(disarm=False)
+        journal.close()
+
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, handler, signum)
+        except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
+            signal.signal(signum, lambda s, _f: loop.call_soon_threadsafe(handler, s))
