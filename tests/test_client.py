@@ -356,3 +356,9 @@ def test_any_non_gate_status_without_label_is_a_bad_response(sim: Simulator,
     sim.add_fault("html", status=403, count=1)
     with pytest.raises(errors.BadResponseError, match="403"):
         client.spot_pairs()
+
+
+def test_a_url_with_a_password_is_refused_without_quoting_it() -> None:
+    with pytest.raises(BaseUrlError) as info:
+        GateClient("ftp://trader:hunter2-pass@h.example/x")
+    assert "hunter2-pass" not in str(info.value)

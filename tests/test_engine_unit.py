@@ -36,8 +36,10 @@ class Rig:
         self.exchange = FakeExchange(self.clock)
         self.client = FakeClient(self.exchange, behave)
         self.events: list[EngineEvent] = []
+        # The fake network delivers a late request at most 12 s after it was sent (see the
+        # behaviours below), so that is how long a beat of unknown fate can still land.
         self.engine = Engine(self.client, clock=self.clock, budget=budget,
-                             rng=random.Random(7))
+                             rng=random.Random(7), late_window=12.0)
         self.engine.subscribe(self.events.append)
 
     def kinds(self, target: Any = None) -> list[EventKind]:
@@ -363,3 +365,27 @@ def test_cancel_now_does_not_disarm() -> None:
     assert [r.succeeded for r in out[BTC]] == [True]
     assert rig.engine.status(BTC).state is State.ARMED  # type: ignore[union-attr]
     assert EventKind.CANCEL_NOW in rig.kinds()
+
+
+def test_a_stop_the_exchange_never_confirms_is_reported_not_confirmed() -> None:
+    def behave(target: Any, timeout: int) -> Any:
+        return NetworkError("unreachable") if timeout == 0 else None
+
+    rig = Rig(behave)
+    results: dict[Any, bool] = {}
+
+    async def main() -> None:
+        try:
+            rig.engine.arm([BTC], timeout=5, interval=1.25)
+            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+            results.update(await rig.engine.disarm(give_up_after=10))
+        finally:
+            await rig.engine.shutdown(disarm=False)
+
+    asyncio.run(main())
+    assert results == {BTC: False}
+    status = rig.engine.status(BTC)
+    assert status is not None and status.state is State.ERROR
+    assert "not confirmed" in status.reason
+    assert EventKind.DISARM_FAILED in rig.kinds(BTC)
+    assert len(rig.client.sent(BTC, 0)) > 3  # it kept trying

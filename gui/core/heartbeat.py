@@ -51,6 +51,8 @@ MIN_INTERVAL_S = 0.5
 SIGNATURE_WINDOW_S = 60.0
 # After the deadline (plus the clock's uncertainty), wait this much before saying "fired".
 FIRE_GRACE_S = 0.05
+# How long a stop waits for a beat already in flight before sending ``timeout 0`` anyway.
+INFLIGHT_WAIT_S = 1.0
 # Above this much time left, "time is short" is not said.
 SHORT_TIME_FRACTION = 0.5
 
@@ -204,6 +206,7 @@ class _Worker:
     fired_at_ms: int | None = None
     task: asyncio.Task[None] | None = None
     inflight: concurrent.futures.Future[Any] | None = None
+    inflight_signed: float = 0.0  # server time the in-flight request was signed at
     # Server time (s) by which a beat of unknown fate can no longer reach the exchange.
     unknown_until: float = 0.0
     short_warned: bool = False
@@ -223,6 +226,7 @@ class Engine:
         executor: concurrent.futures.ThreadPoolExecutor | None = None,
         request_timeout: float = DEFAULT_TIMEOUT,
         rng: random.Random | None = None,
+        late_window: float = SIGNATURE_WINDOW_S,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -235,6 +239,8 @@ class Engine:
             max_workers=256, thread_name_prefix="gate-request")
         self.request_timeout = request_timeout
         self._rng = rng or random.Random()
+        # How long after signing a request can still reach the exchange and act.
+        self.late_window = late_window
         self._workers: dict[Target, _Worker] = {}
         self._sweeps: dict[Target, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
@@ -412,11 +418,12 @@ class Engine:
         future = self.executor.submit(self.client.countdown, w.target, timeout,
                                       request_timeout=budget)
         w.inflight = future
+        w.inflight_signed = sign_time
         try:
             return await asyncio.wrap_future(future), None
         except GateError as exc:
             if timeout and self._fate_unknown(exc):
-                w.unknown_until = max(w.unknown_until, sign_time + SIGNATURE_WINDOW_S + 1.0)
+                w.unknown_until = max(w.unknown_until, sign_time + self.late_window + 1.0)
             return None, exc
 
     @staticmethod
@@ -503,7 +510,7 @@ class Engine:
         self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {when}",
                    fired_at_ms=w.fired_at_ms, rearmed_by_late_beat=rearmed)
         if rearmed:
-            w.unknown_until = max(w.unknown_until, self._server_now() + SIGNATURE_WINDOW_S)
+            w.unknown_until = max(w.unknown_until, self._server_now() + self.late_window)
         self._start_sweep(w)
 
     @staticmethod
@@ -555,12 +562,24 @@ class Engine:
         sweep = self._sweeps.pop(w.target, None)
         if sweep is not None:
             sweep.cancel()
-        # The request a worker had in flight completes in its thread whatever we do; wait for
-        # it so that a late answer cannot be mistaken for the state after the stop.
+        # The request a worker had in flight completes in its thread whatever we do. Wait a
+        # little for it, so a beat already on its way lands before the stop; but never so long
+        # that the countdown runs out first: a beat still unresolved then is cleared by the
+        # sweep if it lands after the stop.
         inflight = w.inflight
         if inflight is not None and not inflight.done():
-            with contextlib.suppress(BaseException):
-                await asyncio.wrap_future(inflight)
+            deadline = self._deadline_mono(w)
+            wait = INFLIGHT_WAIT_S
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - self.clock.monotonic() - 0.5))
+            landed = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            inflight.add_done_callback(lambda _f: loop.call_soon_threadsafe(landed.set))
+            with contextlib.suppress(TimeoutError):
+                await self._wait_event(landed, wait)
+            if not inflight.done():
+                w.unknown_until = max(w.unknown_until,
+                                      w.inflight_signed + self.late_window + 1.0)
         started = self.clock.monotonic()
         attempt = 0
         last_error: GateError | None = None
@@ -604,11 +623,29 @@ class Engine:
         self._sweeps[w.target] = asyncio.get_running_loop().create_task(
             self._sweep(w), name=f"sweep {w.target}")
 
+    async def _wait_event(self, event: asyncio.Event, seconds: float) -> None:
+        """Wait for ``event`` at most ``seconds`` on the engine's clock (TimeoutError after)."""
+        end = self.clock.monotonic() + seconds
+        while not event.is_set():
+            left = end - self.clock.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            await self.clock.sleep(min(left, 0.05))
+
     async def _sweep(self, w: _Worker) -> None:
         try:
             period = max(1.0, min(w.timeout / 3, 10.0))
+            # A beat still in flight that lands now would arm the scope again: clear it at
+            # once rather than at the next period.
+            landed = asyncio.Event()
+            inflight = w.inflight
+            if inflight is not None and not inflight.done():
+                loop = asyncio.get_running_loop()
+                inflight.add_done_callback(lambda _f: loop.call_soon_threadsafe(landed.set))
             while self._server_now() < w.unknown_until:
-                await self.clock.sleep(period)
+                with contextlib.suppress(TimeoutError):
+                    await self._wait_event(landed, period)
+                landed.clear()
                 await self.budget.acquire(endpoint_of(w.target))
                 ack, error = await self._attempt(w, 0)
                 log.info("%s: sweep timeout 0 -> %s", w.target, "ok" if ack else error)

@@ -78,7 +78,7 @@ class _Printer:
         if event.kind is EventKind.BEAT_OK and status is not None:
             left = status.time_left(engine.clock.monotonic())
             latency = (status.last_latency or 0.0) * 1000
-            self.line(f"{name:<36} {status.state.words:<14} {left or 0.0:7.1f} s left "
+            self.line(f"{name:<36} beat ok {left or 0.0:7.1f} s left "
                       f"(±{status.uncertainty * 1000:.0f} ms)  latency {latency:.0f} ms")
         elif event.kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
                             EventKind.DISARM_FAILED, EventKind.DISARMED, EventKind.STOPPING,

@@ -34,9 +34,12 @@ def validate_base_url(url: str) -> str:
     try:
         parts = urlsplit(text)
         port = parts.port
-    except ValueError as exc:
-        raise BaseUrlError(f"{text!r} is not a URL ({exc}).") from None
+    except ValueError:
+        raise BaseUrlError("That is not a URL like " + LIVE_URL + ".") from None
     del port
+    if parts.username or parts.password:
+        # Checked first, and the URL is not quoted back: it holds a password.
+        raise BaseUrlError("The base URL must not contain a user name or password.")
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
         raise BaseUrlError(f"{text!r} is not a URL like {LIVE_URL}.")
@@ -44,8 +47,6 @@ def validate_base_url(url: str) -> str:
         raise BaseUrlError(
             f"{text!r} uses plain http: keys and signatures would cross the network unencrypted. "
             "Use https:// (plain http is allowed only for 127.0.0.1, such as the local simulator).")
-    if parts.username or parts.password:
-        raise BaseUrlError("The base URL must not contain a user name or password.")
     if parts.query or parts.fragment:
         raise BaseUrlError(f"{text!r}: the base URL must not have a query or fragment.")
     path = parts.path.rstrip("/")
