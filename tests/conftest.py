@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import keyring
+import keyring.core
 import pytest
 
 from gui.simulator import Simulator
+from tests.memkeyring import MemoryKeyring
 from tests.simkeys import RO_KEY, RO_SECRET, TEST_KEY, TEST_SECRET
 
 __all__ = ["RO_KEY", "RO_SECRET", "TEST_KEY", "TEST_SECRET"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """No test touches the user's config, data, cache or keyring: each gets its own."""
+    home = Path(tmp_path_factory.mktemp("user"))
+    for name in ("CONFIG", "DATA", "CACHE"):
+        monkeypatch.setenv(f"GATE_KILLSWITCH_{name}_DIR", str(home / name.lower()))
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    memory = MemoryKeyring()
+    # Replaced without asking keyring for the current backend, which would probe the real one.
+    monkeypatch.setattr(keyring.core, "_keyring_backend", memory)
+    yield memory
 
 
 @pytest.fixture

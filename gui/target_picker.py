@@ -1,0 +1,988 @@
+"""TargetPicker: choose what to protect (spot pairs, all spot, option underlyings and contracts).
+
+The picker holds one ordered list of chosen targets; every check box, list and the "Selected"
+summary are views of it. Market lists load in the background through ``in_thread`` and
+:class:`~gui.market_cache.MarketCache`; their errors are shown in place with a Retry button.
+
+A target that a broader chosen scope already covers (a pair under ``spot:all``, a contract under
+its underlying, anything of options under ``options:all``) stays remembered and visible, marked
+as covered, but is left out of :meth:`TargetPicker.selected_targets`: arming both would only send
+redundant countdowns, and unchecking the broad scope brings the narrow choices back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.core.client import CurrencyPair, GateClient, OptionContract, Underlying
+from gui.core.errors import GateError
+from gui.core.targets import (
+    Product,
+    ScopeKind,
+    Target,
+    TargetError,
+    is_contract,
+    options,
+    parse_contract,
+    parse_target,
+    spot,
+)
+from gui.market_cache import CONTRACTS, SPOT_PAIRS, UNDERLYINGS, MarketCache, MarketKind
+from gui.tasks import in_thread
+
+__all__ = ["LoadStatus", "TargetPicker", "describe_target", "format_expiry", "format_number"]
+
+log = logging.getLogger(__name__)
+
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the pair, underlying or contract name of an item
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a contract column sorts by
+TARGET_ROLE = Qt.ItemDataRole.UserRole + 3  # the target text of a "Selected" row
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_CONTRACT_COLUMNS = ("Expiry", "Strike", "Call/Put", "Contract")
+
+
+# -- words for people ----------------------------------------------------------------------------
+
+def format_expiry(expiration_time: int) -> str:
+    """An expiry as a date a person reads at a glance: ``27 Nov 2026`` (UTC, as Gate lists it).
+
+    Month names are spelled out here rather than by ``strftime``, whose names follow the locale.
+    """
+    moment = datetime.fromtimestamp(expiration_time, tz=UTC)
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def format_number(text: str) -> str:
+    """``95000`` as ``95,000``; text that is not a number is shown as it came."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return text
+    if not value.is_finite():
+        return text
+    return f"{value:,}"
+
+
+def describe_target(target: Target) -> str:
+    """What a target covers, in words."""
+    if target.product is Product.SPOT:
+        return "every spot order" if target.is_all else f"{target.name} spot orders"
+    if target.is_all:
+        return "every option order"
+    if target.kind is ScopeKind.UNDERLYING:
+        return f"every {target.name} option order"
+    underlying, expiry, strike, is_call = parse_contract(target.name)
+    try:
+        day = datetime.strptime(expiry, "%Y%m%d").replace(tzinfo=UTC)
+        when = format_expiry(int(day.timestamp()))
+    except ValueError:
+        when = expiry
+    return f"{underlying} {format_number(strike)} {'Call' if is_call else 'Put'}, expires {when}"
+
+
+def _covering_target(target: Target, chosen: list[Target]) -> Target | None:
+    """The broader chosen target that already covers ``target``, if any."""
+    if target.is_all:
+        return None
+    if target.product is Product.SPOT:
+        return spot() if spot() in chosen else None
+    if options() in chosen:
+        return options()
+    if target.kind is ScopeKind.CONTRACT:
+        underlying = options(parse_contract(target.name)[0])
+        if underlying in chosen:
+            return underlying
+    return None
+
+
+# -- an in-place status line: loading, a note, or an error with Retry ----------------------------
+
+class LoadStatus(QWidget):
+    """One line under a list: "Loading…", a note, or an error message with a Retry button."""
+
+    retryRequested = Signal()
+
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.what = what
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAccessibleName(f"{what} status")
+        self.retry_button = QPushButton("Retry", self)
+        self.retry_button.setAccessibleName(f"Retry loading {what}")
+        self.retry_button.clicked.connect(self.retryRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.state = "idle"
+        self.clear()
+
+    def _show(self, state: str, text: str, *, error: bool, retry: bool) -> None:
+        self.state = state
+        self.label.setText(text)
+        # Red text plus the words "Could not": never colour alone.
+        self.label.setStyleSheet("color: #b3261e;" if error else "")
+        self.retry_button.setVisible(retry)
+        self.setVisible(bool(text))
+
+    def show_loading(self, what: str | None = None) -> None:
+        self._show("loading", f"Loading {what or self.what}…", error=False, retry=False)
+
+    def show_note(self, text: str) -> None:
+        self._show("note", text, error=False, retry=False)
+
+    def show_error(self, message: str) -> None:
+        self._show("error", message, error=True, retry=True)
+
+    def clear(self) -> None:
+        self._show("idle", "", error=False, retry=False)
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+
+class _SpaceTogglesRowCheck(QObject):
+    """Space toggles the check box of the current row of a table, whatever column has focus.
+
+    Qt's own Space handling toggles only when the focused cell itself is checkable, and the
+    check box lives in the first column.
+    """
+
+    def __init__(self, view: QTableView, toggle: Callable[[QModelIndex], None]) -> None:
+        super().__init__(view)
+        self._view = view
+        self._toggle = toggle
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Select)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            index = self._view.currentIndex()
+            if index.isValid():
+                self._toggle(index)
+                return True
+        return False
+
+
+# -- the picker ----------------------------------------------------------------------------------
+
+class TargetPicker(QWidget):
+    """Choose targets: spot pairs, all spot markets, option underlyings and contracts, all options.
+
+    ``cache`` defaults to a :class:`MarketCache` in the user's cache directory.
+    """
+
+    selectionChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, cache: MarketCache | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Targets to protect")
+        self._cache = cache if cache is not None else MarketCache()
+        self._client: GateClient | None = None
+        self._cache_key = ""
+        self._chosen: list[Target] = []
+        self._locked = False
+        # Bumped whenever the client changes: results of an older client's requests are dropped.
+        self._generation = 0
+        self._load_task: asyncio.Future[None] | None = None
+        self._load_task_generation = -1
+        self._load_scheduled = False
+        self._background: set[asyncio.Future[Any]] = set()
+        # While True, check-state changes come from this code, not from a person.
+        self._syncing = False
+        self._pair_names: set[str] = set()
+        self._underlying_names: set[str] = set()
+        self._contract_names: dict[str, set[str]] = {}
+        self._shown_underlying: str | None = None  # whose contracts the table holds
+        self._contracts_request = 0
+        self._build()
+        self._set_no_client_status()
+        self._sync_views()
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName("Market type")
+        self.tabs.addTab(self._build_spot_tab(), "&Spot")
+        self.tabs.addTab(self._build_options_tab(), "&Options")
+
+        selected_box = QGroupBox("Selected", self)
+        self.selected_box = selected_box
+        self.selected_list = QListWidget(selected_box)
+        self.selected_list.setAccessibleName("Selected targets")
+        self.selected_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.selected_list.installEventFilter(self)
+        self.selected_list.itemSelectionChanged.connect(self._update_enabled)
+        self.remove_button = QPushButton("&Remove", selected_box)
+        self.remove_button.setAccessibleName("Remove selected targets")
+        self.remove_button.setToolTip("Remove the highlighted targets (Delete key)")
+        self.remove_button.clicked.connect(self._remove_highlighted)
+        self.clear_button = QPushButton("Clear all", selected_box)
+        self.clear_button.setAccessibleName("Remove all targets")
+        self.clear_button.clicked.connect(lambda: self._replace_chosen([]))
+
+        add_label = QLabel("Add by &name:", selected_box)
+        self.add_edit = QLineEdit(selected_box)
+        self.add_edit.setAccessibleName("Add target by name")
+        self.add_edit.setPlaceholderText("spot:BTC_USDT, options:BTC_USDT-20261127-95000-C, …")
+        self.add_edit.setClearButtonEnabled(True)
+        add_label.setBuddy(self.add_edit)
+        self.add_edit.returnPressed.connect(self._add_by_name)
+        self.add_edit.textEdited.connect(lambda _text: self._show_add_message(""))
+        self.add_button = QPushButton("&Add", selected_box)
+        self.add_button.setAccessibleName("Add target")
+        self.add_button.clicked.connect(self._add_by_name)
+        self.add_message = QLabel(selected_box)
+        self.add_message.setAccessibleName("Add by name message")
+        self.add_message.setWordWrap(True)
+        self.add_message.setStyleSheet("color: #b3261e;")
+        self.add_message.hide()
+        self.lock_note = QLabel("Targets are locked while armed: press STOP to change them.",
+                                selected_box)
+        self.lock_note.setAccessibleName("Targets locked")
+        self.lock_note.setWordWrap(True)
+        self.lock_note.hide()
+
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        list_row = QHBoxLayout()
+        list_row.addWidget(self.selected_list, 1)
+        list_row.addLayout(buttons)
+        add_row = QHBoxLayout()
+        add_row.addWidget(add_label)
+        add_row.addWidget(self.add_edit, 1)
+        add_row.addWidget(self.add_button)
+        box_layout = QVBoxLayout(selected_box)
+        box_layout.addWidget(self.lock_note)
+        box_layout.addLayout(list_row, 1)
+        box_layout.addLayout(add_row)
+        box_layout.addWidget(self.add_message)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(selected_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def _build_spot_tab(self) -> QWidget:
+        tab = QWidget(self)
+        self.all_spot_check = QCheckBox("All spot &markets (spot:all)", tab)
+        self.all_spot_check.setAccessibleName("All spot markets")
+        self.all_spot_check.setToolTip(
+            "One countdown for every spot order, on every pair, including pairs not listed here")
+        self.all_spot_check.toggled.connect(
+            lambda checked: self._set_chosen(spot(), checked))
+
+        search_label = QLabel("Searc&h:", tab)
+        self.search_edit = QLineEdit(tab)
+        self.search_edit.setAccessibleName("Search spot pairs")
+        self.search_edit.setPlaceholderText("BTC, btc_usdt, usdt…")
+        self.search_edit.setClearButtonEnabled(True)
+        search_label.setBuddy(self.search_edit)
+        self.search_edit.textChanged.connect(self._apply_pair_filter)
+
+        self.spot_status = LoadStatus("spot pairs", tab)
+        self.spot_status.retryRequested.connect(self._retry_spot_pairs)
+        self.pair_list = QListWidget(tab)
+        self.pair_list.setAccessibleName("Spot pairs")
+        self.pair_list.setUniformItemSizes(True)
+        self.pair_list.itemChanged.connect(self._pair_item_changed)
+        self.pair_count = QLabel(tab)
+        self.pair_count.setAccessibleName("Spot pairs shown")
+
+        search_row = QHBoxLayout()
+        search_row.addWidget(search_label)
+        search_row.addWidget(self.search_edit, 1)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.all_spot_check)
+        layout.addLayout(search_row)
+        layout.addWidget(self.spot_status)
+        layout.addWidget(self.pair_list, 1)
+        layout.addWidget(self.pair_count)
+        return tab
+
+    def _build_options_tab(self) -> QWidget:
+        tab = QWidget(self)
+        self.all_options_check = QCheckBox("All o&ptions (options:all)", tab)
+        self.all_options_check.setAccessibleName("All options")
+        self.all_options_check.setToolTip("One countdown for every option order")
+        self.all_options_check.toggled.connect(
+            lambda checked: self._set_chosen(options(), checked))
+
+        left = QWidget(tab)
+        underlyings_label = QLabel("&Underlyings", left)
+        self.underlying_status = LoadStatus("option underlyings", left)
+        self.underlying_status.retryRequested.connect(self._retry_underlyings)
+        self.underlying_list = QListWidget(left)
+        self.underlying_list.setAccessibleName("Option underlyings")
+        underlyings_label.setBuddy(self.underlying_list)
+        self.underlying_list.currentItemChanged.connect(self._underlying_chosen)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(underlyings_label)
+        left_layout.addWidget(self.underlying_status)
+        left_layout.addWidget(self.underlying_list, 1)
+
+        right = QWidget(tab)
+        self.underlying_check = QCheckBox("Every option of the chosen underlying", right)
+        self.underlying_check.setAccessibleName("Protect the whole underlying")
+        self.underlying_check.toggled.connect(self._underlying_check_toggled)
+        filter_label = QLabel("&Filter:", right)
+        self.contract_filter = QLineEdit(right)
+        self.contract_filter.setAccessibleName("Filter option contracts")
+        self.contract_filter.setPlaceholderText("a date, a strike, Call or Put")
+        self.contract_filter.setClearButtonEnabled(True)
+        filter_label.setBuddy(self.contract_filter)
+        self.contracts_status = LoadStatus("option contracts", right)
+        self.contracts_status.retryRequested.connect(self._retry_contracts)
+
+        self.contract_model = QStandardItemModel(0, len(_CONTRACT_COLUMNS), self)
+        self.contract_model.setHorizontalHeaderLabels(list(_CONTRACT_COLUMNS))
+        self.contract_model.itemChanged.connect(self._contract_item_changed)
+        self.contract_proxy = QSortFilterProxyModel(self)
+        self.contract_proxy.setSourceModel(self.contract_model)
+        self.contract_proxy.setSortRole(SORT_ROLE)
+        self.contract_proxy.setFilterKeyColumn(-1)
+        self.contract_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.contract_filter.textChanged.connect(self.contract_proxy.setFilterFixedString)
+        self.contract_table = QTableView(right)
+        self.contract_table.setAccessibleName("Option contracts")
+        self.contract_table.setModel(self.contract_proxy)
+        self.contract_table.setSortingEnabled(True)
+        self.contract_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.contract_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.contract_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.contract_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.contract_table.setAlternatingRowColors(True)
+        self.contract_table.verticalHeader().hide()
+        # Rows as tall as the text needs: the default leaves half the table empty.
+        self.contract_table.verticalHeader().setDefaultSectionSize(
+            self.contract_table.fontMetrics().height() + 8)
+        header = self.contract_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.contract_table.installEventFilter(
+            _SpaceTogglesRowCheck(self.contract_table, self._toggle_contract_row))
+
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(filter_label)
+        filter_row.addWidget(self.contract_filter, 1)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.underlying_check)
+        right_layout.addLayout(filter_row)
+        right_layout.addWidget(self.contracts_status)
+        right_layout.addWidget(self.contract_table, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, tab)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.all_options_check)
+        layout.addWidget(splitter, 1)
+        return tab
+
+    # ------------------------------------------------------------------ public API
+
+    def set_client(self, client: GateClient | None, cache_key: str) -> None:
+        """Use ``client`` (of the profile now chosen) for the market lists, cached under
+        ``cache_key`` (its base URL). Loading starts once the event loop runs.
+        """
+        self._generation += 1
+        self._client = client
+        self._cache_key = cache_key
+        self._cancel_background()
+        self._clear_market_views()
+        if client is None:
+            self._set_no_client_status()
+            return
+        self.spot_status.show_loading()
+        self.underlying_status.show_loading()
+        self._schedule_load()
+
+    async def load(self) -> None:
+        """Load (or reload) the spot pairs and underlyings, and the shown underlying's contracts.
+
+        Cached lists are shown at once; only missing or stale ones are fetched. A load already
+        running for the same client is joined, not repeated.
+        """
+        task = self._load_task
+        if task is None or task.done() or self._load_task_generation != self._generation:
+            task = asyncio.ensure_future(self._load_all(self._generation))
+            self._load_task = task
+            self._load_task_generation = self._generation
+        # Shielded: a caller that stops waiting must not cancel the load the widget relies on.
+        await asyncio.shield(task)
+
+    def selected_targets(self) -> list[Target]:
+        """The chosen targets, in the order chosen, without duplicates or covered ones."""
+        return [t for t in self._chosen if _covering_target(t, self._chosen) is None]
+
+    def set_selected(self, targets: list[Target]) -> None:
+        """Restore chosen targets (for example remembered ones), even before the lists load."""
+        self._replace_chosen(list(targets))
+
+    def set_locked(self, locked: bool) -> None:
+        """Read-only while armed: the targets being protected must not change under the engine."""
+        self._locked = locked
+        self.lock_note.setVisible(locked)
+        if locked:
+            self._show_add_message("")
+        self._update_enabled()
+
+    def is_locked(self) -> bool:
+        return self._locked
+
+    # ------------------------------------------------------------------ chosen targets
+
+    def _set_chosen(self, target: Target, chosen: bool) -> None:
+        if self._syncing:
+            return
+        if self._locked:
+            # A check box that moved while locked is put back.
+            self._sync_views()
+            return
+        if chosen and target not in self._chosen:
+            self._replace_chosen([*self._chosen, target])
+        elif not chosen and target in self._chosen:
+            self._replace_chosen([t for t in self._chosen if t != target])
+
+    def _replace_chosen(self, targets: list[Target]) -> None:
+        unique: list[Target] = []
+        for target in targets:
+            if target not in unique:
+                unique.append(target)
+        changed = unique != self._chosen
+        self._chosen = unique
+        self._sync_views()
+        if changed:
+            self.selectionChanged.emit()
+
+    def _sync_views(self) -> None:
+        """Make every check box, list and the summary show :attr:`_chosen`."""
+        self._syncing = True
+        try:
+            chosen = set(self._chosen)
+            self.all_spot_check.setChecked(spot() in chosen)
+            self.all_options_check.setChecked(options() in chosen)
+            for row in range(self.pair_list.count()):
+                item = self.pair_list.item(row)
+                want = spot(item.data(NAME_ROLE)) in chosen
+                _set_check(item, want)
+            underlying = self._shown_underlying
+            self.underlying_check.setChecked(
+                underlying is not None and options(underlying) in chosen)
+            for row in range(self.contract_model.rowCount()):
+                contract_item = self.contract_model.item(row, 0)
+                _set_check(contract_item, options(contract_item.data(NAME_ROLE)) in chosen)
+            for row in range(self.underlying_list.count()):
+                item = self.underlying_list.item(row)
+                font = item.font()
+                # Bold marks an underlying with something chosen under it; the summary says what.
+                font.setBold(any(t.product is Product.OPTIONS and not t.is_all
+                                 and _underlying_of(t) == item.data(NAME_ROLE)
+                                 for t in self._chosen))
+                item.setFont(font)
+        finally:
+            self._syncing = False
+        self._refresh_summary()
+        self._update_enabled()
+
+    def _refresh_summary(self) -> None:
+        highlighted = {item.data(TARGET_ROLE) for item in self.selected_list.selectedItems()}
+        self.selected_list.clear()
+        muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        for target in self._chosen:
+            covering = _covering_target(target, self._chosen)
+            text = f"{target}  —  {describe_target(target)}"
+            item = QListWidgetItem(text)
+            item.setData(TARGET_ROLE, str(target))
+            if covering is not None:
+                item.setText(f"{text}  (covered by {covering})")
+                item.setForeground(muted)
+                item.setToolTip(f"Not armed on its own while {covering} is selected")
+            self.selected_list.addItem(item)
+            if str(target) in highlighted:
+                item.setSelected(True)
+        count = len(self.selected_targets())
+        self.selected_box.setTitle(f"Selected ({count})" if count else "Selected (none yet)")
+
+    def _update_enabled(self) -> None:
+        editable = not self._locked
+        chosen = set(self._chosen)
+        spot_all = spot() in chosen
+        options_all = options() in chosen
+        underlying = self._shown_underlying
+        self.all_spot_check.setEnabled(editable)
+        self.all_options_check.setEnabled(editable)
+        # Covered by "all": the per-pair list would change nothing that is armed.
+        self.pair_list.setEnabled(editable and not spot_all)
+        self.underlying_check.setEnabled(editable and underlying is not None and not options_all)
+        self.contract_table.setEnabled(
+            editable and not options_all
+            and not (underlying is not None and options(underlying) in chosen))
+        self.add_edit.setEnabled(editable)
+        self.add_button.setEnabled(editable)
+        self.remove_button.setEnabled(editable and bool(self.selected_list.selectedItems()))
+        self.clear_button.setEnabled(editable and bool(self._chosen))
+
+    def _remove_highlighted(self) -> None:
+        if self._locked:
+            return
+        gone = {item.data(TARGET_ROLE) for item in self.selected_list.selectedItems()}
+        if gone:
+            self._replace_chosen([t for t in self._chosen if str(t) not in gone])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (watched is self.selected_list and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)):
+            self._remove_highlighted()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _add_by_name(self) -> None:
+        if self._locked:
+            return
+        text = self.add_edit.text().strip()
+        if not text:
+            self._show_add_message("Type a target such as spot:BTC_USDT, then press Add.")
+            return
+        try:
+            target = parse_target(text)
+        except TargetError as exc:
+            self._show_add_message(str(exc))
+            return
+        unknown = self._unknown_market(target)
+        if unknown:
+            self._show_add_message(unknown)
+            return
+        if target in self._chosen:
+            self._show_add_message(f"{target} is already selected.")
+            return
+        self._show_add_message("")
+        self.add_edit.clear()
+        self._replace_chosen([*self._chosen, target])
+
+    def _unknown_market(self, target: Target) -> str:
+        """Why the loaded lists say ``target`` does not exist, or "" (also when not loaded)."""
+        if target.is_all:
+            return ""
+        if target.product is Product.SPOT:
+            if self._pair_names and target.name not in self._pair_names:
+                return f"{target.name} is not a spot pair on this exchange."
+            return ""
+        underlying = _underlying_of(target)
+        if self._underlying_names and underlying not in self._underlying_names:
+            return f"{underlying} is not an option underlying on this exchange."
+        known = self._contract_names.get(underlying or "")
+        if target.kind is ScopeKind.CONTRACT and known and target.name not in known:
+            return f"{target.name} is not a listed {underlying} option contract."
+        return ""
+
+    def _show_add_message(self, message: str) -> None:
+        self.add_message.setText(message)
+        self.add_message.setVisible(bool(message))
+
+    # ------------------------------------------------------------------ list events
+
+    def _pair_item_changed(self, item: QListWidgetItem) -> None:
+        if self._syncing:
+            return
+        self._set_chosen(spot(item.data(NAME_ROLE)),
+                         item.checkState() == Qt.CheckState.Checked)
+
+    def _contract_item_changed(self, item: QStandardItem) -> None:
+        if self._syncing or item.column() != 0:
+            return
+        self._set_chosen(options(item.data(NAME_ROLE)),
+                         item.checkState() == Qt.CheckState.Checked)
+
+    def _toggle_contract_row(self, proxy_index: QModelIndex) -> None:
+        if not self.contract_table.isEnabled():
+            return
+        source = self.contract_proxy.mapToSource(proxy_index)
+        item = self.contract_model.item(source.row(), 0)
+        if item is not None:
+            checked = item.checkState() == Qt.CheckState.Checked
+            item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+
+    def _underlying_check_toggled(self, checked: bool) -> None:
+        if self._shown_underlying is not None:
+            self._set_chosen(options(self._shown_underlying), checked)
+
+    def _apply_pair_filter(self) -> None:
+        typed = self.search_edit.text().strip()
+        needle = typed.upper()
+        # "btc usdt", "btc/usdt" and "btcusdt" all mean BTC_USDT.
+        squeezed = "".join(ch for ch in needle if ch.isalnum())
+        shown = 0
+        for row in range(self.pair_list.count()):
+            item = self.pair_list.item(row)
+            name = str(item.data(NAME_ROLE))
+            match = (not needle or needle in name
+                     or (bool(squeezed) and squeezed in name.replace("_", "")))
+            item.setHidden(not match)
+            shown += match
+        total = self.pair_list.count()
+        if not total:
+            self.pair_count.setText("")
+        elif not needle:
+            self.pair_count.setText(f"{total} pairs")
+        elif shown:
+            self.pair_count.setText(f"{shown} of {total} pairs match “{typed}”")
+        else:
+            self.pair_count.setText(f"No pair matches “{typed}”")
+
+    def _underlying_chosen(self, current: QListWidgetItem | None,
+                           _previous: QListWidgetItem | None = None) -> None:
+        underlying = None if current is None else str(current.data(NAME_ROLE))
+        if underlying == self._shown_underlying:
+            return
+        self._shown_underlying = underlying
+        self._contracts_request += 1
+        self._show_contracts([])
+        if underlying is None:
+            self.underlying_check.setText("Every option of the chosen underlying")
+            self.contract_table.setAccessibleName("Option contracts")
+            self.contracts_status.clear()
+        else:
+            self.underlying_check.setText(
+                f"Every {underlying} option (options:{underlying})")
+            self.contract_table.setAccessibleName(f"Option contracts of {underlying}")
+            if self._client is not None:
+                self._spawn(self._load_contracts(underlying, self._generation))
+        self._sync_views()
+
+    # ------------------------------------------------------------------ showing lists
+
+    def _clear_market_views(self) -> None:
+        self._pair_names = set()
+        self._underlying_names = set()
+        self._contract_names = {}
+        self._show_pairs([])
+        self._syncing = True
+        try:
+            self.underlying_list.clear()
+        finally:
+            self._syncing = False
+        self._shown_underlying = None
+        self._show_contracts([])
+        self.contracts_status.clear()
+        self._sync_views()
+
+    def _set_no_client_status(self) -> None:
+        note = "Choose a profile to load the market lists."
+        self.spot_status.show_note(note)
+        self.underlying_status.show_note(note)
+
+    def _show_pairs(self, pairs: list[CurrencyPair]) -> None:
+        self._pair_names = {p.id for p in pairs}
+        muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        current = self.pair_list.currentItem()
+        current_name = current.data(NAME_ROLE) if current is not None else None
+        self._syncing = True
+        try:
+            self.pair_list.clear()
+            for pair in sorted(pairs, key=lambda p: p.id):
+                item = QListWidgetItem(pair.id)
+                item.setData(NAME_ROLE, pair.id)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                              | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                if not pair.tradable:
+                    item.setText(f"{pair.id}  (untradable)")
+                    item.setForeground(muted)
+                    item.setToolTip("Gate lists this pair as untradable: no order can rest on it.")
+                elif pair.trade_status == "sellable":
+                    item.setText(f"{pair.id}  (sell only)")
+                elif pair.trade_status == "buyable":
+                    item.setText(f"{pair.id}  (buy only)")
+                self.pair_list.addItem(item)
+                if pair.id == current_name:
+                    self.pair_list.setCurrentItem(item)
+        finally:
+            self._syncing = False
+        self._apply_pair_filter()
+        self._sync_views()
+
+    def _show_underlyings(self, underlyings: list[Underlying]) -> None:
+        self._underlying_names = {u.name for u in underlyings}
+        shown = self._shown_underlying
+        self._syncing = True
+        try:
+            # Rebuilding the list would move the current item; the contracts shown stay put.
+            self.underlying_list.blockSignals(True)
+            self.underlying_list.clear()
+            for underlying in sorted(underlyings, key=lambda u: u.name):
+                price = format_number(underlying.index_price)
+                text = f"{underlying.name}   index {price}" if price else underlying.name
+                item = QListWidgetItem(text)
+                item.setData(NAME_ROLE, underlying.name)
+                item.setToolTip(f"{underlying.name}: index price {price or 'unknown'}")
+                self.underlying_list.addItem(item)
+                if underlying.name == shown:
+                    self.underlying_list.setCurrentItem(item)
+        finally:
+            self.underlying_list.blockSignals(False)
+            self._syncing = False
+        # Wide enough for "BTC_USDT   index 97,000" without a horizontal scroll bar.
+        if self.underlying_list.count():
+            wanted = (self.underlying_list.sizeHintForColumn(0)
+                      + 2 * self.underlying_list.frameWidth()
+                      + self.underlying_list.verticalScrollBar().sizeHint().width() + 8)
+            self.underlying_list.setMinimumWidth(min(wanted, 360))
+        if shown is None or shown not in self._underlying_names:
+            # Contracts of the first underlying, so the table is never empty for no reason.
+            self._underlying_chosen(self.underlying_list.item(0))
+            if self.underlying_list.count():
+                self.underlying_list.setCurrentRow(0)
+        self._sync_views()
+
+    def _show_contracts(self, contracts: list[OptionContract]) -> None:
+        self._syncing = True
+        try:
+            self.contract_model.removeRows(0, self.contract_model.rowCount())
+            for contract in contracts:
+                self.contract_model.appendRow(_contract_row(contract))
+        finally:
+            self._syncing = False
+        self.contract_proxy.sort(self.contract_table.horizontalHeader().sortIndicatorSection(),
+                                 self.contract_table.horizontalHeader().sortIndicatorOrder())
+        self._sync_views()
+
+    # ------------------------------------------------------------------ loading
+
+    def _schedule_load(self) -> None:
+        if self._load_scheduled:
+            return
+        self._load_scheduled = True
+        # A zero timer fires once the event loop runs: tasks are never made in __init__ or
+        # before qasync's loop starts.
+        QTimer.singleShot(0, self, self._start_scheduled_load)
+
+    def _start_scheduled_load(self) -> None:
+        self._load_scheduled = False
+        if self._client is None:
+            return
+        self._spawn(self.load())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            log.debug("No running event loop: market lists are not loaded.")
+            return
+        future = asyncio.ensure_future(coro)
+        # The loop keeps only weak references to tasks; this set keeps them alive.
+        self._background.add(future)
+        future.add_done_callback(self._background_done)
+
+    def _background_done(self, future: asyncio.Future[Any]) -> None:
+        self._background.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            exc = future.exception()
+            log.error("Loading the market lists failed", exc_info=exc)
+
+    def _cancel_background(self) -> None:
+        for future in [*self._background, self._load_task]:
+            if future is not None:
+                future.cancel()
+        self._background.clear()
+        self._load_task = None
+
+    async def _load_all(self, generation: int) -> None:
+        if self._client is None:
+            return
+        underlying = self._shown_underlying
+        jobs: list[Awaitable[None]] = [self._load_spot_pairs(generation),
+                                       self._load_underlyings(generation)]
+        if underlying is not None:
+            jobs.append(self._load_contracts(underlying, generation))
+        await asyncio.gather(*jobs)
+
+    async def _load_spot_pairs(self, generation: int) -> None:
+        client = self._client
+        if client is None:
+            return
+        await self._load_list(generation, (SPOT_PAIRS, ""), client.spot_pairs, self._show_pairs,
+                              self.spot_status, "spot pairs", lambda: True)
+
+    async def _load_underlyings(self, generation: int) -> None:
+        client = self._client
+        if client is None:
+            return
+        await self._load_list(generation, (UNDERLYINGS, ""), client.option_underlyings,
+                              self._show_underlyings, self.underlying_status,
+                              "option underlyings", lambda: True)
+
+    async def _load_contracts(self, underlying: str, generation: int) -> None:
+        client = self._client
+        if client is None:
+            return
+        request = self._contracts_request
+
+        def still_wanted() -> bool:
+            return request == self._contracts_request and self._shown_underlying == underlying
+
+        def show(contracts: list[OptionContract]) -> None:
+            self._contract_names[underlying] = {c.name for c in contracts}
+            self._show_contracts(contracts)
+
+        await self._load_list(generation, (CONTRACTS, underlying),
+                              lambda: client.option_contracts(underlying), show,
+                              self.contracts_status, f"{underlying} option contracts",
+                              still_wanted)
+
+    async def _load_list(self, generation: int, kind: MarketKind,
+                         fetch: Callable[[], list[Any]], show: Callable[[list[Any]], None],
+                         status: LoadStatus, what: str,
+                         still_wanted: Callable[[], bool]) -> None:
+        """Show the cached list at once; fetch it if missing or stale; errors go in ``status``."""
+        key = self._cache_key
+
+        def current() -> bool:
+            return generation == self._generation and still_wanted()
+
+        cached = await in_thread(self._cache.get, key, kind)
+        if not current():
+            return
+        if cached is not None:
+            show(cached.items)
+            if cached.fresh:
+                status.clear()
+                return
+            status.show_note(f"Showing {what} from {_clock_time(cached.fetched_at)}; "
+                             "updating…")
+        else:
+            status.show_loading(what)
+        try:
+            items = await in_thread(fetch)
+        except GateError as exc:
+            log.warning("Could not load %s: %s", what, exc)
+            message = _plain_message(exc)
+        except Exception as exc:  # shown in place like the others, with the traceback logged
+            log.exception("Unexpected failure loading %s", what)
+            message = f"Unexpected error ({type(exc).__name__}); the log has the details."
+        else:
+            await in_thread(self._cache.put, key, kind, items)
+            if current():
+                show(items)
+                status.clear()
+            return
+        if not current():
+            return
+        if cached is not None:
+            status.show_error(f"Could not update {what} (showing the list from "
+                              f"{_clock_time(cached.fetched_at)}): {message}")
+        else:
+            status.show_error(f"Could not load {what}: {message}")
+
+    def _retry_spot_pairs(self) -> None:
+        self._spawn(self._load_spot_pairs(self._generation))
+
+    def _retry_underlyings(self) -> None:
+        self._spawn(self._load_underlyings(self._generation))
+
+    def _retry_contracts(self) -> None:
+        if self._shown_underlying is not None:
+            self._spawn(self._load_contracts(self._shown_underlying, self._generation))
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _set_check(item: QListWidgetItem | QStandardItem, checked: bool) -> None:
+    state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+    if item.checkState() != state:
+        item.setCheckState(state)
+
+
+def _underlying_of(target: Target) -> str | None:
+    if target.product is not Product.OPTIONS or target.is_all:
+        return None
+    if target.kind is ScopeKind.UNDERLYING:
+        return target.name
+    return parse_contract(target.name)[0] if is_contract(target.name) else None
+
+
+def _plain_message(exc: GateError) -> str:
+    """What went wrong and what to do, for a list load.
+
+    ``str(exc)`` ends with the engine's advice, which for a transient failure says "retrying":
+    true for heartbeats, not for a list, which is retried by the Retry button beside the message.
+    """
+    if not exc.retryable:
+        return str(exc)
+    head = f"{exc.label}: " if exc.label else ""
+    return f"{head}{exc.message} Press Retry to try again.".strip()
+
+
+def _clock_time(unix_seconds: float) -> str:
+    return datetime.fromtimestamp(unix_seconds).strftime("%H:%M")
+
+
+def _contract_row(contract: OptionContract) -> list[QStandardItem]:
+    expiry = QStandardItem(format_expiry(contract.expiration_time))
+    expiry.setData(contract.name, NAME_ROLE)
+    expiry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                    | Qt.ItemFlag.ItemIsUserCheckable)
+    expiry.setCheckState(Qt.CheckState.Unchecked)
+    moment = datetime.fromtimestamp(contract.expiration_time, tz=UTC)
+    expiry.setToolTip(f"Expires {moment:%Y-%m-%d %H:%M} UTC")
+    try:
+        strike_value = float(Decimal(contract.strike))
+    except (InvalidOperation, ValueError):
+        strike_value = 0.0
+    # Ties on expiry sort by strike, then calls before puts: the order of Gate's own board.
+    expiry.setData((f"{contract.expiration_time:012d}|{strike_value:024.8f}|"
+                    f"{0 if contract.is_call else 1}"), SORT_ROLE)
+    strike = QStandardItem(format_number(contract.strike))
+    strike.setData(strike_value, SORT_ROLE)
+    strike.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    kind = QStandardItem("Call" if contract.is_call else "Put")
+    kind.setData(kind.text(), SORT_ROLE)
+    name = QStandardItem(contract.name)
+    name.setData(contract.name, SORT_ROLE)
+    for item in (strike, kind, name):
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    return [expiry, strike, kind, name]
