@@ -51,6 +51,8 @@ MIN_INTERVAL_S = 0.5
 SIGNATURE_WINDOW_S = 60.0
 # After the deadline (plus the clock's uncertainty), wait this much before saying "fired".
 FIRE_GRACE_S = 0.05
+# The longest one ``timeout 0`` attempt may take before it is sent again.
+STOP_ATTEMPT_TIMEOUT_S = 5.0
 # How long a stop waits for a beat already in flight before sending ``timeout 0`` anyway.
 INFLIGHT_WAIT_S = 1.0
 # Above this much time left, "time is short" is not said.
@@ -411,7 +413,10 @@ class Engine:
         now = self.clock.monotonic()
         budget = self.request_timeout
         deadline = self._deadline_mono(w)
-        if deadline is not None and timeout:
+        if not timeout:
+            # A stop that hangs is better abandoned and sent again on a fresh connection.
+            budget = min(budget, STOP_ATTEMPT_TIMEOUT_S)
+        elif deadline is not None:
             budget = min(budget, max(deadline - now, 0.3))
         clock = self.client.clock
         sign_time = clock.server_time(now) if clock else self.clock.wall()
