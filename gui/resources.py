@@ -18,15 +18,20 @@ def resources_dir() -> Path:
         candidate = Path(frozen) / "resources"
         if candidate.is_dir():
             return candidate
-    checkout = Path(__file__).resolve().parent.parent / "resources"
-    if checkout.is_dir():
-        return checkout
+    # The wheel's copy before the checkout's: installed, the checkout path would be
+    # site-packages/resources, which another distribution may own.
     try:
         import gui._resources as packaged  # type: ignore[import-not-found]
     except ImportError:
         packaged = None
-    if packaged is not None and packaged.__file__:
-        return Path(packaged.__file__).resolve().parent
+    # resources/ has no __init__.py, so gui._resources is a namespace package: it has no
+    # __file__, only __path__.
+    for folder in getattr(packaged, "__path__", []):
+        if Path(folder).is_dir():
+            return Path(folder).resolve()
+    checkout = Path(__file__).resolve().parent.parent / "resources"
+    if checkout.is_dir():
+        return checkout
     raise FileNotFoundError("The app's resources folder is missing; reinstall gate-killswitch.")
 
 
