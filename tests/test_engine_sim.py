@@ -7,6 +7,7 @@ short; the rules themselves are covered faster on an injected clock in test_engi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -103,7 +104,7 @@ def test_steady_state_many_targets(sim: Simulator) -> None:
         path = f"/{target.product.value}/countdown_cancel_all"
         beats = [r for r in sim.requests(path) if r.scope == str(target) and r.timeout]
         assert len(beats) >= 4, target
-        gaps = [b.mono - a.mono for a, b in zip(beats, beats[1:], strict=False)]
+        gaps = [b.mono - a.mono for a, b in itertools.pairwise(beats)]
         assert all(INTERVAL * 0.93 <= g <= INTERVAL + 0.25 for g in gaps), (target, gaps)
     assert run.kinds().count(EventKind.BEAT_OK) >= 4 * len(targets)
 

@@ -1,0 +1,1081 @@
+"""The desktop app: wires the engine, the window, the tray and the dialogs together.
+
+``gui/__main__.py`` parses the command line and calls :func:`run_gui` with a :class:`GuiOptions`.
+:class:`AppController` owns the pieces (client, engine, adapter, window, tray, notifier) and
+turns what the person asks for into engine calls; tests build it directly with a client to the
+simulator. Data flows one way (DESIGN.md): widgets ask, the engine acts, the adapter hands the
+resulting statuses back to the widgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from gui.adapter import EngineAdapter
+from gui.core.heartbeat import EventKind, State
+from gui.main_window import MainWindow, confirm_cancel_now
+from gui.notifications import Notifier
+from gui.quit_dialog import QuitDialog
+from gui.tasks import in_thread
+from gui.tray import Tray, TraySnapshot, overall_state
+
+if TYPE_CHECKING:
+    from gui.core.client import GateClient, OpenOrder
+    from gui.core.errors import GateError
+    from gui.core.heartbeat import Engine, EngineEvent, TargetStatus
+    from gui.core.journal import Journal
+    from gui.core.keys import ProfileStore
+    from gui.core.settings import Settings, SettingsStore
+    from gui.core.targets import Target
+    from gui.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+ORDERS_REFRESH_MS = 10_000
+ORDERS_REQUEST_TIMEOUT_S = 5.0
+TRAY_REFRESH_MS = 1_000
+NOTICE_TRAY = "close-to-tray"
+NO_DISPLAY_MESSAGE = (
+    "gate-killswitch: no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
+    "set).\nRun it from a desktop session, or set QT_QPA_PLATFORM=offscreen to run the window "
+    "without a screen (tests, --self-test). For a headless heartbeat use "
+    "'gate-killswitch run'.")
+
+
+@dataclass
+class GuiOptions:
+    """What the command line asked of the window.
+
+    ``process_start`` is ``time.time()`` (Unix wall seconds) taken as early as possible in the
+    process; ``--self-test`` reports the seconds from it to the window's first paint.
+    """
+
+    demo: bool = False
+    profile: str | None = None
+    arm: list[Target] = field(default_factory=list)
+    timeout: int | None = None
+    interval: float | None = None
+    self_test: bool = False
+    process_start: float = field(default_factory=time.time)
+
+
+def display_problem(environ: dict[str, str] | os._Environ[str] | None = None,
+                    platform_name: str | None = None) -> str | None:
+    """Why no window can be shown here (a message naming the fix), or None.
+
+    Only Linux and the BSDs need a display server; Qt would abort without one.
+    """
+    env = os.environ if environ is None else environ
+    name = sys.platform if platform_name is None else platform_name
+    if not (name.startswith("linux") or "bsd" in name):
+        return None
+    chosen = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
+    has_x11, has_wayland = bool(env.get("DISPLAY")), bool(env.get("WAYLAND_DISPLAY"))
+    if chosen == "xcb":
+        return None if has_x11 else NO_DISPLAY_MESSAGE
+    if chosen.startswith("wayland"):
+        return None if has_wayland else NO_DISPLAY_MESSAGE
+    if chosen or has_x11 or has_wayland:  # offscreen, vnc, eglfs...: Qt's own business
+        return None
+    return NO_DISPLAY_MESSAGE
+
+
+def resident_mb() -> float | None:
+    """Resident memory of this process in MB (VmRSS on Linux, else the peak from getrusage)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+_REFCOUNT_BOOST = 1 << 40
+_refcounts_guarded: bool | None = None
+
+
+def guard_refcounts() -> bool:
+    """Work around a reference-count bug of PySide6 6.12.0 on CPython 3.11.
+
+    There, every call of a void Qt method from Python drops a reference to ``None`` and every
+    ``Signal.emit`` one to ``True`` (measured: PySide6 6.11.3 does not, and CPython 3.12 made
+    these objects immortal, PEP 683). In a running app that is tens of references a second, and
+    when a count reaches zero CPython aborts ("none_dealloc"): within minutes, a kill switch
+    that dies. When the bug is detected, ``None``, ``True`` and ``False`` get the huge reference
+    count that CPython 3.12 gives immortal objects. Returns whether that was done.
+
+    The real fix is a PySide6 without the bug (``PySide6-Essentials != 6.12.0``) or Python
+    3.12+; this keeps the app alive meanwhile and changes nothing where the bug is absent.
+    """
+    global _refcounts_guarded
+    if _refcounts_guarded is None:
+        _refcounts_guarded = _guard_refcounts()
+    return _refcounts_guarded
+
+
+def _guard_refcounts() -> bool:
+    if (sys.version_info >= (3, 12) or sys.implementation.name != "cpython"
+            or hasattr(sys, "gettotalrefcount")):  # immortal already, or another layout
+        return False
+    import ctypes
+
+    from PySide6.QtCore import QObject, Signal
+
+    class _Probe(QObject):
+        ping = Signal()
+
+    probe = _Probe()
+    rounds = 32
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(rounds):
+        probe.setObjectName("refcount-probe")
+        probe.ping.emit()
+    lost = max(none_before - sys.getrefcount(None), true_before - sys.getrefcount(True))
+    del probe
+    if lost < rounds:
+        return False
+    for obj in (None, True, False):
+        cell = ctypes.c_ssize_t.from_address(id(obj))  # ob_refcnt: first field of a release build
+        if abs(cell.value - (sys.getrefcount(obj) - 1)) > 4:
+            log.warning("Unexpected object layout: the PySide6 reference-count workaround is off")
+            return False
+        cell.value += _REFCOUNT_BOOST
+    log.info("PySide6 %s on Python %s loses references to None/True; worked around. "
+                "Use another PySide6 version or Python 3.12+.", _pyside_version(),
+                platform.python_version())
+    return True
+
+
+def _pyside_version() -> str:
+    from PySide6 import __version__
+
+    return str(__version__)
+
+
+def startup_figures(process_start: float) -> dict[str, Any]:
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    return {
+        "startup_s": round(time.time() - process_start, 3),
+        "rss_mb": resident_mb(),
+        "qt": qVersion(),
+        "pyside": pyside_version,
+        "python": platform.python_version(),
+    }
+
+
+def fetch_open_orders(client: GateClient, targets: Sequence[Target],
+                      timeout: float = ORDERS_REQUEST_TIMEOUT_S
+                      ) -> dict[Target, list[OpenOrder] | GateError]:
+    """The open orders of each target's scope; blocking (run it with ``in_thread``).
+
+    Spot orders are listed once and split by pair; options are asked per scope.
+    """
+    from gui.core.errors import GateError
+    from gui.core.targets import Product
+
+    result: dict[Target, list[OpenOrder] | GateError] = {}
+    spot_targets = [t for t in targets if t.product is Product.SPOT]
+    if spot_targets:
+        try:
+            orders = client.spot_open_orders(request_timeout=timeout)
+        except GateError as exc:
+            for target in spot_targets:
+                result[target] = exc
+        else:
+            for target in spot_targets:
+                result[target] = [o for o in orders if target.is_all or o.market == target.name]
+    for target in targets:
+        if target.product is Product.SPOT:
+            continue
+        try:
+            result[target] = client.open_orders(target, request_timeout=timeout)
+        except GateError as exc:
+            result[target] = exc
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The controller
+# ---------------------------------------------------------------------------------------------
+
+
+class AppController(QObject):
+    """Owns the app's pieces and carries out what the person asks for.
+
+    Build it, then call :meth:`start` once the qasync loop runs. ``finished(code)`` is emitted
+    when the app has quit (engine shut down, window closed).
+    """
+
+    finished = Signal(int)
+    clientChanged = Signal()
+
+    def __init__(
+        self,
+        options: GuiOptions,
+        *,
+        settings_store: SettingsStore,
+        journal: Journal,
+        profile_store: ProfileStore | None = None,
+        client: GateClient | None = None,
+        client_label: str = "",
+        cache_key: str = "",
+        simulator: Simulator | None = None,
+        use_tray: bool | None = None,
+        picker: Any = None,
+    ) -> None:
+        super().__init__()
+        guard_refcounts()
+        self.options = options
+        self.settings_store = settings_store
+        self.settings: Settings = settings_store.load()
+        self.journal = journal
+        self.profile_store = profile_store
+        self.simulator = simulator
+        self.client: GateClient | None = None
+        self.engine: Engine | None = None
+        self.profile_name: str | None = None
+        self._cache_key = cache_key
+        self._stopping = False
+        self._quitting = False
+        self._finished = False
+        self._exit_code = 0
+        self._painted = False
+        self._started = False
+        self._pending_arm: list[Target] = list(options.arm)
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._orders_busy = False
+        self._orders_again = False
+        self._quit_dialog: QuitDialog | None = None
+        self._cancel_box: QMessageBox | None = None
+        self._keys_dialog: Any = None
+        self._done: asyncio.Future[int] | None = None
+        self._retired_engines: list[Engine] = []
+        self._loading_profile = False
+
+        self.adapter = EngineAdapter(self)
+        self.adapter.attach_journal(journal)
+        self.window = MainWindow(demo=options.demo, picker=picker,
+                                 journal_dir=journal.directory)
+        self.window.set_close_guard(self._window_closing)
+        if use_tray is None:
+            use_tray = Tray.available()
+        self.tray: Tray | None = Tray(self._tray_snapshot, self) if use_tray else None
+        self.notifier = Notifier(self.window.banner, self.tray, self)
+
+        self.adapter.eventReceived.connect(self._on_event)
+        self.adapter.statusChanged.connect(self._on_status)
+        self.adapter.journalRecord.connect(self.window.journal.add_record)
+        w = self.window
+        w.armRequested.connect(self.arm_selected)
+        w.stopRequested.connect(self.stop)
+        w.cancelNowRequested.connect(self.cancel_now)
+        w.keysRequested.connect(self.open_keys_dialog)
+        w.dismissRequested.connect(self.dismiss)
+        w.firstPainted.connect(self._first_painted)
+        w.picker.selectionChanged.connect(w.refresh_arm_state)
+        if self.tray is not None:
+            self.tray.armRequested.connect(self.arm_selected)
+            self.tray.stopRequested.connect(self.stop)
+            self.tray.toggleWindowRequested.connect(self.toggle_window)
+            self.tray.showWindowRequested.connect(self.show_window)
+            self.tray.cancelNowRequested.connect(self.cancel_now)
+            self.tray.quitRequested.connect(self.request_quit)
+
+        self._orders_timer = QTimer(self)
+        self._orders_timer.setInterval(ORDERS_REFRESH_MS)
+        self._orders_timer.timeout.connect(self.refresh_orders)
+        self._tray_timer = QTimer(self)
+        self._tray_timer.setInterval(TRAY_REFRESH_MS)
+        self._tray_timer.timeout.connect(self._refresh_tray)
+
+        self._restore_settings()
+        if options.demo:
+            w.keys_button.setEnabled(False)
+            w.keys_button.setToolTip("The demo uses the simulator's own demo key.")
+        if client is not None:
+            self.use_client(client, client_label or "Exchange", cache_key)
+        else:
+            w.set_can_arm(False, "No API key loaded yet: choose a profile (Keys…).")
+
+    # ------------------------------------------------------------------ start and settings
+
+    def _restore_settings(self) -> None:
+        from gui.core.targets import TargetError, parse_target
+
+        s = self.settings
+        timeout = self.options.timeout if self.options.timeout is not None else s.timeout
+        interval = self.options.interval
+        if interval is None:
+            interval = s.interval if self.options.timeout is None else None
+        try:
+            self.window.set_timing(timeout, interval)
+        except Exception:
+            log.exception("Could not restore the countdown settings")
+        targets: list[Target] = []
+        if self.options.arm:
+            targets = list(self.options.arm)
+        elif not self.options.demo:
+            for text in s.targets:
+                try:
+                    targets.append(parse_target(text))
+                except TargetError:
+                    log.warning("Ignoring a remembered target that is not valid: %r", text)
+        if targets:
+            self.window.picker.set_selected(targets)
+        if s.window_geometry:
+            self.window.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii")))
+
+    def save_settings(self, *, geometry: bool = False) -> None:
+        """Remember the profile, targets, timeout, interval (and window geometry). Never keys."""
+        from gui.core.settings import SettingsError
+
+        try:
+            current = self.settings_store.load()
+        except Exception:
+            current = self.settings
+        current.notices_shown = sorted(
+            set(current.notices_shown) | set(self.settings.notices_shown))
+        if not self.options.demo:
+            timeout, interval = self.window.timing()
+            if self.window.timing_problem() is None:
+                current.timeout, current.interval = timeout, interval
+            current.targets = [str(t) for t in self.window.picker.selected_targets()]
+            if self.profile_name and self.profile_name in current.profiles:
+                current.last_profile = self.profile_name
+        if geometry:
+            current.window_geometry = bytes(
+                self.window.saveGeometry().toBase64().data()).decode("ascii")
+        try:
+            self.settings_store.save(current)
+            self.settings = current
+        except (OSError, SettingsError) as exc:
+            log.warning("Could not save the settings: %s", exc)
+
+    def start(self) -> None:
+        """Show the window and begin; call once the event loop runs."""
+        if self._started:
+            return
+        self._started = True
+        self.window.show()
+        if self.tray is not None:
+            self.tray.show()
+        self._tray_timer.start()
+        if self.client is None and not self.options.demo and self.profile_store is not None:
+            self.spawn(self.load_profile(self.options.profile))
+        elif self._pending_arm and self.engine is not None:
+            self._arm_pending()
+
+    async def run(self) -> int:
+        """Start, wait until the app quits, return the exit code (for :func:`run_gui`)."""
+        loop = asyncio.get_running_loop()
+        self._done = loop.create_future()
+        self.start()
+        return await self._done
+
+    def _first_painted(self) -> None:
+        if self._painted:
+            return
+        self._painted = True
+        if self.options.self_test:
+            print(json.dumps(startup_figures(self.options.process_start)), flush=True)
+            QTimer.singleShot(0, lambda: self.spawn(self.quit_now()))
+            return
+        # Work that is not needed for the first paint starts after it: startup stays fast.
+        if self.client is not None:
+            self.window.picker.set_client(self.client, self._cache_key)
+        self.spawn(self._load_journal())
+        self._orders_timer.start()
+        self.refresh_orders()
+
+    async def _load_journal(self) -> None:
+        records = await in_thread(self.journal.recent, 200)
+        self.window.journal.load(records)
+
+    # ------------------------------------------------------------------ tasks
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+        """Run ``coro`` on the loop; its failure is logged and shown, never lost."""
+        future = asyncio.ensure_future(coro)
+        self._tasks.add(future)
+        future.add_done_callback(self._task_done)
+        return future
+
+    def _task_done(self, future: asyncio.Future[Any]) -> None:
+        self._tasks.discard(future)
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("A background job failed", exc_info=exc)
+            self.window.post("critical", "Something went wrong",
+                             f"{type(exc).__name__}: {exc}. Details are in the log.")
+
+    # ------------------------------------------------------------------ client and profile
+
+    def use_client(self, client: GateClient, label: str, cache_key: str) -> bool:
+        """Talk to the exchange through ``client`` from now on (a new engine for it)."""
+        from gui.core.heartbeat import Engine
+
+        if self.engine is not None and (self.engine.armed_targets or self._stopping):
+            self.window.post("warning", "Still armed",
+                             "Stop first: the profile cannot change while targets are armed.",
+                             key="profile")
+            return False
+        old_engine, old_client = self.engine, self.client
+        self.client = client
+        self._cache_key = cache_key or client.base_url
+        self.engine = Engine(client, journal=self.journal)
+        self.adapter.attach(self.engine)
+        self.window.set_profile_text(label)
+        self.window.set_can_arm(True)
+        for target in list(self.window.cards):
+            self.window.remove_card(target)
+        if self._painted:
+            self.window.picker.set_client(client, self._cache_key)
+            self.refresh_orders()
+        if old_engine is not None:
+            self._retired_engines.append(old_engine)
+            self.spawn(self._retire(old_engine, old_client))
+        self.clientChanged.emit()
+        return True
+
+    async def _retire(self, engine: Engine, client: GateClient | None) -> None:
+        await engine.shutdown(disarm=False)
+        if engine in self._retired_engines:
+            self._retired_engines.remove(engine)
+        if client is not None:
+            client.close()
+
+    async def load_profile(self, name: str | None) -> bool:
+        """Load a profile's key from the keyring and use it. False (and said why) if not."""
+        store = self.profile_store
+        if store is None:
+            return False
+        self._loading_profile = True
+        try:
+            return await self._load_profile(store, name)
+        finally:
+            self._loading_profile = False
+
+    async def _load_profile(self, store: ProfileStore, name: str | None) -> bool:
+        from gui.core.client import GateClient
+        from gui.core.keys import KeyringUnavailable, KeysError
+
+        name = name or self.settings.last_profile
+        if name is None:
+            profiles = store.settings_store.load().profiles
+            if len(profiles) == 1:
+                name = next(iter(profiles))
+        if name is None:
+            self.window.set_can_arm(False, "No profile yet: create one with Keys….")
+            self.window.post("info", "No profile yet",
+                             "Add your Gate API key in the Keys dialog to begin.", key="profile")
+            self.open_keys_dialog()
+            return False
+        try:
+            profile = store.profile(name)
+            credentials = await in_thread(store.credentials, name)
+        except KeyringUnavailable as exc:
+            self.window.set_can_arm(False, "No usable keyring: see the message above.")
+            self.window.post("critical", "No usable keyring", str(exc), key="profile")
+            return False
+        except KeysError as exc:
+            self.window.set_can_arm(False, f"Profile {name!r} cannot be used yet.")
+            self.window.post("warning", f"Profile {name}", str(exc), key="profile")
+            self.open_keys_dialog()
+            return False
+        try:
+            client = GateClient(profile.base_url, credentials.key, credentials.secret)
+        except Exception as exc:
+            self.window.post("critical", f"Profile {name}", str(exc), key="profile")
+            return False
+        if not self.use_client(client, f"Profile: {name}", profile.base_url):
+            client.close()
+            return False
+        self.window.banner.dismiss("profile")
+        self.profile_name = name
+        self.save_settings()
+        if self._pending_arm:
+            self._arm_pending()
+        return True
+
+    def open_keys_dialog(self) -> None:
+        if self.profile_store is None:
+            return
+        if self._keys_dialog is not None:
+            self._keys_dialog.show()
+            self._keys_dialog.raise_()
+            return
+        try:
+            from gui.keys_dialog import ProfilesDialog
+        except ImportError as exc:
+            self.window.post("critical", "Keys dialog unavailable", str(exc))
+            return
+        dialog = ProfilesDialog(self.profile_store, self.window)
+        dialog.profileChosen.connect(lambda name: self.spawn(self.load_profile(name)))
+        dialog.profilesChanged.connect(self._profiles_changed)
+        dialog.finished.connect(self._keys_dialog_closed)
+        self._keys_dialog = dialog
+        dialog.open()
+
+    def _keys_dialog_closed(self) -> None:
+        dialog, self._keys_dialog = self._keys_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+    def _profiles_changed(self) -> None:
+        self.settings = self.settings_store.load()
+        # The first profile saved is used at once; later choices come through profileChosen.
+        if self.client is None and not self._loading_profile:
+            self.spawn(self.load_profile(None))
+
+    # ------------------------------------------------------------------ arm and stop
+
+    def _arm_pending(self) -> None:
+        targets, self._pending_arm = self._pending_arm, []
+        timeout, interval = self.window.timing()
+        self.arm(targets, timeout, interval)
+
+    def arm_selected(self) -> None:
+        if self.window.mode != "arm":
+            return
+        timeout, interval = self.window.timing()
+        self.arm(self.window.picker.selected_targets(), timeout, interval)
+
+    def arm(self, targets: Sequence[Target], timeout: int, interval: float | None) -> bool:
+        """Arm ``targets``. Problems are shown in the window; returns whether it armed."""
+        from gui.core.errors import InvalidInputError
+
+        engine = self.engine
+        if engine is None:
+            self.window.post("warning", "Cannot arm", "No API key is loaded: choose a profile.")
+            return False
+        chosen = list(dict.fromkeys(targets))
+        if not chosen:
+            self.window.post("warning", "Cannot arm", "Choose at least one market to protect.",
+                             key="arm")
+            return False
+        try:
+            from gui.core.heartbeat import check_interval
+
+            check_interval(timeout, interval)
+            # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
+            for target in list(self.window.cards):
+                status = engine.status(target)
+                if status is None or not (status.state.live or status.state is State.STOPPING):
+                    if target not in chosen:
+                        self.window.remove_card(target)
+                        engine.forget(target)
+            warning = engine.arm(chosen, timeout, interval)
+        except InvalidInputError as exc:
+            self.window.post("warning", "Cannot arm", str(exc), key="arm")
+            return False
+        self.window.banner.dismiss("arm")
+        self.window.banner.dismiss("stop")
+        if warning:
+            self.window.post("warning", "Beat interval", warning, key="interval")
+        self.save_settings()
+        self._refresh_mode()
+        self.refresh_orders()
+        return True
+
+    def stop(self) -> None:
+        """STOP: disarm every armed target; the button says Stopping… until each is confirmed."""
+        engine = self.engine
+        if engine is None or self._stopping or not engine.armed_targets:
+            return
+        self._stopping = True
+        self._refresh_mode()
+        self.spawn(self._stop(engine))
+
+    async def _stop(self, engine: Engine) -> None:
+        try:
+            results = await engine.disarm()
+        finally:
+            self._stopping = False
+            self._refresh_mode()
+        self._report_stop(engine, results)
+
+    def _report_stop(self, engine: Engine, results: dict[Target, bool]) -> None:
+        failed = [t for t, ok in results.items() if not ok]
+        if failed:
+            details = []
+            for target in failed:
+                status = engine.status(target)
+                details.append(f"{target}: {status.reason if status else 'not confirmed'}")
+            self.window.post("critical", "Stop NOT confirmed",
+                             "Could not confirm the stop of " + "; ".join(details), key="stop")
+        elif results:
+            names = ", ".join(str(t) for t in results)
+            self.window.post("info", "Stopped",
+                             f"The exchange confirmed every countdown is off ({names}).",
+                             key="stop")
+
+    def dismiss(self, target: Target) -> None:
+        if self.engine is not None:
+            status = self.engine.status(target)
+            if status is not None and (status.state.live or status.state is State.STOPPING):
+                return
+            self.engine.forget(target)
+        self.window.remove_card(target)
+        self._refresh_mode()
+
+    def _refresh_mode(self) -> None:
+        engine = self.engine
+        statuses = engine.statuses() if engine else []
+        stopping = self._stopping or any(s.state is State.STOPPING for s in statuses)
+        armed = any(s.state.live for s in statuses)
+        self.window.set_mode("stopping" if stopping else "stop" if armed else "arm")
+        self._refresh_tray()
+
+    # ------------------------------------------------------------------ engine events
+
+    def _on_status(self, status: TargetStatus) -> None:
+        if status.target in self.window.cards or status.state is not State.IDLE:
+            new = status.target not in self.window.cards
+            self.window.update_status(status)
+            if new:
+                self.refresh_orders()
+
+    def _on_event(self, event: EngineEvent) -> None:
+        self.notifier.on_event(event)
+        if event.kind in (EventKind.ARMING, EventKind.DISARMED, EventKind.DISARM_FAILED,
+                          EventKind.FIRED, EventKind.ERROR, EventKind.STOPPING,
+                          EventKind.DEGRADED, EventKind.BEAT_OK):
+            self._refresh_mode()
+        if event.kind is EventKind.FIRED:
+            self.refresh_orders()
+
+    # ------------------------------------------------------------------ orders
+
+    def refresh_orders(self) -> None:
+        """Fetch the open orders of every card's scope in the background (one fetch at a time)."""
+        if self.client is None or not self.window.cards or not self._painted:
+            return
+        if self._orders_busy:
+            self._orders_again = True
+            return
+        self._orders_busy = True
+        self.spawn(self._fetch_orders(self.client, list(self.window.cards)))
+
+    async def _fetch_orders(self, client: GateClient, targets: list[Target]) -> None:
+        from gui.core.errors import AuthenticationError, GateError
+
+        try:
+            result = await in_thread(fetch_open_orders, client, targets)
+        finally:
+            self._orders_busy = False
+        if client is not self.client:
+            return
+        for target, orders in result.items():
+            if isinstance(orders, GateError):
+                self.window.set_orders(target, None, str(orders))
+                if isinstance(orders, AuthenticationError):
+                    self.notifier.key_rejected(str(orders))
+            else:
+                self.window.set_orders(target, orders)
+        if self._orders_again:
+            self._orders_again = False
+            self.refresh_orders()
+
+    # ------------------------------------------------------------------ cancel now
+
+    def cancel_now_scopes(self) -> list[Target]:
+        engine = self.engine
+        armed = engine.armed_targets if engine else []
+        return list(armed) if armed else list(self.window.picker.selected_targets())
+
+    def cancel_now(self) -> QMessageBox | None:
+        """Ask, naming the scopes; on yes, cancel their open orders now (not disarming)."""
+        if self.engine is None:
+            self.window.post("warning", "Cannot cancel", "No API key is loaded.")
+            return None
+        scopes = self.cancel_now_scopes()
+        if not scopes:
+            self.window.post("warning", "Nothing to cancel",
+                             "Choose the markets whose orders should be cancelled.")
+            return None
+        if self._cancel_box is not None:
+            self._cancel_box.show()
+            self._cancel_box.raise_()
+            return self._cancel_box
+        self.show_window()
+        box = confirm_cancel_now(self.window, scopes)
+
+        def answered() -> None:
+            clicked = box.clickedButton()
+            self._cancel_box = None
+            box.deleteLater()
+            if clicked is not None and clicked.objectName() == "confirmCancelNow":
+                self.spawn(self._cancel_now(scopes))
+
+        box.finished.connect(answered)
+        self._cancel_box = box
+        box.open()
+        return box
+
+    async def _cancel_now(self, scopes: list[Target]) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        self.window.post("info", "Cancelling orders now…",
+                         ", ".join(t.describe() for t in scopes), key="cancel")
+        results = await engine.cancel_now(scopes)
+        parts, failed = [], False
+        for target, outcome in results.items():
+            if isinstance(outcome, list):
+                done = sum(1 for r in outcome if r.succeeded)
+                if not outcome:
+                    parts.append(f"{target}: no open orders")
+                else:
+                    parts.append(f"{target}: cancelled {done} of {len(outcome)}")
+                    failed = failed or done < len(outcome)
+            else:
+                failed = True
+                parts.append(f"{target}: failed: {outcome}")
+        self.window.post("critical" if failed else "info",
+                         "Cancel now: some orders were NOT cancelled" if failed
+                         else "Orders cancelled", "; ".join(parts) +
+                         ". The countdowns were not changed.", key="cancel")
+        self.refresh_orders()
+
+    # ------------------------------------------------------------------ window and tray
+
+    def show_window(self) -> None:
+        self.window.show_and_raise()
+
+    def toggle_window(self) -> None:
+        if self.window.isVisible() and not self.window.isMinimized():
+            self.window.hide()
+        else:
+            self.show_window()
+
+    def _tray_snapshot(self) -> TraySnapshot:
+        state, line = overall_state(self.window.statuses(), time.monotonic(), self._stopping)
+        mode = self.window.mode
+        return TraySnapshot(state=state, status_line=line, armed=mode == "stop",
+                            stopping=mode == "stopping",
+                            can_arm=self.window.arm_problem() is None)
+
+    def _refresh_tray(self) -> None:
+        if self.tray is None:
+            return
+        snap = self._tray_snapshot()
+        self.tray.set_state(snap.state, f"gate-killswitch — {snap.status_line}")
+
+    def _window_closing(self) -> bool:
+        """The window's close button. True lets the window close."""
+        if self._quitting:
+            return True
+        armed = bool(self.engine and self.engine.armed_targets)
+        if armed and self.tray is not None:
+            self.window.hide()
+            if NOTICE_TRAY not in self.settings.notices_shown:
+                self.settings.notices_shown.append(NOTICE_TRAY)
+                self.tray.notify("Still running in the tray",
+                                 "gate-killswitch keeps the countdowns alive. Use Quit in the "
+                                 "tray menu to stop it.", "info")
+                self.save_settings()
+            return False
+        self.request_quit()
+        return False
+
+    # ------------------------------------------------------------------ quitting
+
+    def request_quit(self) -> QuitDialog | None:
+        """Quit; while armed, ask first (disarm and quit, quit and let it fire, cancel)."""
+        if self._quitting:
+            return None
+        engine = self.engine
+        armed = list(engine.armed_targets) if engine else []
+        if not armed:
+            self.spawn(self.quit_now())
+            return None
+        if self._quit_dialog is not None:
+            self._quit_dialog.show()
+            self._quit_dialog.raise_()
+            return self._quit_dialog
+        self.show_window()
+        dialog = QuitDialog(armed, self.window)
+        dialog.disarmAndQuit.connect(lambda: self._disarm_and_quit_chosen(dialog))
+        dialog.quitAndFire.connect(lambda: self.spawn(self.quit_now()))
+        dialog.finished.connect(lambda _result: self._quit_dialog_closed(dialog))
+        self._quit_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _quit_dialog_closed(self, dialog: QuitDialog) -> None:
+        if self._quit_dialog is dialog:
+            self._quit_dialog = None
+        dialog.deleteLater()
+
+    def _disarm_and_quit_chosen(self, dialog: QuitDialog) -> None:
+        # Said at once, before the first request leaves: the click visibly did something.
+        dialog.set_busy("Stopping… waiting for the exchange to confirm each countdown is off.")
+        self._stopping = True
+        self._refresh_mode()
+        self.spawn(self._disarm_and_quit(dialog))
+
+    async def _disarm_and_quit(self, dialog: QuitDialog) -> None:
+        engine = self.engine
+        if engine is None:
+            self._stopping = False
+            await self.quit_now()
+            return
+        try:
+            results = await engine.disarm()
+        finally:
+            self._stopping = False
+            self._refresh_mode()
+        failed = [t for t, ok in results.items() if not ok]
+        if failed:
+            self._report_stop(engine, results)
+            reasons = []
+            for target in failed:
+                status = engine.status(target)
+                reasons.append(f"{target}: {status.reason if status else 'not confirmed'}")
+            dialog.set_failed("The stop could not be confirmed for " + "; ".join(reasons))
+            return
+        if engine.sweeping:
+            dialog.set_busy("Disarmed. Making sure a delayed beat cannot arm it again "
+                            "(at most a minute)…")
+            await engine.wait_sweeps(timeout=65)
+        dialog.finish()
+        await self.quit_now()
+
+    async def quit_now(self, code: int = 0) -> None:
+        """Quit without asking: remember the settings, leave the countdowns as they are."""
+        if self._quitting:
+            return
+        self._quitting = True
+        if not self.options.self_test:
+            self.save_settings(geometry=True)
+        self.window.hide()
+        if self._quit_dialog is not None:
+            self._quit_dialog.finish()
+        await self.shutdown()
+        self._finish(code)
+
+    async def shutdown(self) -> None:
+        """Stop the engines' tasks (countdowns on the exchange are left alone) and the timers."""
+        self._orders_timer.stop()
+        self._tray_timer.stop()
+        # The picker's list loads and our own background jobs end here, not when the loop
+        # closes under them.
+        self.window.picker.set_client(None, "")
+        current = asyncio.current_task()
+        pending = [t for t in self._tasks if t is not current and not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        engines = [e for e in (self.engine, *self._retired_engines) if e is not None]
+        for engine in engines:
+            try:
+                await engine.shutdown(disarm=False)
+            except Exception:
+                log.exception("Shutting the engine down failed")
+        self.adapter.close()
+        if self.tray is not None:
+            self.tray.close()
+            self.tray = None
+            self.notifier.set_tray(None)
+
+    def _finish(self, code: int) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._exit_code = code
+        # The result first: closing the last window may make Qt quit its loop.
+        if self._done is not None and not self._done.done():
+            self._done.set_result(code)
+        self.window.set_close_guard(None)
+        self.window.close()
+        if self.client is not None:
+            self.client.close()
+        self.finished.emit(code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Theme and run_gui
+# ---------------------------------------------------------------------------------------------
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion with a calm light palette, plus ``resources/style.qss`` for the app's own parts."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from gui.resources import resource_path
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#eef0f3",
+        QPalette.ColorRole.WindowText: "#1d2330",
+        QPalette.ColorRole.Base: "#ffffff",
+        QPalette.ColorRole.AlternateBase: "#f5f6f8",
+        QPalette.ColorRole.Text: "#1d2330",
+        QPalette.ColorRole.Button: "#f7f8fa",
+        QPalette.ColorRole.ButtonText: "#1d2330",
+        QPalette.ColorRole.Highlight: "#2f6fde",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#1d2330",
+        QPalette.ColorRole.ToolTipText: "#f5f6f8",
+        QPalette.ColorRole.PlaceholderText: "#8a93a3",
+        QPalette.ColorRole.Link: "#2f6fde",
+    }
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#9aa2af"))
+    app.setPalette(palette)
+    try:
+        app.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
+    except OSError as exc:
+        log.warning("The stylesheet could not be read: %s", exc)
+
+
+def _install_signal_handlers(controller: AppController) -> dict[int, Any]:
+    """Ctrl+C quits as the Quit menu does (asking while armed); SIGTERM (logout, shutdown,
+    ``kill``) quits at once and leaves the countdowns to fire, as any dead man's switch would.
+
+    Python runs its handlers between bytecodes; the window's repaint timer keeps it running.
+    """
+    import signal
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, controller.request_quit)
+
+    def terminate(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, lambda: controller.spawn(controller.quit_now()))
+
+    previous: dict[int, Any] = {}
+    for signum, handler in ((signal.SIGINT, interrupt), (getattr(signal, "SIGTERM", None),
+                                                         terminate)):
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    import signal
+
+    for signum, handler in previous.items():
+        try:
+            signal.signal(signum, handler)
+        except (ValueError, OSError, TypeError):
+            pass
+
+
+def run_gui(options: GuiOptions) -> int:
+    """Run the window until the person quits. Returns the process exit code.
+
+    2 when there is no display (with a message naming the fix), 0 when another instance was
+    already running (it was asked to show its window), else 0 after a normal quit.
+    """
+    problem = display_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+
+    import PySide6.QtWidgets  # noqa: F401  (PySide6 before qasync, so qasync picks it)
+    import qasync
+
+    guard_refcounts()
+
+    from gui import APP_NAME
+    from gui.core.journal import Journal, data_dir
+    from gui.core.settings import SettingsStore, config_dir
+    from gui.single_instance import SingleInstance, instance_name
+    from gui.target_card import state_icon
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("gate-killswitch")
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName(APP_NAME)
+    app.setWindowIcon(state_icon("gate-killswitch"))
+    apply_theme(app)
+
+    instance: SingleInstance | None = None
+    if not options.self_test:
+        instance = SingleInstance(instance_name(config_dir()))
+        if not instance.claim():
+            print("gate-killswitch is already running: its window was brought forward.",
+                  file=sys.stderr)
+            return 0
+
+    simulator = None
+    client = None
+    profile_store = None
+    label, cache_key = "", ""
+    settings_store = SettingsStore()
+    if options.demo:
+        from gui.core.client import GateClient
+        from gui.simulator import DEMO_KEY, DEMO_SECRET, Simulator
+
+        simulator = Simulator(keys={DEMO_KEY: DEMO_SECRET}, demo=True)
+        simulator.start()
+        client = GateClient(simulator.base_url, DEMO_KEY, DEMO_SECRET)
+        label, cache_key = f"Demo exchange · {simulator.base_url.split('/')[2]}", "demo"
+        journal = Journal(data_dir() / "demo")
+    else:
+        from gui.core.keys import KeyStore, ProfileStore
+
+        profile_store = ProfileStore(settings_store, KeyStore())
+        journal = Journal()
+
+    controller = AppController(
+        options, settings_store=settings_store, journal=journal, profile_store=profile_store,
+        client=client, client_label=label, cache_key=cache_key, simulator=simulator,
+        use_tray=False if options.self_test else None)
+    if instance is not None:
+        instance.showRequested.connect(controller.show_window)
+    if controller.tray is not None:
+        app.setQuitOnLastWindowClosed(False)
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    previous = _install_signal_handlers(controller)
+    code = 1
+    try:
+        with loop:
+            code = loop.run_until_complete(controller.run())
+    finally:
+        _restore_signal_handlers(previous)
+        if instance is not None:
+            instance.close()
+        if simulator is not None:
+            simulator.stop()
+        journal.close()
+        asyncio.set_event_loop(None)
+    return code

@@ -1,0 +1,761 @@
+"""The main window: what to protect, the countdown settings, the big ARM/STOP button, one card
+per armed target, and the journal.
+
+The window draws what it is handed (statuses from the adapter, orders from the app) and asks
+for what the person wants through signals; it never talks to the exchange itself. One timer
+repaints every card ten times a second from the deadline on the monotonic clock.
+
+The big button never fires on a single bare key press: a mouse click, Ctrl+Enter (ARM),
+Ctrl+Shift+S (STOP), or holding Space or Enter on the focused button for 0.6 s (a fill shows the
+hold). It is never a default button, so Enter elsewhere cannot trigger it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QFocusEvent,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QResizeEvent,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.core.client import OpenOrder
+from gui.core.errors import InvalidInputError
+from gui.core.heartbeat import (
+    DEFAULT_INTERVAL_S,
+    DEFAULT_TIMEOUT_S,
+    MIN_INTERVAL_S,
+    State,
+    TargetStatus,
+    check_interval,
+)
+from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
+from gui.core.targets import Target
+from gui.journal_pane import JournalPane
+from gui.notifications import Notice, NoticeBanner
+from gui.target_card import TargetCard, state_icon
+from gui.tray import overall_state
+
+HOLD_MS = 600
+REPAINT_MS = 100
+CARD_MIN_WIDTH = 340
+DEMO_TEXT = "DEMO — simulated exchange on this computer; no real orders"
+ARM_TIP = ("ARM: start keeping the exchange's countdown alive for the selected markets.\n"
+           "Click it, press Ctrl+Enter, or hold Space (or Enter) on it for 0.6 s.\n"
+           "A single key press does nothing, so it cannot be triggered by accident.")
+STOP_TIP = ("STOP: turn every countdown off on the exchange.\n"
+            "Click it, press Ctrl+Shift+S, or hold Space (or Enter) on it for 0.6 s.")
+
+_HOLD_KEYS = {Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select}
+
+
+class HoldButton(QPushButton):
+    """The big ARM/STOP button.
+
+    A mouse click activates it; from the keyboard it must be held for :data:`HOLD_MS` while a
+    fill grows across it, so a stray Space or Enter never arms or stops anything.
+    """
+
+    activated = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAutoDefault(False)
+        self.setDefault(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._progress = 0.0
+        self._holding = False
+        self._elapsed = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setInterval(16)
+        self._timer.timeout.connect(self._advance)
+        self.clicked.connect(self._clicked)
+
+    @property
+    def hold_progress(self) -> float:
+        return self._progress
+
+    def _clicked(self) -> None:
+        if self.isEnabled():
+            self.activated.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if Qt.Key(event.key()) in _HOLD_KEYS:
+            # QPushButton would click on a bare Space release: never here.
+            event.accept()
+            if not event.isAutoRepeat() and not self._holding and self.isEnabled():
+                self._holding = True
+                self._elapsed.start()
+                self._timer.start()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if Qt.Key(event.key()) in _HOLD_KEYS:
+            event.accept()
+            if not event.isAutoRepeat():
+                self.cancel_hold()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self.cancel_hold()
+        super().focusOutEvent(event)
+
+    def cancel_hold(self) -> None:
+        if self._holding or self._progress:
+            self._holding = False
+            self._timer.stop()
+            self._progress = 0.0
+            self.update()
+
+    def _advance(self) -> None:
+        if not self._holding:
+            return
+        self._progress = min(1.0, self._elapsed.elapsed() / HOLD_MS)
+        self.update()
+        if self._progress >= 1.0:
+            self.cancel_hold()
+            if self.isEnabled():
+                self.activated.emit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._progress <= 0:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        clip = QPainterPath()
+        clip.addRoundedRect(rect, 8, 8)
+        painter.setClipPath(clip)
+        fill = QRectF(rect.left(), rect.top(), rect.width() * self._progress, rect.height())
+        painter.fillRect(fill, QColor(255, 255, 255, 90))
+        painter.end()
+
+
+class SecondsSpinBox(QDoubleSpinBox):
+    """Seconds with as many decimals as the value needs: '15 s', '1.25 s'."""
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:g}"
+
+
+class _FirstPaint(QObject):
+    """Notices the first paint of any widget of one window, then removes itself."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self._done = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (not self._done and event.type() == QEvent.Type.Paint
+                and isinstance(watched, QWidget) and watched.window() is self._window):
+            self._done = True
+            app = QApplication.instance()
+            if app is not None:
+                app.removeEventFilter(self)
+            # After this paint has been delivered, not in the middle of it.
+            QTimer.singleShot(0, self._window.firstPainted.emit)
+        return False
+
+
+class CardGrid(QWidget):
+    """Target cards in as many columns as fit; re-laid out only when the column count changes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(12)
+        self._grid.setVerticalSpacing(12)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self._cards: list[TargetCard] = []
+        self._columns = 1
+
+    def set_cards(self, cards: Sequence[TargetCard]) -> None:
+        self._cards = list(cards)
+        self._relayout(force=True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._relayout()
+
+    def _relayout(self, force: bool = False) -> None:
+        columns = max(1, min(3, self.width() // (CARD_MIN_WIDTH + 12)))
+        if not force and columns == self._columns:
+            return
+        self._columns = columns
+        while self._grid.count():
+            self._grid.takeAt(0)
+        for i, card in enumerate(self._cards):
+            self._grid.addWidget(card, i // columns, i % columns)
+        for column in range(3):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+
+
+class MainWindow(QMainWindow):
+    """The window. It asks through signals; the app decides and hands back what to draw."""
+
+    armRequested = Signal()
+    stopRequested = Signal()
+    cancelNowRequested = Signal()
+    keysRequested = Signal()
+    dismissRequested = Signal(object)  # Target
+    firstPainted = Signal()
+    timingChanged = Signal()
+
+    def __init__(self, *, demo: bool = False, picker: QWidget | None = None,
+                 journal_dir: object = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("gate-killswitch — demo" if demo else "gate-killswitch")
+        self.setWindowIcon(state_icon("gate-killswitch"))
+        self.demo = demo
+        self.cards: dict[Target, TargetCard] = {}
+        self._mode = "arm"
+        self._can_arm = False
+        self._why_not = "Loading the profile…"
+        self._stopping = False
+        self._close_guard: Callable[[], bool] | None = None
+        self._interval_follows = True  # interval = timeout / 4 until the person sets it
+
+        if picker is None:
+            from gui.target_picker import TargetPicker
+
+            picker = TargetPicker()
+        self.picker = picker
+
+        central = QWidget()
+        central.setObjectName("central")
+        self.setCentralWidget(central)
+        root = QVBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+
+        root.addWidget(self._build_header())
+        self.demo_banner = QLabel(DEMO_TEXT)
+        self.demo_banner.setObjectName("demoBanner")
+        self.demo_banner.setAccessibleName(DEMO_TEXT)
+        self.demo_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.demo_banner.setVisible(demo)
+        root.addWidget(self.demo_banner)
+
+        body = QWidget()
+        body.setObjectName("body")
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(14, 12, 14, 12)
+        body_layout.setSpacing(10)
+        self.banner = NoticeBanner()
+        body_layout.addWidget(self.banner)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("mainSplitter")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._build_side())
+        splitter.addWidget(self._build_right(journal_dir))
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([420, 820])
+        self.splitter = splitter
+        body_layout.addWidget(splitter, 1)
+        root.addWidget(body, 1)
+
+        self.arm_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
+        self.arm_shortcut.activated.connect(self._arm_shortcut)
+        self.arm_shortcut_enter = QShortcut(QKeySequence("Ctrl+Enter"), self)
+        self.arm_shortcut_enter.activated.connect(self._arm_shortcut)
+        self.stop_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), self)
+        self.stop_shortcut.activated.connect(self._stop_shortcut)
+
+        self._repaint = QTimer(self)
+        self._repaint.setInterval(REPAINT_MS)
+        self._repaint.timeout.connect(self.tick)
+        self._repaint.start()
+
+        self._first_paint = _FirstPaint(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._first_paint)
+
+        self.resize(1240, 800)
+        self._apply_mode()
+        self._update_timing_message()
+        self._update_empty()
+
+    # ------------------------------------------------------------------ building
+
+    def _build_header(self) -> QWidget:
+        header = QFrame()
+        header.setObjectName("header")
+        logo = QLabel()
+        logo.setPixmap(state_icon("gate-killswitch").pixmap(QSize(30, 30)))
+        logo.setAccessibleName("gate-killswitch")
+        title = QLabel("gate-killswitch")
+        title.setObjectName("appTitle")
+        subtitle = QLabel("Dead man's switch for Gate orders")
+        subtitle.setObjectName("appSubtitle")
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(title)
+        names.addWidget(subtitle)
+
+        self.summary_icon = QLabel()
+        self.summary_icon.setFixedSize(22, 22)
+        self.summary = QLabel("Not armed")
+        self.summary.setObjectName("summary")
+        self.summary.setAccessibleName("Overall state")
+
+        self.profile_label = QLabel("No profile")
+        self.profile_label.setObjectName("profileLabel")
+        self.profile_label.setAccessibleName("Profile in use")
+        self.keys_button = QPushButton("Keys…")
+        self.keys_button.setObjectName("keysButton")
+        self.keys_button.setAccessibleName("Manage API key profiles")
+        self.keys_button.setToolTip("Profiles: API key, secret (kept in the OS keyring) and "
+                                    "exchange URL.")
+        self.keys_button.clicked.connect(self.keysRequested.emit)
+
+        layout = QHBoxLayout(header)
+        layout.setContentsMargins(16, 10, 16, 10)
+        layout.setSpacing(10)
+        layout.addWidget(logo)
+        layout.addLayout(names)
+        layout.addStretch(1)
+        layout.addWidget(self.summary_icon)
+        layout.addWidget(self.summary)
+        layout.addSpacing(24)
+        layout.addWidget(self.profile_label)
+        layout.addWidget(self.keys_button)
+        return header
+
+    def _build_side(self) -> QWidget:
+        side = QFrame()
+        side.setObjectName("sidePanel")
+        side.setMinimumWidth(400)
+        side.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        protect = QLabel("PROTECT")
+        protect.setObjectName("sectionTitle")
+        protect_hint = QLabel("If this app stops renewing the countdown, the exchange cancels "
+                              "the open orders in these scopes.")
+        protect_hint.setObjectName("hint")
+        protect_hint.setWordWrap(True)
+        layout = QVBoxLayout(side)
+        layout.setContentsMargins(14, 12, 14, 14)
+        layout.setSpacing(8)
+        layout.addWidget(protect)
+        layout.addWidget(protect_hint)
+        layout.addWidget(self.picker, 1)
+        return side
+
+    def _build_controls(self) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("controlPanel")
+        countdown = QLabel("COUNTDOWN")
+        countdown.setObjectName("sectionTitle")
+        self.timeout_spin = QSpinBox()
+        self.timeout_spin.setRange(MIN_TIMEOUT, MAX_TIMEOUT)
+        self.timeout_spin.setValue(DEFAULT_TIMEOUT_S)
+        self.timeout_spin.setSuffix(" s")
+        self.timeout_spin.setMinimumWidth(110)
+        self.timeout_spin.setAccessibleName("Timeout in seconds")
+        self.timeout_spin.setToolTip(
+            f"How long the exchange waits for the next beat before cancelling "
+            f"({MIN_TIMEOUT} to {MAX_TIMEOUT} s).")
+        self.interval_spin = SecondsSpinBox()
+        self.interval_spin.setRange(MIN_INTERVAL_S, MAX_TIMEOUT - 1)
+        self.interval_spin.setDecimals(2)
+        self.interval_spin.setSingleStep(0.25)
+        self.interval_spin.setValue(DEFAULT_INTERVAL_S)
+        self.interval_spin.setSuffix(" s")
+        self.interval_spin.setMinimumWidth(110)
+        self.interval_spin.setAccessibleName("Beat interval in seconds")
+        self.interval_spin.setToolTip("How often the countdown is renewed; a quarter of the "
+                                      "timeout leaves room for failed beats.")
+        self.timeout_spin.valueChanged.connect(self._timeout_changed)
+        self.interval_spin.valueChanged.connect(self._interval_changed)
+        self.timing_message = QLabel()
+        self.timing_message.setObjectName("timingMessage")
+        self.timing_message.setWordWrap(True)
+        self.timing_message.setAccessibleName("Countdown settings message")
+        timeout_label = QLabel("&Timeout")
+        timeout_label.setBuddy(self.timeout_spin)
+        interval_label = QLabel("&Beat every")
+        interval_label.setBuddy(self.interval_spin)
+        fields = QHBoxLayout()
+        fields.setSpacing(8)
+        fields.addWidget(timeout_label)
+        fields.addWidget(self.timeout_spin)
+        fields.addSpacing(14)
+        fields.addWidget(interval_label)
+        fields.addWidget(self.interval_spin)
+        fields.addStretch(1)
+        left = QVBoxLayout()
+        left.setSpacing(8)
+        left.addWidget(countdown)
+        left.addLayout(fields)
+        left.addWidget(self.timing_message)
+        left.addStretch(1)
+
+        self.arm_button = HoldButton()
+        self.arm_button.setObjectName("armButton")
+        self.arm_button.setMinimumHeight(64)
+        self.arm_button.setMinimumWidth(280)
+        self.arm_button.activated.connect(self._big_button)
+        self.button_hint = QLabel()
+        self.button_hint.setObjectName("hint")
+        self.button_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.button_hint.setWordWrap(True)
+
+        self.cancel_now_button = QPushButton("Cancel orders now…")
+        self.cancel_now_button.setObjectName("cancelNowButton")
+        self.cancel_now_button.setAutoDefault(False)
+        self.cancel_now_button.setAccessibleName("Cancel orders now")
+        self.cancel_now_button.setToolTip(
+            "Panic: cancel the open orders of the armed (or selected) scopes right now, after a "
+            "confirmation. The countdowns stay as they are.")
+        self.cancel_now_button.clicked.connect(self.cancelNowRequested.emit)
+        right = QVBoxLayout()
+        right.setSpacing(6)
+        right.addWidget(self.arm_button)
+        right.addWidget(self.button_hint)
+        right.addWidget(self.cancel_now_button, 0, Qt.AlignmentFlag.AlignHCenter)
+
+        layout = QHBoxLayout(panel)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(24)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 0)
+        return panel
+
+    def _build_right(self, journal_dir: object) -> QWidget:
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+
+        cards_panel = QFrame()
+        cards_panel.setObjectName("cardsPanel")
+        title = QLabel("PROTECTED NOW")
+        title.setObjectName("sectionTitle")
+        self.cards_count = QLabel()
+        self.cards_count.setObjectName("hint")
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(self.cards_count)
+
+        self.empty = QLabel("Nothing is armed.\n\nChoose markets on the left, set the "
+                            "countdown, then press ARM.")
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.grid = CardGrid()
+        container = QWidget()
+        container.setObjectName("cardsContainer")
+        inner = QVBoxLayout(container)
+        inner.setContentsMargins(0, 0, 4, 0)
+        inner.setSpacing(0)
+        inner.addWidget(self.empty)
+        inner.addWidget(self.grid)
+        inner.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("cardsScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(container)
+        panel_layout = QVBoxLayout(cards_panel)
+        panel_layout.setContentsMargins(14, 12, 14, 14)
+        panel_layout.setSpacing(10)
+        panel_layout.addLayout(head)
+        panel_layout.addWidget(self.scroll, 1)
+
+        journal_panel = QFrame()
+        journal_panel.setObjectName("journalPanel")
+        from pathlib import Path
+
+        directory = Path(str(journal_dir)) if journal_dir is not None else None
+        self.journal = JournalPane(directory)
+        journal_layout = QVBoxLayout(journal_panel)
+        journal_layout.setContentsMargins(14, 10, 14, 12)
+        journal_layout.addWidget(self.journal)
+
+        right.addWidget(cards_panel)
+        right.addWidget(journal_panel)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        right.setSizes([460, 200])
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(10)
+        column_layout.addWidget(self._build_controls())
+        column_layout.addWidget(right, 1)
+        return column
+
+    # ------------------------------------------------------------------ timing fields
+
+    def timing(self) -> tuple[int, float]:
+        return self.timeout_spin.value(), round(self.interval_spin.value(), 2)
+
+    def set_timing(self, timeout: int, interval: float | None) -> None:
+        self.timeout_spin.blockSignals(True)
+        self.interval_spin.blockSignals(True)
+        self.timeout_spin.setValue(timeout)
+        value = timeout / 4 if interval is None else interval
+        self.interval_spin.setValue(value)
+        self._interval_follows = abs(value - timeout / 4) < 1e-9
+        self.timeout_spin.blockSignals(False)
+        self.interval_spin.blockSignals(False)
+        self._update_timing_message()
+
+    def timing_problem(self) -> str | None:
+        """Why the fields cannot be armed with, or None."""
+        timeout, interval = self.timing()
+        try:
+            check_interval(timeout, interval)
+        except InvalidInputError as exc:
+            return str(exc)
+        return None
+
+    def _timeout_changed(self, value: int) -> None:
+        if self._interval_follows:
+            self.interval_spin.blockSignals(True)
+            self.interval_spin.setValue(max(MIN_INTERVAL_S, value / 4))
+            self.interval_spin.blockSignals(False)
+        self._update_timing_message()
+        self.timingChanged.emit()
+
+    def _interval_changed(self, value: float) -> None:
+        self._interval_follows = abs(value - self.timeout_spin.value() / 4) < 1e-9
+        self._update_timing_message()
+        self.timingChanged.emit()
+
+    def _update_timing_message(self) -> None:
+        timeout, interval = self.timing()
+        level, text = "ok", (f"The exchange cancels if no beat arrives for {timeout} s; "
+                             f"a beat every {interval:g} s.")
+        try:
+            _value, warning = check_interval(timeout, interval)
+        except InvalidInputError as exc:
+            level, text = "error", str(exc)
+        else:
+            if warning:
+                level, text = "warning", warning
+        self.timing_message.setText(text)
+        self.timing_message.setProperty("level", level)
+        self.timing_message.style().unpolish(self.timing_message)
+        self.timing_message.style().polish(self.timing_message)
+        self._apply_mode()
+
+    # ------------------------------------------------------------------ the big button
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str) -> None:
+        """'arm' (nothing armed), 'stop' (armed) or 'stopping' (waiting for the exchange)."""
+        if mode not in ("arm", "stop", "stopping"):
+            raise ValueError(mode)
+        self._mode = mode
+        self._apply_mode()
+
+    def set_can_arm(self, can: bool, why_not: str = "") -> None:
+        self._can_arm = can
+        self._why_not = why_not
+        self._apply_mode()
+
+    def arm_problem(self) -> str | None:
+        if not self._can_arm:
+            return self._why_not or "Not ready to arm."
+        if not self.picker.selected_targets():  # type: ignore[attr-defined]
+            return "Choose at least one market to protect."
+        return self.timing_problem()
+
+    def refresh_arm_state(self) -> None:
+        """Re-check whether ARM can be pressed (the selection or the key changed)."""
+        self._apply_mode()
+
+    def _apply_mode(self) -> None:
+        if not hasattr(self, "arm_button"):
+            return
+        button = self.arm_button
+        mode = self._mode
+        if mode == "arm":
+            problem = self.arm_problem()
+            button.setText("ARM")
+            button.setAccessibleName("Arm")
+            button.setToolTip(ARM_TIP + (f"\n\nNot now: {problem}" if problem else ""))
+            button.setEnabled(problem is None)
+            self.button_hint.setText(problem or "Click, Ctrl+Enter, or hold Space for 0.6 s")
+        elif mode == "stop":
+            button.setText("STOP")
+            button.setAccessibleName("Stop")
+            button.setToolTip(STOP_TIP)
+            button.setEnabled(True)
+            self.button_hint.setText("Click, Ctrl+Shift+S, or hold Space for 0.6 s")
+        else:
+            button.setText("Stopping…")
+            button.setAccessibleName("Stopping")
+            button.setToolTip("Waiting until the exchange confirms every countdown is off.")
+            button.setEnabled(False)
+            self.button_hint.setText("Waiting for the exchange to confirm each stop")
+        if button.property("mode") != mode:
+            # A hold begun for the other meaning of the button must not carry over.
+            button.cancel_hold()
+            button.setProperty("mode", mode)
+            button.style().unpolish(button)
+            button.style().polish(button)
+        locked = mode != "arm"
+        self.picker.set_locked(locked)  # type: ignore[attr-defined]
+        self.timeout_spin.setEnabled(not locked)
+        self.interval_spin.setEnabled(not locked)
+
+    def _big_button(self) -> None:
+        if self._mode == "arm":
+            self.armRequested.emit()
+        elif self._mode == "stop":
+            self.stopRequested.emit()
+
+    def _arm_shortcut(self) -> None:
+        if self._mode == "arm" and self.arm_button.isEnabled():
+            self.armRequested.emit()
+
+    def _stop_shortcut(self) -> None:
+        if self._mode == "stop":
+            self.stopRequested.emit()
+
+    # ------------------------------------------------------------------ cards
+
+    def update_status(self, status: TargetStatus) -> TargetCard:
+        card = self.cards.get(status.target)
+        if card is None:
+            card = TargetCard(status.target)
+            card.dismissRequested.connect(self.dismissRequested.emit)
+            self.cards[status.target] = card
+            self.grid.set_cards(list(self.cards.values()))
+            self._update_empty()
+        card.set_status(status)
+        self._update_summary(time.monotonic())
+        return card
+
+    def remove_card(self, target: Target) -> None:
+        card = self.cards.pop(target, None)
+        if card is None:
+            return
+        card.hide()
+        # Deleted later, by Qt, on this thread: the click that asked for this (its Dismiss
+        # button) may still be on the stack.
+        card.deleteLater()
+        self.grid.set_cards(list(self.cards.values()))
+        self._update_empty()
+
+    def set_orders(self, target: Target, orders: Sequence[OpenOrder] | None,
+                   error: str | None = None) -> None:
+        card = self.cards.get(target)
+        if card is not None:
+            card.set_orders(orders, error)
+
+    def statuses(self) -> list[TargetStatus]:
+        return [card.status for card in self.cards.values() if card.status is not None]
+
+    def _update_empty(self) -> None:
+        self.empty.setVisible(not self.cards)
+        self.grid.setVisible(bool(self.cards))
+        live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
+        self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
+
+    def tick(self) -> None:
+        """Repaint the time-dependent texts of the visible cards and the summary."""
+        now = time.monotonic()
+        for card in self.cards.values():
+            # Cards scrolled out of sight skip their work; they catch up when shown.
+            if not card.visibleRegion().isEmpty():
+                card.tick(now)
+        self._update_summary(now)
+
+    def _update_summary(self, now: float) -> None:
+        state, line = overall_state(self.statuses(), now, self._mode == "stopping")
+        if self.summary.text() != line:
+            self.summary.setText(line)
+            self._update_empty()
+        if self.summary.property("state") != state:
+            self.summary.setProperty("state", state)
+            self.summary_icon.setPixmap(state_icon(state).pixmap(QSize(22, 22)))
+            self.summary.style().unpolish(self.summary)
+            self.summary.style().polish(self.summary)
+
+    # ------------------------------------------------------------------ other inputs
+
+    def set_profile_text(self, text: str) -> None:
+        self.profile_label.setText(text)
+
+    def post(self, level: str, title: str, text: str, key: str = "") -> None:
+        """A message in the window's banner (always here, tray or not)."""
+        self.banner.post(Notice(level, title, text, key))
+
+    def set_close_guard(self, guard: Callable[[], bool] | None) -> None:
+        """``guard()`` decides whether a close really closes (False: it was handled)."""
+        self._close_guard = guard
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._close_guard is not None and not self._close_guard():
+            event.ignore()
+            return
+        event.accept()
+
+    def show_and_raise(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+
+def confirm_cancel_now(parent: QWidget, targets: Iterable[Target]) -> QMessageBox:
+    """The panic confirmation, naming every scope. Show it with ``open()``; the answer is
+    ``box.clickedButton() is box.property('confirm')``-style: connect ``accepted``."""
+    chosen = list(targets)
+    scopes = "\n".join(f"  •  {t.describe()}  ({t})" for t in chosen)
+    box = QMessageBox(parent)
+    box.setObjectName("cancelNowDialog")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Cancel orders now?")
+    box.setText("Cancel every open order in these scopes now?")
+    box.setInformativeText(
+        f"{scopes}\n\nThis cannot be undone. The countdowns are not changed: armed targets "
+        "stay armed.")
+    confirm = box.addButton("Cancel these orders", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
+    confirm.setObjectName("confirmCancelNow")
+    confirm.setAutoDefault(False)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    return box

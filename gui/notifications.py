@@ -1,0 +1,205 @@
+"""Telling the person when something needs them: beats failing, time short, fired, key rejected.
+
+With a system tray these are tray messages; without one (offscreen, some desktops) they appear in
+the window's banner, which also carries the window's own messages (stop results, keyring
+problems). Each situation is said once per episode, not at every failed beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from gui.core.heartbeat import EngineEvent, EventKind
+from gui.core.targets import Target
+from gui.target_card import clock_text
+from gui.tray import Tray
+
+LEVELS = ("info", "warning", "critical")
+_LEVEL_WORDS = {"info": "Note", "warning": "Warning", "critical": "Alert"}
+MAX_BANNER_ROWS = 3
+INFO_LIFETIME_MS = 15_000
+AUTH_ERRORS = frozenset({"AuthenticationError"})
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str
+    title: str
+    text: str
+    key: str = ""  # a newer notice with the same key replaces the older one
+
+
+class _BannerRow(QFrame):
+    def __init__(self, notice: Notice, banner: NoticeBanner) -> None:
+        super().__init__(banner)
+        self.notice = notice
+        self.setObjectName("noticeRow")
+        self.setProperty("level", notice.level)
+        self.setAccessibleName(f"{_LEVEL_WORDS.get(notice.level, 'Note')}: {notice.title}")
+        self.setAccessibleDescription(notice.text)
+        word = QLabel(_LEVEL_WORDS.get(notice.level, "Note").upper())
+        word.setObjectName("noticeLevel")
+        self.label = QLabel(f"<b>{_escape(notice.title)}</b>  {_escape(notice.text)}")
+        self.label.setObjectName("noticeText")
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("Dismiss")
+        close.setObjectName("noticeDismiss")
+        close.setAccessibleName(f"Dismiss: {notice.title}")
+        close.clicked.connect(lambda: banner.remove(self))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 7, 8, 7)
+        layout.setSpacing(10)
+        layout.addWidget(word, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class NoticeBanner(QWidget):
+    """A stack of notices across the top of the window, newest first, each dismissable."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noticeBanner")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self.hide()
+
+    def post(self, notice: Notice) -> None:
+        if notice.key:
+            for row in self.rows():
+                if row.notice.key == notice.key:
+                    self.remove(row)
+        row = _BannerRow(notice, self)
+        self._layout.insertWidget(0, row)
+        rows = self.rows()
+        for old in rows[MAX_BANNER_ROWS:]:
+            self.remove(old)
+        if notice.level == "info":
+            QTimer.singleShot(INFO_LIFETIME_MS, row, lambda: self.remove(row))
+        self.show()
+
+    def remove(self, row: _BannerRow) -> None:
+        if row.parent() is not self:
+            return
+        self._layout.removeWidget(row)
+        row.setParent(None)
+        row.deleteLater()
+        if not self.rows():
+            self.hide()
+
+    def dismiss(self, key: str) -> None:
+        for row in self.rows():
+            if row.notice.key == key:
+                self.remove(row)
+
+    def rows(self) -> list[_BannerRow]:
+        found = []
+        for i in range(self._layout.count()):
+            widget = self._layout.itemAt(i).widget()
+            if isinstance(widget, _BannerRow):
+                found.append(widget)
+        return found
+
+    def texts(self) -> list[str]:
+        """Every notice as 'title text', newest first (tests, accessibility)."""
+        return [f"{r.notice.title} {r.notice.text}" for r in self.rows()]
+
+
+class Notifier(QObject):
+    """Decides what is worth interrupting the person for, and says it once per episode."""
+
+    posted = Signal(object)  # Notice
+
+    def __init__(self, banner: NoticeBanner, tray: Tray | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.banner = banner
+        self.tray = tray
+        self._said: set[tuple[str, Target | None]] = set()
+        self._last_error: dict[Target, str] = {}
+
+    def set_tray(self, tray: Tray | None) -> None:
+        self.tray = tray
+
+    def notify(self, level: str, title: str, text: str, key: str = "") -> None:
+        """A notification: a tray message if there is a tray, else a row in the banner."""
+        notice = Notice(level, title, text, key)
+        if self.tray is not None:
+            self.tray.notify(title, text, level)
+        else:
+            self.banner.post(notice)
+        self.posted.emit(notice)
+
+    def key_rejected(self, message: str) -> None:
+        if ("key", None) in self._said:
+            return
+        self._said.add(("key", None))
+        self.notify("critical", "API key rejected", message, key="key-rejected")
+
+    def on_event(self, event: EngineEvent) -> None:
+        kind, target = event.kind, event.target
+        if kind in (EventKind.ARMING, EventKind.BEAT_OK, EventKind.DISARMED):
+            if target is not None:
+                # Recovered, stopped or armed afresh: these notices no longer hold.
+                stale = ["degraded", "short"]
+                if kind is EventKind.ARMING:
+                    stale += ["fired", "error", "disarm"]
+                for what in stale:
+                    self.banner.dismiss(f"{what}:{target}")
+            self._forget(target)
+            if kind is EventKind.ARMING:
+                self._said.discard(("key", None))
+            return
+        if target is None:
+            return
+        if kind is EventKind.BEAT_FAILED:
+            self._last_error[target] = str(event.fields.get("error", ""))
+            return
+        status = event.status
+        fires = clock_text(status.trigger_time_ms if status else None)
+        if kind in (EventKind.FIRED, EventKind.ERROR, EventKind.DISARM_FAILED):
+            # Superseded by what is said now.
+            self.banner.dismiss(f"degraded:{target}")
+            self.banner.dismiss(f"short:{target}")
+        if kind is EventKind.DEGRADED:
+            self._once("degraded", target, "warning", f"Beats failing: {target}",
+                       f"The exchange's countdown still runs and fires at {fires} unless a "
+                       "beat gets through. Retrying.")
+        elif kind is EventKind.TIME_SHORT:
+            self._once("short", target, "warning", f"Time is short: {target}",
+                       f"It fires at {fires} unless a beat gets through. Check the network, "
+                       "or cancel the orders now.")
+        elif kind is EventKind.FIRED:
+            when = clock_text(status.fired_at_ms if status else None)
+            self._once("fired", target, "critical", f"FIRED: {target}",
+                       f"The exchange cancelled {target.describe()} at {when}.")
+        elif kind is EventKind.ERROR:
+            if self._last_error.get(target) in AUTH_ERRORS:
+                self.key_rejected(f"{target} stopped: {status.reason if status else ''}".strip())
+            else:
+                self._once("error", target, "critical", f"Stopped: {target}",
+                           status.reason if status else event.message)
+        elif kind is EventKind.DISARM_FAILED:
+            self._once("disarm", target, "critical", f"Stop not confirmed: {target}",
+                       status.reason if status else event.message)
+
+    def _once(self, what: str, target: Target, level: str, title: str, text: str) -> None:
+        if (what, target) in self._said:
+            return
+        self._said.add((what, target))
+        self.notify(level, title, text, key=f"{what}:{target}")
+
+    def _forget(self, target: Target | None) -> None:
+        self._said = {item for item in self._said if item[1] != target or item[1] is None}
+        if target is not None:
+            self._last_error.pop(target, None)

@@ -1,0 +1,82 @@
+"""The tray (built by hand: offscreen has no system tray) and the notifications."""
+
+from __future__ import annotations
+
+import time
+
+from gui.core.client import GateClient
+from gui.core.heartbeat import State, TargetStatus
+from gui.core.targets import parse_target
+from gui.tray import Tray, TraySnapshot, overall_state
+from tests.simkeys import TEST_KEY
+
+BTC = parse_target("spot:BTC_USDT")
+ETH = parse_target("spot:ETH_USDT")
+
+
+def _status(target, state, left=None, now=None):
+    now = time.monotonic() if now is None else now
+    return TargetStatus(target=target, state=state, timeout=60, interval=15.0,
+                        trigger_time_ms=int((time.time() + (left or 0)) * 1000) if left else None,
+                        deadline_mono=now + left if left is not None else None)
+
+
+def test_overall_state_is_the_loudest_and_says_the_shortest_time():
+    now = time.monotonic()
+    assert overall_state([], now) == ("idle", "Not armed")
+    armed = [_status(BTC, State.ARMED, 42, now), _status(ETH, State.ARMED, 17.2, now)]
+    assert overall_state(armed, now) == ("armed", "Armed: 2 targets, 18 s left")
+    degraded = [_status(BTC, State.DEGRADED, 9, now), _status(ETH, State.ARMED, 30, now)]
+    state, line = overall_state(degraded, now)
+    assert state == "degraded" and line.startswith("Beats failing: spot:BTC_USDT")
+    fired = [_status(BTC, State.FIRED), _status(ETH, State.ARMED, 30, now)]
+    state, line = overall_state(fired, now)
+    assert state == "fired" and "FIRED: spot:BTC_USDT" in line and "1 target armed" in line
+    assert overall_state([_status(BTC, State.STOPPING, 5, now)], now)[0] == "stopping"
+
+
+def test_the_tray_menu_is_rebuilt_with_a_status_line_and_the_actions(qapp):
+    snapshot = TraySnapshot(state="idle", status_line="Not armed", armed=False,
+                            stopping=False, can_arm=True)
+    tray = Tray(lambda: snapshot)
+    try:
+        assert tray.actions() == ["Not armed", "ARM the selected markets", "Show window",
+                                  "Cancel orders now…", "Quit"]
+        snapshot = TraySnapshot(state="armed", status_line="Armed: 1 target, 40 s left",
+                                armed=True, stopping=False, can_arm=True)
+        tray.menu.aboutToShow.emit()
+        assert tray.actions()[:2] == ["Armed: 1 target, 40 s left", "STOP: disarm everything"]
+        fired = []
+        tray.stopRequested.connect(lambda: fired.append("stop"))
+        tray.menu.actions()[2].trigger()
+        assert fired == ["stop"]
+        tray.set_state("degraded", "gate-killswitch — Beats failing")
+        assert tray.state == "degraded"
+        assert tray.icon.toolTip() == "gate-killswitch — Beats failing"
+    finally:
+        tray.close()
+
+
+def test_the_app_keeps_the_tray_in_step(make_app, qtbot, demo_sim):
+    app = make_app(use_tray=True, arm=[BTC])
+    qtbot.waitUntil(lambda: app.tray.state == "armed", timeout=5_000)
+    assert app.tray.icon.toolTip().startswith("gate-killswitch — Armed: 1 target")
+    app.tray.menu.aboutToShow.emit()
+    assert "STOP: disarm everything" in app.tray.actions()
+    # A click on the icon toggles the window.
+    app.tray._activated(app.tray.icon.ActivationReason.Trigger)
+    assert not app.window.isVisible()
+    app.tray._activated(app.tray.icon.ActivationReason.Trigger)
+    assert app.window.isVisible()
+
+
+def test_a_rejected_key_is_said_plainly(make_app, qtbot, demo_sim):
+    wrong = GateClient(demo_sim.base_url, TEST_KEY, "not-the-right-secret-123")
+    app = make_app(client=wrong, arm=[BTC])
+    qtbot.waitUntil(lambda: any(t.startswith("API key rejected")
+                                for t in app.window.banner.texts()), timeout=5_000)
+    card = app.window.cards[BTC]
+    assert card.state is State.ERROR
+    assert card.pill.text() == "STOPPED"
+    assert "refused" in card.reason.text()
+    assert app.window.mode == "arm"
