@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gui.core.client import GateClient
@@ -178,8 +178,10 @@ def test_a_fault_outlasting_the_deadline_fires_exactly_that_scope(demo_sim: Simu
     assert sim.countdowns() == {}
 
 
-@settings(max_examples=5, deadline=None,
+@settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Found by this test: a beat that timed out while STOP waited for it, then landed late.
+@example(stop_at=1.0, fault="latency", fault_at=1.0)
 @given(stop_at=st.floats(0.0, 3.0), fault=st.sampled_from(["latency", "hang", "503", "drop"]),
        fault_at=st.floats(0.0, 2.0))
 def test_stop_during_inflight_beats_and_retries_leaves_nothing_armed(

@@ -431,6 +431,14 @@ class Engine:
                 w.unknown_until = max(w.unknown_until, sign_time + self.late_window + 1.0)
             return None, exc
 
+    def _inflight_fate_unknown(self, future: concurrent.futures.Future[Any]) -> bool:
+        if not future.done():
+            return True
+        if future.cancelled():
+            return False  # never sent
+        exc = future.exception()
+        return isinstance(exc, GateError) and self._fate_unknown(exc)
+
     @staticmethod
     def _fate_unknown(exc: GateError) -> bool:
         """Could the exchange have acted on a request that failed like this?"""
@@ -582,9 +590,10 @@ class Engine:
             inflight.add_done_callback(lambda _f: loop.call_soon_threadsafe(landed.set))
             with contextlib.suppress(TimeoutError):
                 await self._wait_event(landed, wait)
-            if not inflight.done():
-                w.unknown_until = max(w.unknown_until,
-                                      w.inflight_signed + self.late_window + 1.0)
+        # The worker was cancelled, so the in-flight beat's outcome is judged here: still
+        # running, or failed in a way the exchange may yet act on, means it may land later.
+        if inflight is not None and self._inflight_fate_unknown(inflight):
+            w.unknown_until = max(w.unknown_until, w.inflight_signed + self.late_window + 1.0)
         started = self.clock.monotonic()
         attempt = 0
         last_error: GateError | None = None
