@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from gui.core.targets import Target
     from gui.simulator import Simulator
 
+# The id of resources/linux/io.github.gate_killswitch.desktop.
+DESKTOP_ID = "io.github.gate_killswitch"
 log = logging.getLogger(__name__)
 
 ORDERS_REFRESH_MS = 10_000
@@ -1022,7 +1024,7 @@ def run_gui(options: GuiOptions) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("gate-killswitch")
     app.setOrganizationName(APP_NAME)
-    app.setDesktopFileName(APP_NAME)
+    app.setDesktopFileName(DESKTOP_ID)  # Wayland matches the window to its launcher by this
     app.setWindowIcon(state_icon("gate-killswitch"))
     apply_theme(app)
 
