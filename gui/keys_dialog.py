@@ -11,7 +11,6 @@ async code: deleting asks for confirmation in an inline bar.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from gui.core.keys import (
 )
 from gui.core.redact import register_secret
 from gui.core.urls import LIVE_URL, TESTNET_URL, BaseUrlError, validate_base_url
-from gui.tasks import in_thread
+from gui.tasks import BackgroundTasks, in_thread
 
 __all__ = ["ProfilesDialog", "access_in_words", "endpoint_label"]
 
@@ -122,7 +121,8 @@ class ProfilesDialog(QDialog):
         # Bumped when the form changes to another profile: a late key test result is dropped.
         self._form_generation = 0
         self._refresh_scheduled = False
-        self._background: set[asyncio.Future[Any]] = set()
+        self._background = BackgroundTasks("The profiles dialog's background work",
+                                           no_loop_level=logging.ERROR)
         self.setWindowTitle("Profiles and API keys")
         self.setAccessibleName("Profiles and API keys")
         self._build()
@@ -684,22 +684,7 @@ class ProfilesDialog(QDialog):
             client.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            coro.close()
-            log.error("The profiles dialog needs a running asyncio (qasync) event loop.")
-            return
-        future = asyncio.ensure_future(coro)
-        # The loop keeps only weak references to tasks; this set keeps them alive.
-        self._background.add(future)
-        future.add_done_callback(self._background_done)
-
-    def _background_done(self, future: asyncio.Future[Any]) -> None:
-        self._background.discard(future)
-        if not future.cancelled() and future.exception() is not None:
-            log.error("The profiles dialog's background work failed",
-                      exc_info=future.exception())
+        self._background.spawn(coro)
 
 
 def _describe_check(check: KeyCheck) -> str:

@@ -53,7 +53,7 @@ from gui.core.targets import (
     spot,
 )
 from gui.market_cache import CONTRACTS, SPOT_PAIRS, UNDERLYINGS, MarketCache, MarketKind
-from gui.tasks import in_thread
+from gui.tasks import BackgroundTasks, in_thread
 
 __all__ = ["LoadStatus", "TargetPicker", "describe_target", "format_expiry", "format_number"]
 
@@ -216,7 +216,7 @@ class TargetPicker(QWidget):
         self._load_task: asyncio.Future[None] | None = None
         self._load_task_generation = -1
         self._load_scheduled = False
-        self._background: set[asyncio.Future[Any]] = set()
+        self._background = BackgroundTasks("Loading the market lists")
         # While True, check-state changes come from this code, not from a person.
         self._syncing = False
         self._pair_names: set[str] = set()
@@ -807,28 +807,12 @@ class TargetPicker(QWidget):
         self._spawn(self.load())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            coro.close()
-            log.debug("No running event loop: market lists are not loaded.")
-            return
-        future = asyncio.ensure_future(coro)
-        # The loop keeps only weak references to tasks; this set keeps them alive.
-        self._background.add(future)
-        future.add_done_callback(self._background_done)
-
-    def _background_done(self, future: asyncio.Future[Any]) -> None:
-        self._background.discard(future)
-        if not future.cancelled() and future.exception() is not None:
-            exc = future.exception()
-            log.error("Loading the market lists failed", exc_info=exc)
+        self._background.spawn(coro)
 
     def _cancel_background(self) -> None:
-        for future in [*self._background, self._load_task]:
-            if future is not None:
-                future.cancel()
-        self._background.clear()
+        self._background.cancel_all()
+        if self._load_task is not None:
+            self._load_task.cancel()
         self._load_task = None
 
     async def _load_all(self, generation: int) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="gui-task")
 
@@ -22,3 +25,36 @@ _pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix=
 async def in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool, functools.partial(fn, *args, **kwargs))
+
+
+class BackgroundTasks:
+    """The tasks one widget starts: kept alive (the loop holds only weak references to tasks),
+    their failures logged, and cancelled together when the widget's context changes."""
+
+    def __init__(self, what: str, *, no_loop_level: int = logging.DEBUG) -> None:
+        self._what = what
+        self._no_loop_level = no_loop_level
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
+        """Run ``coro`` on the running loop; without one, drop it and say so."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            log.log(self._no_loop_level, "No running event loop: %s did not start.", self._what)
+            return None
+        future = asyncio.ensure_future(coro)
+        self._tasks.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        self._tasks.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("%s failed", self._what, exc_info=future.exception())
+
+    def cancel_all(self) -> None:
+        for future in list(self._tasks):
+            future.cancel()
+        self._tasks.clear()

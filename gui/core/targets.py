@@ -86,11 +86,7 @@ class Target:
         """Words for a person: 'BTC_USDT spot orders', 'all option orders'."""
         if self.product is Product.SPOT:
             return "all spot orders" if self.is_all else f"{self.name} spot orders"
-        if self.is_all:
-            return "all option orders"
-        if self.kind is ScopeKind.UNDERLYING:
-            return f"{self.name} option orders"
-        return f"{self.name} option orders"
+        return "all option orders" if self.is_all else f"{self.name} option orders"
 
     def countdown_params(self) -> dict[str, str]:
         """The scope fields of the countdown/cancel request body for this target."""
