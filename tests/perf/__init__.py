@@ -1,0 +1,1 @@
+"""Benchmarks (bench.py): a script, not collected as tests."""

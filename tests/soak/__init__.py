@@ -1,0 +1,1 @@
+"""Soak test: many targets against a misbehaving simulator (see soak.py)."""
