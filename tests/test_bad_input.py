@@ -327,11 +327,6 @@ def test_a_url_with_credentials_is_refused_without_quoting_them(
     assert snapshot(memory) == existing_profile
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "validate_base_url quotes the whole URL back for a query or fragment, so a token pasted in "
-    "a query ('?apikey=...') lands in the message (and the log). Fix in gui/core/urls.py "
-    "validate_base_url: for the query/fragment refusal, quote only scheme://host/path "
-    "(f'{parts.scheme}://{parts.hostname}{parts.path}'), never the query or fragment."))
 def test_a_token_in_a_url_query_is_not_quoted() -> None:
     with pytest.raises(BaseUrlError) as info:
         validate_base_url("https://gate-proxy.example/api/v4?apikey=tok3n-Secret-42")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -51,6 +52,8 @@ CLOCK_DRIFT_LIMIT_S = 1.0
 # An answer body larger than this is not something Gate sends to these endpoints.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{128}")
+# Gate's times are int64 milliseconds; anything at or past this is not a time.
+MAX_TIME_MS = 2**63
 
 
 @dataclass(frozen=True)
@@ -197,9 +200,20 @@ def parse_trigger_time(value: object) -> int:
         ms = int(value)
     else:
         raise BadResponseError(f"triggerTime is not a whole number of milliseconds: {value!r:.60}.")
-    if ms <= 0:
-        raise BadResponseError(f"triggerTime {ms} is not a time.")
+    if not 0 < ms < MAX_TIME_MS:
+        raise BadResponseError(f"triggerTime {str(ms)[:30]} is not a time.")
     return ms
+
+
+def _finite_number(value: object) -> float | None:
+    """A JSON number that is finite, else None (bools, NaN, inf, 400-digit integers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _check_name(kind: str, value: str | None, valid: Callable[[str], bool], example: str) -> None:
@@ -218,6 +232,14 @@ def _text(item: Mapping[str, Any], key: str, what: str) -> str:
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
     raise BadResponseError(f"The answer for {what} lacks a usable {key!r}.")
+
+
+class _NoRedirectSession(requests.Session):
+    """The client never follows redirects; requests would still parse a 3xx's Location (to fill
+    ``Response.next``) and read its whole body, which a broken proxy can make fail oddly."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
 
 
 class GateClient:
@@ -244,7 +266,7 @@ class GateClient:
         self.timeout = float(timeout)
         self._mono = monotonic
         self._wall = wall
-        self._session = session or requests.Session()
+        self._session = session or _NoRedirectSession()
         self._session.verify = True  # never turned off: see README, "Secrets"
         self._session.trust_env = True
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
@@ -285,12 +307,12 @@ class GateClient:
         received = self._mono()
         wall = self._wall()
         obj = _expect(data, dict, "server time")
-        raw = obj.get("server_time")
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        server_ms = _finite_number(obj.get("server_time"))
+        if server_ms is None or not 0 < server_ms < MAX_TIME_MS:
             raise BadResponseError("The server time answer has no usable server_time.")
         mid = (sent + received) / 2
         sync = ClockSync(
-            server_minus_mono=raw / 1000.0 - mid,
+            server_minus_mono=server_ms / 1000.0 - mid,
             wall_minus_mono=wall - received,
             rtt=received - sent,
             measured_mono=received,
@@ -384,8 +406,8 @@ class GateClient:
         for item in data:
             obj = _expect(item, dict, "option contracts")
             name = _text(obj, "name", "option contracts")
-            expiry = obj.get("expiration_time")
-            if isinstance(expiry, bool) or not isinstance(expiry, (int, float)):
+            expiry = _finite_number(obj.get("expiration_time"))
+            if expiry is None or not 0 < expiry < MAX_TIME_MS:
                 raise BadResponseError("An option contract has no usable expiration_time.")
             strike = obj.get("strike_price")
             if strike is None and is_contract(name):
@@ -633,6 +655,9 @@ class GateClient:
                                "dropped).") from None
         except requests.exceptions.RequestException as exc:
             raise NetworkError(f"The request failed ({type(exc).__name__}).") from None
+        except (ValueError, RuntimeError, UnicodeError):
+            # What a malformed answer makes the HTTP layers raise (bad headers, bad encoding).
+            raise BadResponseError("The answer could not be read (a proxy in between?).") from None
         try:
             return self._answer(method, path, response)
         except ClockError:
@@ -656,6 +681,8 @@ class GateClient:
             return b"".join(chunks)
         except requests.exceptions.RequestException:
             raise NetworkError("The connection broke while the answer was arriving.") from None
+        except (ValueError, RuntimeError, UnicodeError):
+            raise BadResponseError("The answer's body could not be read.") from None
         finally:
             response.close()
 
@@ -708,7 +735,7 @@ class GateClient:
             value = float(raw) if raw else None
         except ValueError:
             return None
-        if value is None or value <= 0:
+        if value is None or not math.isfinite(value) or not 0 < value < MAX_TIME_MS:
             return None
         return value / 1000.0 if value > 1e11 else value
 

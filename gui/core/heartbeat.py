@@ -39,7 +39,7 @@ from gui.core.client import (
 )
 from gui.core.clock import Clock, SystemClock
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
-from gui.core.ratelimit import RateBudget
+from gui.core.ratelimit import GATE_WINDOW_S, RateBudget
 from gui.core.targets import Target
 
 log = logging.getLogger(__name__)
@@ -502,7 +502,8 @@ class Engine:
         if isinstance(exc, RateLimitedError) and exc.reset_at is not None:
             clock = self.client.clock
             if clock is not None:
-                until = clock.to_mono(exc.reset_at)
+                # Never trust a reset time further out than one rate window.
+                until = min(clock.to_mono(exc.reset_at), now + GATE_WINDOW_S)
                 self.budget.pause(endpoint_of(w.target), until)
                 backoff = max(backoff, until - now)
         if deadline is not None:

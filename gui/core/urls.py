@@ -41,15 +41,19 @@ def validate_base_url(url: str) -> str:
         # Checked first, and the URL is not quoted back: it holds a password.
         raise BaseUrlError("The base URL must not contain a user name or password.")
     host = parts.hostname or ""
+    # What messages quote back: never a query or fragment, which may hold a token.
+    shown = repr(f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc
+                 else text.split("?")[0].split("#")[0])[:120]
     if parts.scheme not in ("https", "http") or not host:
-        raise BaseUrlError(f"{text!r} is not a URL like {LIVE_URL}.")
+        raise BaseUrlError(f"{shown} is not a URL like {LIVE_URL}.")
     if parts.scheme == "http" and not is_loopback_host(host):
         raise BaseUrlError(
-            f"{text!r} uses plain http: keys and signatures would cross the network unencrypted. "
+            f"{shown} uses plain http: keys and signatures would cross the network unencrypted. "
             "Use https:// (plain http is allowed only for 127.0.0.1, such as the local simulator).")
     if parts.query or parts.fragment:
-        raise BaseUrlError(f"{text!r}: the base URL must not have a query or fragment.")
+        raise BaseUrlError(f"{shown}: the base URL must not have a query or fragment "
+                           "(?… or #…).")
     path = parts.path.rstrip("/")
     if not path.endswith(API_PREFIX):
-        raise BaseUrlError(f"{text!r} must end in {API_PREFIX}, like {LIVE_URL}.")
+        raise BaseUrlError(f"{shown} must end in {API_PREFIX}, like {LIVE_URL}.")
     return f"{parts.scheme}://{parts.netloc}{path}"
