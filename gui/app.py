@@ -192,30 +192,37 @@ def fetch_open_orders(client: GateClient, targets: Sequence[Target],
                       ) -> dict[Target, list[OpenOrder] | GateError]:
     """The open orders of each target's scope; blocking (run it with ``in_thread``).
 
-    Spot orders are listed once and split by pair; options are asked per scope.
+    One request per product, split locally: asking per scope would cost one request per armed
+    target on every refresh, and 200 option targets would exceed Gate's 200 per 10 s.
     """
     from gui.core.errors import GateError
     from gui.core.targets import Product
 
+    listers = {
+        Product.SPOT: lambda: client.spot_open_orders(request_timeout=timeout),
+        Product.OPTIONS: lambda: client.option_open_orders(request_timeout=timeout),
+    }
     result: dict[Target, list[OpenOrder] | GateError] = {}
-    spot_targets = [t for t in targets if t.product is Product.SPOT]
-    if spot_targets:
-        try:
-            orders = client.spot_open_orders(request_timeout=timeout)
-        except GateError as exc:
-            for target in spot_targets:
-                result[target] = exc
-        else:
-            for target in spot_targets:
-                result[target] = [o for o in orders if target.is_all or o.market == target.name]
-    for target in targets:
-        if target.product is Product.SPOT:
+    for product, list_orders in listers.items():
+        chosen = [t for t in targets if t.product is product]
+        if not chosen:
             continue
         try:
-            result[target] = client.open_orders(target, request_timeout=timeout)
+            orders = list_orders()
         except GateError as exc:
-            result[target] = exc
+            result.update(dict.fromkeys(chosen, exc))
+            continue
+        for target in chosen:
+            result[target] = [o for o in orders if _in_scope(target, o.market)]
     return result
+
+
+def _in_scope(target: Target, market: str) -> bool:
+    """Whether an order on ``market`` (a pair or a contract) is in ``target``'s scope."""
+    if target.is_all or market == target.name:
+        return True
+    # An underlying covers its contracts, named UNDERLYING-YYYYMMDD-STRIKE-C|P.
+    return target.kind.value == "underlying" and market.startswith(target.name + "-")
 
 
 # ---------------------------------------------------------------------------------------------
