@@ -12,8 +12,10 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -27,6 +29,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QResizeEvent,
     QShortcut,
+    QValidator,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -161,11 +164,60 @@ class HoldButton(QPushButton):
         painter.end()
 
 
-class SecondsSpinBox(QDoubleSpinBox):
+def seconds_problem(text: str, minimum: float, maximum: float, *, whole: bool) -> str | None:
+    """Why ``text`` typed into a seconds field is not a value, or None."""
+    raw = text.strip().removesuffix("s").strip()
+    pattern = r"\d+" if whole else r"\d+(\.\d+)?"
+    if not re.fullmatch(pattern, raw):
+        return (f"{raw or 'An empty field'!s:.20} is not "
+                + ("whole seconds, like 60." if whole else "a number of seconds, like 15 or 2.5."))
+    value = float(raw)
+    if value < minimum:
+        return f"{raw} s is too short: at least {minimum:g} s."
+    if value > maximum:
+        return f"{raw} s is too long: at most {maximum:g} s."
+    return None
+
+
+class _StrictSeconds:
+    """A spin box that keeps every keystroke (Qt would silently drop the one that makes the
+    text invalid, turning '100000' into 10000) and says what is wrong instead; on leaving the
+    field, a value that is not allowed is put back to the last good one."""
+
+    whole = True
+
+    def problem(self, text: str) -> str | None:
+        box: Any = self
+        return seconds_problem(text.removeprefix(box.prefix()), box.minimum(), box.maximum(),
+                               whole=self.whole)
+
+    def validate(self, text: str, pos: int) -> object:
+        state = (QValidator.State.Acceptable if self.problem(text) is None
+                 else QValidator.State.Intermediate)
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        box: Any = self
+        return str(box.textFromValue(box.value())) + str(box.suffix())
+
+
+class TimeoutSpinBox(_StrictSeconds, QSpinBox):
+    """Whole seconds."""
+
+
+class SecondsSpinBox(_StrictSeconds, QDoubleSpinBox):
     """Seconds with as many decimals as the value needs: '15 s', '1.25 s'."""
+
+    whole = False
 
     def textFromValue(self, value: float) -> str:
         return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip().removesuffix("s").strip())
+        except ValueError:
+            return float(self.value())
 
 
 class _FirstPaint(QObject):
@@ -247,6 +299,7 @@ class MainWindow(QMainWindow):
         self._stopping = False
         self._close_guard: Callable[[], bool] | None = None
         self._interval_follows = True  # interval = timeout / 4 until the person sets it
+        self._refused_text: str | None = None  # what was wrong with the text last typed
 
         if picker is None:
             from gui.target_picker import TargetPicker
@@ -381,7 +434,7 @@ class MainWindow(QMainWindow):
         panel.setObjectName("controlPanel")
         countdown = QLabel("COUNTDOWN")
         countdown.setObjectName("sectionTitle")
-        self.timeout_spin = QSpinBox()
+        self.timeout_spin = TimeoutSpinBox()
         self.timeout_spin.setRange(MIN_TIMEOUT, MAX_TIMEOUT)
         self.timeout_spin.setValue(DEFAULT_TIMEOUT_S)
         self.timeout_spin.setSuffix(" s")
@@ -402,6 +455,12 @@ class MainWindow(QMainWindow):
                                       "timeout leaves room for failed beats.")
         self.timeout_spin.valueChanged.connect(self._timeout_changed)
         self.interval_spin.valueChanged.connect(self._interval_changed)
+        for box in (self.timeout_spin, self.interval_spin):
+            # The value changes when the person is done typing, not at every keystroke, so a
+            # half-typed number ('10000' on the way to '100000') never becomes the value.
+            box.setKeyboardTracking(False)
+            box.lineEdit().textEdited.connect(self._timing_typed)
+            box.editingFinished.connect(lambda: self._timing_typed(None))
         self.timing_message = QLabel()
         self.timing_message.setObjectName("timingMessage")
         self.timing_message.setWordWrap(True)
@@ -535,8 +594,34 @@ class MainWindow(QMainWindow):
         self.interval_spin.blockSignals(False)
         self._update_timing_message()
 
+    def _typed_problem(self) -> str | None:
+        """What is wrong with the text now in a timing field (not yet a value), or None."""
+        for box in (self.timeout_spin, self.interval_spin):
+            problem = box.problem(box.text())
+            if problem is not None:
+                return problem
+        return None
+
+    def _timing_typed(self, _text: str | None = None) -> None:
+        problem = self._typed_problem()
+        if _text is None and problem is None and self._refused_text:
+            # Leaving the field put back the last good value: say that what was typed was not
+            # used, rather than let it vanish without a word.
+            self._update_timing_message()
+            timeout, interval = self.timing()
+            self._show_timing_message(
+                "warning", f"{self._refused_text} Not used: kept {timeout} s and a beat every "
+                           f"{interval:g} s.")
+            self._refused_text = None
+            return
+        self._refused_text = problem
+        self._update_timing_message()
+
     def timing_problem(self) -> str | None:
         """Why the fields cannot be armed with, or None."""
+        typed = self._typed_problem()
+        if typed is not None:
+            return typed
         timeout, interval = self.timing()
         try:
             check_interval(timeout, interval)
@@ -568,6 +653,12 @@ class MainWindow(QMainWindow):
         else:
             if warning:
                 level, text = "warning", warning
+        typed = self._typed_problem()
+        if typed is not None:
+            level, text = "error", typed
+        self._show_timing_message(level, text)
+
+    def _show_timing_message(self, level: str, text: str) -> None:
         self.timing_message.setText(text)
         self.timing_message.setProperty("level", level)
         self.timing_message.style().unpolish(self.timing_message)

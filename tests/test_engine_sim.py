@@ -178,7 +178,7 @@ def test_a_fault_outlasting_the_deadline_fires_exactly_that_scope(demo_sim: Simu
     assert sim.countdowns() == {}
 
 
-@settings(max_examples=4, deadline=None,
+@settings(max_examples=2, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Found by this test: a beat that timed out while STOP waited for it, then landed late.
 @example(stop_at=1.0, fault="latency", fault_at=1.0)

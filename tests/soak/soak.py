@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import random
 import sys
@@ -73,6 +74,7 @@ class SoakConfig:
     # stop (which covers Gate's 60 s signature window) need not last a minute here.
     late_window: float = 5.0
     journal_dir: Path | None = None
+    report_path: Path | None = None  # where main() writes report_figures() as JSON
     progress: Callable[[str], None] | None = print
     progress_every_s: float = 30.0
 
@@ -440,11 +442,26 @@ def parse_args(argv: list[str] | None = None) -> SoakConfig:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--journal-dir", type=Path, default=None,
                         help="keep the journal here (default: a temporary directory)")
+    parser.add_argument("--json", type=Path, default=None, dest="json_path",
+                        help="also write the report's figures here as JSON")
     args = parser.parse_args(argv)
     return dataclasses.replace(
         defaults, targets=args.targets, minutes=args.minutes, timeout=args.timeout,
         interval=args.interval, max_fault_s=args.max_fault, quiet_s=args.quiet,
-        fire=args.fire, seed=args.seed, journal_dir=args.journal_dir)
+        fire=args.fire, seed=args.seed, journal_dir=args.journal_dir,
+        report_path=args.json_path)
+
+
+def report_figures(report: SoakReport) -> dict[str, Any]:
+    """What the tests check, as JSON-ready values."""
+    return {
+        "ok": report.ok, "problems": report.problems, "summary": report.summary(),
+        "phase1_firings": report.phase1_firings, "chosen_to_fire": report.chosen_to_fire,
+        "fired_on_exchange": report.fired_on_exchange, "reported_fired": report.reported_fired,
+        "journal_missing": report.journal_missing, "journal_extra": report.journal_extra,
+        "beats_acked": report.beats_acked, "failures": report.failures,
+        "retries": report.retries, "max_per_10s": report.max_per_10s,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     report = run_soak(config)
     print(report.summary(), flush=True)
+    if config.report_path is not None:
+        config.report_path.write_text(json.dumps(report_figures(report)))
     return 0 if report.ok else 1
 
 
