@@ -218,9 +218,9 @@ def test_latency_rules_add_up(sim: Simulator, session: requests.Session) -> None
     started = time.monotonic()
     assert session.get(url, timeout=5).ok
     assert time.monotonic() - started >= 0.3
-    started = time.monotonic()
+    # Each rule was for one request: both are used up (an upper bound on time would flake).
+    assert sim.state()["faults"] == []
     assert session.get(url, timeout=5).ok
-    assert time.monotonic() - started < 0.15
 
 
 def test_scope_fault_hits_only_that_scope(sim: Simulator, session: requests.Session) -> None:

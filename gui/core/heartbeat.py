@@ -367,7 +367,16 @@ class Engine:
                 wait = (w.next_beat_mono or now) - now
                 if wait <= 0:
                     break
-                await self.clock.sleep(min(wait, 0.25))
+                # Sleep until the beat is due (it always comes before the deadline), or until
+                # the deadline has passed; only while beats fail, wake often enough to warn
+                # that time is short. Idle workers then cost next to nothing.
+                deadline = self._deadline_mono(w)
+                clock = self.client.clock
+                if deadline is not None and clock is not None:
+                    wait = min(wait, deadline + clock.uncertainty + FIRE_GRACE_S - now)
+                if w.state is State.DEGRADED:
+                    wait = min(wait, 0.25)
+                await self.clock.sleep(max(wait, 0.01))
             endpoint = endpoint_of(w.target)
             delay = self.budget.delay(endpoint)
             if delay > 0:

@@ -261,24 +261,30 @@ def test_a_fired_target_is_impossible_to_miss(make_app, qtbot, demo_sim):
     assert BTC not in app.window.cards
 
 
-def test_two_hundred_cards_repaint_cheaply(make_app, qtbot):
+def test_two_hundred_cards_each_show_their_own_time_left(make_app, qtbot):
+    """Every card's countdown comes from its own deadline at each repaint. (How cheap a repaint
+    is, is measured by tests/perf/bench.py, not asserted here: a timed assertion flakes on a
+    busy machine.)"""
     from gui.core.heartbeat import TargetStatus
     from gui.core.targets import spot
+    from gui.target_card import format_left
 
     app = make_app()
     now = time.monotonic()
     names = [f"C{i:03d}_USDT" for i in range(200)]
-    for i, name in enumerate(names):
-        app.window.update_status(TargetStatus(
-            target=spot(name), state=State.ARMED, timeout=60, interval=15.0,
-            trigger_time_ms=int((time.time() + 30 + i % 30) * 1000),
-            deadline_mono=now + 30 + i % 30, last_latency=0.01, last_ack_mono=now, beats=1))
-    qtbot.wait(50)
-    started = time.perf_counter()
-    for _ in range(20):
+    deadlines = {spot(name): now + 30 + i % 30 + 0.5 for i, name in enumerate(names)}
+    try:
+        for target, deadline in deadlines.items():
+            app.window.update_status(TargetStatus(
+                target=target, state=State.ARMED, timeout=60, interval=15.0,
+                trigger_time_ms=int((time.time() + deadline - now) * 1000),
+                deadline_mono=deadline, last_latency=0.01, last_ack_mono=now, beats=1))
         app.window.tick()
-    per_tick = (time.perf_counter() - started) / 20
-    # Ten ticks a second must leave the GUI thread nearly idle.
-    assert per_tick < 0.02, f"{per_tick * 1000:.1f} ms per tick"
-    for name in names:
-        app.window.remove_card(spot(name))
+        ticked = time.monotonic()
+        for target, deadline in deadlines.items():
+            shown = app.window.cards[target].countdown.text()
+            # Rounded up, from the deadline: between the repaint and now, at most 1 s apart.
+            assert shown in {format_left(deadline - ticked), format_left(deadline - now)}, target
+    finally:
+        for target in deadlines:
+            app.window.remove_card(target)
