@@ -9,6 +9,7 @@ import keyring
 import keyring.core
 import pytest
 
+from gui.core.redact import clear_secrets
 from gui.simulator import Simulator
 from tests.memkeyring import MemoryKeyring
 from tests.simkeys import RO_KEY, RO_SECRET, TEST_KEY, TEST_SECRET
@@ -27,7 +28,21 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
     memory = MemoryKeyring()
     # Replaced without asking keyring for the current backend, which would probe the real one.
     monkeypatch.setattr(keyring.core, "_keyring_backend", memory)
+    clear_secrets()  # the redaction registry is process-wide: each test starts empty
     yield memory
+    clear_secrets()
+
+
+@pytest.fixture
+def memory() -> MemoryKeyring:
+    """A keyring of the test's own, to hand to a KeyStore explicitly."""
+    return MemoryKeyring()
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    """A config dir of the test's own, to hand to a SettingsStore explicitly."""
+    return tmp_path / "config"
 
 
 @pytest.fixture

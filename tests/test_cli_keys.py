@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from gui.core import cli_keys
 from gui.core.cli_keys import add_keys_parser, run_keys
 from gui.core.errors import AuthenticationError, NetworkError
 from gui.core.keys import SERVICE, Credentials, KeyStore, ProfileStore
-from gui.core.redact import clear_secrets
 from gui.core.settings import Profile, Settings, SettingsStore
 from gui.core.urls import LIVE_URL, TESTNET_URL
 from tests.memkeyring import LockedKeyring, MemoryKeyring, PlaintextKeyring, no_backend
@@ -29,25 +27,6 @@ KEY = "4a7e0c9b2d5f8a1e3c6b9d0f2a4c6e8b"
 SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0" + "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 KEY2 = "c" * 32
 SECRET2 = "d" * 64
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("GATE_KILLSWITCH_CONFIG_DIR", str(tmp_path / "env-config"))
-    monkeypatch.setenv("GATE_KILLSWITCH_DATA_DIR", str(tmp_path / "env-data"))
-    clear_secrets()
-    yield
-    clear_secrets()
-
-
-@pytest.fixture
-def memory() -> MemoryKeyring:
-    return MemoryKeyring()
-
-
-@pytest.fixture
-def cfg(tmp_path: Path) -> Path:
-    return tmp_path / "config"
 
 
 def parse(*argv: str) -> argparse.Namespace:

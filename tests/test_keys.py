@@ -37,7 +37,6 @@ from gui.core.keys import (
 )
 from gui.core.redact import (
     RedactingFilter,
-    clear_secrets,
     install_redaction,
     redact,
     register_secret,
@@ -58,25 +57,6 @@ KEY = "0123456789abcdef0123456789abcdef"
 SECRET = "f" * 32 + "e" * 16 + "0123456789abcdef"
 KEY2 = "a1" * 16
 SECRET2 = "b2" * 32
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("GATE_KILLSWITCH_CONFIG_DIR", str(tmp_path / "env-config"))
-    monkeypatch.setenv("GATE_KILLSWITCH_DATA_DIR", str(tmp_path / "env-data"))
-    clear_secrets()
-    yield
-    clear_secrets()
-
-
-@pytest.fixture
-def memory() -> MemoryKeyring:
-    return MemoryKeyring()
-
-
-@pytest.fixture
-def cfg(tmp_path: Path) -> Path:
-    return tmp_path / "config"
 
 
 @pytest.fixture
