@@ -56,17 +56,21 @@ class Rig:
     async def run_for(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
 
+    def play(self, scenario: Callable[[Rig], Awaitable[None]]) -> None:
+        """Run ``scenario`` on a fresh loop, then shut the engine down whatever happened."""
+
+        async def main() -> None:
+            try:
+                await scenario(self)
+            finally:
+                await self.engine.shutdown(disarm=False)
+
+        asyncio.run(main())
+
 
 def run(scenario: Callable[[Rig], Awaitable[None]], behave: Any = None, **kw: Any) -> Rig:
     rig = Rig(behave, **kw)
-
-    async def main() -> None:
-        try:
-            await scenario(rig)
-        finally:
-            await rig.engine.shutdown(disarm=False)
-
-    asyncio.run(main())
+    rig.play(scenario)
     return rig
 
 
@@ -121,16 +125,13 @@ def test_transient_failures_that_clear_in_time_do_not_fire() -> None:
 
     rig = Rig(behave)
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: failing["left"] == 0)
-            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
-            await rig.run_for(6)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: failing["left"] == 0)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+        await rig.run_for(6)
 
-    asyncio.run(main())
+    rig.play(scenario)
     kinds = rig.kinds(BTC)
     assert EventKind.DEGRADED in kinds and EventKind.RETRYING in kinds
     assert EventKind.FIRED not in kinds
@@ -146,21 +147,18 @@ def test_a_fault_that_outlasts_the_deadline_is_reported_fired_promptly() -> None
 
     rig = Rig(behave)
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC, ETH], timeout=5, interval=1.25)
-            await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
-                            seconds=15)
-            reported = rig.clock.monotonic() + SERVER_OFFSET
-            rig.exchange.settle()
-            assert [f.target for f in rig.exchange.firings] == [BTC]
-            # Reported within a second (exchange time) of the exchange firing.
-            assert 0 <= reported - rig.exchange.firings[0].trigger_s < 1.0
-            await rig.run_for(2)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC, ETH], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
+                        seconds=15)
+        reported = rig.clock.monotonic() + SERVER_OFFSET
+        rig.exchange.settle()
+        assert [f.target for f in rig.exchange.firings] == [BTC]
+        # Reported within a second (exchange time) of the exchange firing.
+        assert 0 <= reported - rig.exchange.firings[0].trigger_s < 1.0
+        await rig.run_for(2)
 
-    asyncio.run(main())
+    rig.play(scenario)
     status = rig.engine.status(BTC)
     assert status is not None and status.state is State.FIRED
     assert "cancelled BTC_USDT spot orders" in status.reason
@@ -180,14 +178,11 @@ def test_a_rejected_key_stops_the_worker_and_says_the_countdown_still_runs() -> 
 
     rig = Rig(behave)
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: rig.engine.status(BTC).state is State.ERROR)  # type: ignore[union-attr]
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ERROR)  # type: ignore[union-attr]
 
-    asyncio.run(main())
+    rig.play(scenario)
     status = rig.engine.status(BTC)
     assert status is not None
     assert "INVALID_KEY" in status.reason
@@ -204,16 +199,13 @@ def test_stop_waits_for_the_inflight_beat_then_disarms() -> None:
     rig = Rig(behave)
     result: dict[Any, bool] = {}
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: len(rig.client.sent(BTC)) == 2)
-            result.update(await rig.engine.disarm())
-            await rig.run_for(8)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: len(rig.client.sent(BTC)) == 2)
+        result.update(await rig.engine.disarm())
+        await rig.run_for(8)
 
-    asyncio.run(main())
+    rig.play(scenario)
     assert result == {BTC: True}
     calls = rig.client.sent(BTC)
     assert calls[-1].timeout == 0
@@ -232,18 +224,15 @@ def test_a_late_beat_cannot_rearm_a_stopped_target() -> None:
     rig = Rig(behave)
     rig.engine.request_timeout = 1.0  # give up on the stuck beat well before the deadline
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: rig.engine.status(BTC).failures > 0)  # type: ignore[union-attr]
-            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
-            await rig.engine.disarm()
-            assert rig.engine.sweeping == [BTC]
-            assert await rig.engine.wait_sweeps(timeout=10)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).failures > 0)  # type: ignore[union-attr]
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+        await rig.engine.disarm()
+        assert rig.engine.sweeping == [BTC]
+        assert await rig.engine.wait_sweeps(timeout=10)
 
-    asyncio.run(main())
+    rig.play(scenario)
     late = rig.client.sent(BTC, 5)[1]
     assert late.processed is not None  # the late beat did arm the exchange again...
     assert rig.exchange.armed() == set()  # ...and the sweep cleared it before it could fire
@@ -264,17 +253,14 @@ def test_stop_at_any_moment_leaves_nothing_armed(stop_after: float, fault: str, 
     rig = Rig(behave)
     results: dict[Any, bool] = {}
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC, OPT], timeout=5, interval=1.25)
-            await rig.run_for(stop_after)
-            results.update(await rig.engine.disarm())
-            assert await rig.engine.wait_sweeps(timeout=120)
-            await rig.run_for(6)  # longer than the timeout: anything still armed would fire
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC, OPT], timeout=5, interval=1.25)
+        await rig.run_for(stop_after)
+        results.update(await rig.engine.disarm())
+        assert await rig.engine.wait_sweeps(timeout=120)
+        await rig.run_for(6)  # longer than the timeout: anything still armed would fire
 
-    asyncio.run(main())
+    rig.play(scenario)
     assert results == {BTC: True, OPT: True}
     assert rig.exchange.armed() == set()
     # A countdown may have run out before the stop (a long fault); never after it.
@@ -291,17 +277,14 @@ def test_a_beat_acknowledged_after_the_deadline_is_reported_fired_and_cleared() 
     rig = Rig(behave)
     rig.engine.request_timeout = 30.0
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
-                            seconds=20)
-            await rig.engine.wait_sweeps(timeout=10)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
+                        seconds=20)
+        await rig.engine.wait_sweeps(timeout=10)
 
     # The request is bounded by the time left, so the slow answer times out at the deadline.
-    asyncio.run(main())
+    rig.play(scenario)
     assert rig.engine.status(BTC).state is State.FIRED  # type: ignore[union-attr]
     assert len(rig.exchange.firings) == 1
     assert rig.exchange.armed() == set()
@@ -317,13 +300,7 @@ def test_shared_budget_caps_requests_per_window() -> None:
     rig = Rig()
     rig.engine.budget = RateBudget(limit=20, window=10.0, clock=rig.clock)
 
-    async def main() -> None:
-        try:
-            await scenario(rig)
-        finally:
-            await rig.engine.shutdown(disarm=False)
-
-    asyncio.run(main())
+    rig.play(scenario)
     sends = sorted(c.sent for c in rig.client.calls)
     assert len(sends) >= 40
     for i, t in enumerate(sends):
@@ -334,17 +311,14 @@ def test_shared_budget_caps_requests_per_window() -> None:
 def test_a_wall_clock_jump_triggers_a_clock_measurement() -> None:
     rig = Rig()
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=60, interval=15)
-            await rig.run_for(1)
-            before = rig.client.clock_syncs
-            rig.clock.wall_jump = 3600.0  # the machine slept an hour, or the clock was set
-            await rig.until(lambda: rig.client.clock_syncs > before, seconds=5)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=60, interval=15)
+        await rig.run_for(1)
+        before = rig.client.clock_syncs
+        rig.clock.wall_jump = 3600.0  # the machine slept an hour, or the clock was set
+        await rig.until(lambda: rig.client.clock_syncs > before, seconds=5)
 
-    asyncio.run(main())
+    rig.play(scenario)
     assert EventKind.CLOCK in rig.kinds()
 
 
@@ -352,16 +326,13 @@ def test_cancel_now_does_not_disarm() -> None:
     rig = Rig()
     out: dict[Any, Any] = {}
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
-            out.update(await rig.engine.cancel_now([BTC]))
-            await rig.run_for(2)
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+        out.update(await rig.engine.cancel_now([BTC]))
+        await rig.run_for(2)
 
-    asyncio.run(main())
+    rig.play(scenario)
     assert [r.succeeded for r in out[BTC]] == [True]
     assert rig.engine.status(BTC).state is State.ARMED  # type: ignore[union-attr]
     assert EventKind.CANCEL_NOW in rig.kinds()
@@ -374,15 +345,12 @@ def test_a_stop_the_exchange_never_confirms_is_reported_not_confirmed() -> None:
     rig = Rig(behave)
     results: dict[Any, bool] = {}
 
-    async def main() -> None:
-        try:
-            rig.engine.arm([BTC], timeout=5, interval=1.25)
-            await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
-            results.update(await rig.engine.disarm(give_up_after=10))
-        finally:
-            await rig.engine.shutdown(disarm=False)
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+        results.update(await rig.engine.disarm(give_up_after=10))
 
-    asyncio.run(main())
+    rig.play(scenario)
     assert results == {BTC: False}
     status = rig.engine.status(BTC)
     assert status is not None and status.state is State.ERROR
