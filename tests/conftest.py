@@ -25,6 +25,12 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
     for name in ("CONFIG", "DATA", "CACHE"):
         monkeypatch.setenv(f"GATE_KILLSWITCH_{name}_DIR", str(home / name.lower()))
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    # The machine's proxy and CA settings would send the loopback simulator's traffic elsewhere;
+    # the tests that are about them set their own.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE",
+                 "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
     memory = MemoryKeyring()
     # Replaced without asking keyring for the current backend, which would probe the real one.
     monkeypatch.setattr(keyring.core, "_keyring_backend", memory)

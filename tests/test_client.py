@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import time
+from collections.abc import Mapping
 
 import pytest
-import requests
+import urllib3
 
 from gui.core import errors
 from gui.core.client import (
@@ -17,6 +19,7 @@ from gui.core.client import (
     parse_trigger_time,
 )
 from gui.core.targets import parse_target
+from gui.core.transport import HttpTransport
 from gui.core.urls import BaseUrlError
 from gui.simulator import Simulator
 from tests.simkeys import RO_KEY, RO_SECRET, TEST_KEY, TEST_SECRET
@@ -78,10 +81,32 @@ def test_plain_http_is_allowed_only_for_loopback() -> None:
         GateClient("http://192.168.1.10:9/api/v4")
 
 
-def test_tls_verification_is_on_and_user_agent_names_the_app(client: GateClient) -> None:
-    assert client._session.verify is True
-    assert client._session.headers["User-Agent"] == USER_AGENT
+class Recording(HttpTransport):
+    """The real transport, noting the headers of every request (and able to rewrite answers)."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.headers: list[dict[str, str]] = []
+
+    def send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str],
+             timeout: float) -> urllib3.BaseHTTPResponse:
+        self.headers.append(dict(headers))
+        return self.answer(super().send(method, url, body, headers, timeout), headers)
+
+    def answer(self, response: urllib3.BaseHTTPResponse,
+               headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+        return response
+
+
+def test_every_request_names_the_app_and_asks_for_json(sim: Simulator) -> None:
+    transport = Recording(sim.base_url)
+    with GateClient(sim.base_url, TEST_KEY, TEST_SECRET, transport=transport) as client:
+        client.spot_pairs()
+        client.spot_countdown(60, "BTC_USDT")
     assert USER_AGENT.startswith("gate-killswitch/")
+    assert len(transport.headers) == 3  # pairs, the clock, the beat
+    assert all(h["User-Agent"] == USER_AGENT and h["Accept"] == "application/json"
+               for h in transport.headers)
 
 
 @pytest.mark.parametrize("call", [
@@ -310,11 +335,25 @@ def test_refused_connection_is_a_network_error() -> None:
             client.spot_pairs()
 
 
+class Echoing(Recording):
+    """A hostile or buggy gateway: answers a signed request by echoing its key and signature."""
+
+    def answer(self, response: urllib3.BaseHTTPResponse,
+               headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+        if "SIGN" not in headers:
+            return response
+        response.drain_conn()
+        response.release_conn()
+        echo = f"key {headers['KEY']} sign {headers['SIGN']}"
+        body = b'{"label":"INVALID_PARAM_VALUE","message":"' + echo.encode() + b'"}'
+        return urllib3.HTTPResponse(body=io.BytesIO(body), status=400, preload_content=False,
+                                    headers={"Content-Type": "application/json"})
+
+
 def test_error_messages_never_carry_key_secret_or_signature(sim: Simulator) -> None:
     secret = "echo-secret-abcdef012345"
-    with GateClient(sim.base_url, TEST_KEY, secret) as client:
-        # A hostile or buggy gateway echoing what it got must not put secrets in our messages.
-        client._session.hooks["response"].append(_echo_headers)
+    transport = Echoing(sim.base_url)
+    with GateClient(sim.base_url, TEST_KEY, secret, transport=transport) as client:
         with pytest.raises(errors.GateError) as info:
             client.spot_countdown(60, "BTC_USDT")
     text = str(info.value)
@@ -322,33 +361,6 @@ def test_error_messages_never_carry_key_secret_or_signature(sim: Simulator) -> N
     assert secret not in text and TEST_KEY not in text
     assert not any(len(w) >= 128 and all(ch in "0123456789abcdef" for ch in w)
                    for w in text.split())
-
-
-def _echo_headers(response: requests.Response, *args: object, **kwargs: object) -> None:
-    request = response.request
-    if "SIGN" not in request.headers:
-        return
-    response.status_code = 400
-    echo = f"key {request.headers.get('KEY')} sign {request.headers.get('SIGN')}"
-    response._content = (b'{"label":"INVALID_PARAM_VALUE","message":"' + echo.encode() + b'"}')
-    response.raw = _Raw(response._content)
-
-
-class _Raw:
-    """A raw body for a response whose content a hook replaced (the client streams)."""
-
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-        self._done = False
-
-    def stream(self, size: int, decode_content: bool = True) -> object:
-        yield self._content
-
-    def close(self) -> None:
-        pass
-
-    def release_conn(self) -> None:
-        pass
 
 
 def test_any_non_gate_status_without_label_is_a_bad_response(sim: Simulator,

@@ -1,6 +1,6 @@
 """The client's parsing under a fuzzer: whatever comes back, a typed error or a valid result.
 
-No network: a transport stub mounted on the client's own ``requests.Session`` answers every
+No network: a transport stub handed to the client in place of its urllib3 pools answers every
 request with a response built by hypothesis (random JSON, the right keys with wrong types,
 HTML, empty, truncated, wrongly encoded and huge bodies, any status from 100 to 599, odd
 headers), or fails the way a transport fails. Every public method of :class:`GateClient` must
@@ -27,11 +27,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import requests
 import urllib3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as u3
 
 from gui.core.client import (
     MAX_BODY_BYTES,
@@ -76,44 +75,63 @@ class Answer:
     status: int = 200
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
-    failure: type[requests.RequestException] | None = None
+    failure: Callable[[], BaseException] | None = None
 
 
-class StubAdapter(HTTPAdapter):
+# What urllib3 and the socket layer raise when a request fails before an answer arrives.
+FAILURES: dict[str, Callable[[], BaseException]] = {
+    "refused": lambda: u3.NewConnectionError(None, "Connection refused"),  # type: ignore[arg-type]
+    "connect-timeout": lambda: u3.ConnectTimeoutError("connect timed out"),
+    "read-timeout": lambda: u3.ReadTimeoutError(None, "/x", "read timed out"),  # type: ignore[arg-type]
+    "tls": lambda: u3.SSLError("certificate verify failed"),
+    "proxy": lambda: u3.ProxyError("Unable to connect to proxy", OSError("refused")),
+    "reset": lambda: u3.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+    "bad-status-line": lambda: u3.ProtocolError("Connection aborted.", OSError("BadStatusLine")),
+    "decode": lambda: u3.DecodeError("bad gzip"),
+    "headers": lambda: u3.HeaderParsingError([], "x"),  # type: ignore[arg-type]
+    "socket": lambda: ConnectionResetError(104, "Connection reset by peer"),
+    "urllib3": lambda: u3.HTTPError("something else"),
+}
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+
+
+class StubTransport:
     """Answers every request from ``answer_for(path)`` without touching a socket."""
 
     def __init__(self, answer_for: Callable[[str], Answer]) -> None:
-        super().__init__()
         self.answer_for = answer_for
-        self.sent: list[requests.PreparedRequest] = []
+        self.sent: list[Sent] = []
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: Any = None, verify: Any = True, cert: Any = None,
-             proxies: Any = None) -> requests.Response:
-        self.sent.append(request)
-        path = (request.path_url or "").split("?")[0].removeprefix("/api/v4")
+    def send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str],
+             timeout: float) -> urllib3.BaseHTTPResponse:
+        self.sent.append(Sent(method, url, dict(headers)))
+        path = url.split("?")[0].removeprefix(BASE_URL)
         answer = self.answer_for(path)
         if answer.failure is not None:
-            raise answer.failure("stubbed transport failure", request=request)
-        raw = urllib3.HTTPResponse(
+            raise answer.failure()
+        return urllib3.HTTPResponse(
             body=io.BytesIO(answer.body), headers=dict(answer.headers), status=answer.status,
-            preload_content=False, decode_content=False, enforce_content_length=True,
-            request_method=request.method)
-        return self.build_response(request, raw)
+            preload_content=False, decode_content=True, enforce_content_length=True,
+            request_method=method)
+
+    def close(self) -> None:
+        pass
 
 
 def stubbed_client(answer_for: Callable[[str], Answer], *, synced: bool) -> GateClient:
-    session = requests.Session()
-    client = GateClient(BASE_URL, KEY, SECRET, session=session, timeout=1.0)
-    adapter = StubAdapter(answer_for)
-    # Mounted after the client mounted its own adapter: ours answers instead of the network.
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    transport = StubTransport(answer_for)
+    client = GateClient(BASE_URL, KEY, SECRET, transport=transport, timeout=1.0)
     if synced:
-        saved = adapter.answer_for
-        adapter.answer_for = lambda _path: Answer(200, TIME_BODY)
+        saved = transport.answer_for
+        transport.answer_for = lambda _path: Answer(200, TIME_BODY)
         client.sync_clock()
-        adapter.answer_for = saved
+        transport.answer_for = saved
     return client
 
 
@@ -215,12 +233,7 @@ headers = st.fixed_dictionaries({}, optional={
 
 @st.composite
 def answers(draw: st.DrawFn) -> Answer:
-    failure = draw(st.sampled_from([None] * 12 + [
-        requests.exceptions.ConnectionError, requests.exceptions.ConnectTimeout,
-        requests.exceptions.ReadTimeout, requests.exceptions.SSLError,
-        requests.exceptions.ProxyError, requests.exceptions.ChunkedEncodingError,
-        requests.exceptions.ContentDecodingError, requests.exceptions.TooManyRedirects,
-        requests.exceptions.InvalidHeader, requests.exceptions.RequestException]))
+    failure = draw(st.sampled_from([None] * 12 + list(FAILURES.values())))
     body = draw(bodies)
     head = dict(draw(headers))
     if draw(st.integers(0, 9)) == 0:
@@ -353,13 +366,9 @@ def test_oversized_bodies_are_bad_responses(name: str, answer: Answer) -> None:
 
 
 @pytest.mark.parametrize("name", ["countdown", "spot_pairs", "check_key", "server_time"])
-@pytest.mark.parametrize("failure", [requests.exceptions.ConnectionError,
-                                     requests.exceptions.ReadTimeout,
-                                     requests.exceptions.SSLError,
-                                     requests.exceptions.ChunkedEncodingError])
-def test_transport_failures_are_network_errors(
-        name: str, failure: type[requests.RequestException]) -> None:
-    _client, outcome = run_call(name, Answer(failure=failure))
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_transport_failures_are_network_errors(name: str, failure: str) -> None:
+    _client, outcome = run_call(name, Answer(failure=FAILURES[failure]))
     if name == "check_key":
         # Per product "unknown": the key check reports, it does not raise on the network.
         assert isinstance(outcome, KeyCheck | NetworkError)

@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from gui.core.client import GateClient
-from gui.core.errors import GateError, NetworkError
+from gui.core.errors import NetworkError
 from gui.core.heartbeat import Engine, EventKind, State
 from gui.core.journal import Journal, data_dir
 from gui.core.keys import KeyringUnavailable, KeyStore, ProfileStore
@@ -416,49 +415,27 @@ def test_plain_http_is_refused_except_on_loopback(url: str) -> None:
         GateClient(loopback, KEY, SECRET).close()
 
 
-class RecordingAdapter(HTTPAdapter):
-    """Records what every request was sent with, and answers 301 to plain http."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, Any]] = []
-
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
-        self.calls.append((str(request.url), verify))
-        response = requests.Response()
-        response.status_code = 301
-        response.headers["Location"] = "http://api.gateio.ws/api/v4/spot/time"
-        response.raw = io.BytesIO(b"")
-        response.request = request
-        response.url = str(request.url)
-        return response
-
-
 def test_certificate_checks_are_always_on_and_cannot_be_turned_off(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import inspect
 
     params = inspect.signature(GateClient.__init__).parameters
     assert not any("verify" in name or "ssl" in name or "cert" in name for name in params)
     with pytest.raises(TypeError):
         GateClient("https://api.gateio.ws/api/v4", verify=False)  # type: ignore[call-arg]
-    # A session handed in with checks off gets them back on.
-    session = requests.Session()
-    session.verify = False
-    client = GateClient("https://api.gateio.ws/api/v4", KEY, SECRET, session=session)
-    assert session.verify is True
-    # Environment variables that point requests elsewhere cannot switch verification off.
+    # Blank variables that would point requests elsewhere mean the default bundle, not "off".
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
     monkeypatch.setenv("CURL_CA_BUNDLE", "")
-    adapter = RecordingAdapter()
-    session.mount("https://", adapter)
-    with pytest.raises(GateError):
+    with GateClient("https://api.gateio.ws/api/v4", KEY, SECRET) as client:
+        pool = client._transport.manager.connection_from_url(  # type: ignore[attr-defined]
+            "https://api.gateio.ws/api/v4")
+        assert pool.cert_reqs == "CERT_REQUIRED"
+        assert pool.ca_certs == DEFAULT_CA_BUNDLE_PATH
+    # A bundle that does not exist is a clear failure before anything is sent, not a fallback.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with GateClient("https://api.gateio.ws/api/v4", KEY, SECRET) as client, \
+            pytest.raises(NetworkError, match="certificate bundle"):
         client.server_time()
-    # Every request went out verifying, and a redirect to plain http was not followed.
-    assert adapter.calls and all(verify is not False for _url, verify in adapter.calls)
-    assert [url for url, _ in adapter.calls] == ["https://api.gateio.ws/api/v4/spot/time"]
-    client.close()
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -513,10 +490,12 @@ def test_an_untrusted_certificate_is_refused_even_on_loopback(tmp_path: Path) ->
         with GateClient(url, KEY, SECRET, timeout=3.0) as client, \
                 pytest.raises(NetworkError, match="certificate"):
             client.server_time()
-        # The same server is fine once its certificate is trusted: the failure above was the
-        # check, not a broken server.
-        answer = requests.get(url + "/spot/time", timeout=3, verify=str(cert))
-        assert answer.json()["server_time"] > 0
+        # The same server is fine once its certificate is trusted the way requests lets a
+        # person trust a company's certificate authority: the failure above was the check.
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("REQUESTS_CA_BUNDLE", str(cert))
+            with GateClient(url, KEY, SECRET, timeout=3.0) as client:
+                assert client.server_time() > 0
     finally:
         httpd.shutdown()
         httpd.server_close()

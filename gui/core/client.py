@@ -1,4 +1,4 @@
-"""GateClient: Gate APIv4 over one ``requests.Session``, with typed results and server time.
+"""GateClient: Gate APIv4 over one pooled transport, with typed results and server time.
 
 Blocking by design (the engine runs it in worker threads behind ``await``); every request has a
 timeout, TLS verification is always on, and every failure is one of :mod:`gui.core.errors`.
@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
+from urllib3.exceptions import DecodeError, HTTPError, SSLError
+from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from gui import __version__
 from gui.core import errors
@@ -37,6 +38,7 @@ from gui.core.errors import (
 )
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
+from gui.core.transport import HttpTransport, Transport
 from gui.core.urls import API_PREFIX, validate_base_url
 
 log = logging.getLogger(__name__)
@@ -234,14 +236,6 @@ def _text(item: Mapping[str, Any], key: str, what: str) -> str:
     raise BadResponseError(f"The answer for {what} lacks a usable {key!r}.")
 
 
-class _NoRedirectSession(requests.Session):
-    """The client never follows redirects; requests would still parse a 3xx's Location (to fill
-    ``Response.next``) and read its whole body, which a broken proxy can make fail oddly."""
-
-    def get_redirect_target(self, resp: requests.Response) -> str | None:
-        return None
-
-
 class GateClient:
     """A blocking Gate APIv4 client. Thread-safe: the engine calls it from several threads."""
 
@@ -252,7 +246,7 @@ class GateClient:
         secret: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        session: requests.Session | None = None,
+        transport: Transport | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         pool_size: int = 64,
@@ -266,13 +260,8 @@ class GateClient:
         self.timeout = float(timeout)
         self._mono = monotonic
         self._wall = wall
-        self._session = session or _NoRedirectSession()
-        self._session.verify = True  # never turned off: see README, "Secrets"
-        self._session.trust_env = True
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        # Certificates are always checked and redirects never followed: see transport.py.
+        self._transport = transport or HttpTransport(self.base_url, pool_size=pool_size)
         self._clock: ClockSync | None = None
         self._clock_lock = threading.Lock()
         self._rate: dict[str, RateInfo] = {}
@@ -286,7 +275,7 @@ class GateClient:
         return self._key is not None
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> GateClient:
         return self
@@ -631,7 +620,7 @@ class GateClient:
         query = "&".join(f"{k}={v}" for k, v in params)
         url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
-        headers: dict[str, str] = {}
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         if signed:
@@ -644,17 +633,15 @@ class GateClient:
                                    timestamp)
         wait = self.timeout if timeout is None else max(float(timeout), 0.05)
         try:
-            response = self._session.request(method, url, data=payload or None, headers=headers,
-                                              timeout=wait, allow_redirects=False, stream=True)
-        except requests.exceptions.Timeout:
+            response = self._transport.send(method, url, payload or None, headers, wait)
+        except TransportTimeout:
             raise NetworkError(f"No answer from the exchange within {wait:.1f} s.") from None
-        except requests.exceptions.SSLError:
+        except SSLError:
             raise NetworkError("The exchange's TLS certificate could not be verified.") from None
-        except requests.exceptions.ConnectionError:
+        except (HTTPError, OSError):
+            # Refused, reset, dropped, a proxy that failed, a status line that is not HTTP.
             raise NetworkError("Could not reach the exchange (connection refused, reset or "
                                "dropped).") from None
-        except requests.exceptions.RequestException as exc:
-            raise NetworkError(f"The request failed ({type(exc).__name__}).") from None
         except (ValueError, RuntimeError, UnicodeError):
             # What a malformed answer makes the HTTP layers raise (bad headers, bad encoding).
             raise BadResponseError("The answer could not be read (a proxy in between?).") from None
@@ -669,26 +656,33 @@ class GateClient:
             return self._request(method, path, params=params, body=body, signed=signed,
                                  timeout=timeout, _clock_retry=False)
 
-    def _read_body(self, response: requests.Response) -> bytes:
+    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        complete = False
         try:
             chunks = []
             size = 0
-            for chunk in response.iter_content(65536):
+            for chunk in response.stream(65536, decode_content=True):
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
                     raise BadResponseError("The answer was far larger than the exchange sends.")
                 chunks.append(chunk)
+            complete = True
             return b"".join(chunks)
-        except requests.exceptions.RequestException:
+        except DecodeError:
+            raise BadResponseError("The answer's body could not be decoded.") from None
+        except (HTTPError, OSError):
             raise NetworkError("The connection broke while the answer was arriving.") from None
         except (ValueError, RuntimeError, UnicodeError):
             raise BadResponseError("The answer's body could not be read.") from None
         finally:
-            response.close()
+            if not complete:
+                # Unread bytes would poison the next request on this connection: drop it.
+                response.close()
+            response.release_conn()
 
-    def _answer(self, method: str, path: str, response: requests.Response) -> Any:
+    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse) -> Any:
         raw = self._read_body(response)
-        status = response.status_code
+        status = response.status
         trace = response.headers.get("X-Gate-Trace-ID", "")[:64]
         self._note_rate(method, path, response.headers)
         ctype = response.headers.get("Content-Type", "").lower()
