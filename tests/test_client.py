@@ -206,6 +206,26 @@ def test_open_orders_and_cancel_now(demo_sim: Simulator) -> None:
         assert client.open_orders(parse_target("options:all")) == []
 
 
+def test_open_orders_are_read_past_the_first_page(sim: Simulator, client: GateClient) -> None:
+    # Gate lists at most 100 spot orders per pair per page (1000 option orders): a trader with
+    # more must still see them all, each once.
+    for _ in range(230):
+        sim.place_order("spot", "BTC_USDT")
+    for _ in range(3):
+        sim.place_order("spot", "ETH_USDT")
+    contract = _contract(client)
+    for _ in range(1010):
+        sim.place_order("options", contract)
+    spot = client.open_orders(parse_target("spot:all"))
+    assert len(spot) == 233 == len({o.id for o in spot})
+    assert len(client.open_orders(BTC)) == 230
+    options = client.open_orders(parse_target(f"options:{contract}"))
+    assert len(options) == 1010 == len({o.id for o in options})
+    # Pages 1-3 (230 = 100 + 100 + 30), asked for twice; the options in two pages.
+    assert len(sim.requests("/spot/open_orders")) == 2 * 3
+    assert len(sim.requests("/options/orders")) == 2
+
+
 def test_key_check_read_write_and_read_only(sim: Simulator) -> None:
     with GateClient(sim.base_url, TEST_KEY, TEST_SECRET) as rw:
         check = rw.check_key()

@@ -54,6 +54,11 @@ CLOCK_DRIFT_LIMIT_S = 1.0
 # An answer body larger than this is not something Gate sends to these endpoints.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{128}")
+# Open orders are read a page at a time: Gate's largest pages (spot: per pair), and a bound on
+# how many pages one listing reads, far past what a person trades by hand.
+SPOT_ORDER_PAGE = 100
+OPTION_ORDER_PAGE = 1000
+MAX_ORDER_PAGES = 20
 # Gate's times are int64 milliseconds; anything at or past this is not a time.
 MAX_TIME_MS = 2**63
 
@@ -512,38 +517,57 @@ class GateClient:
                                        request_timeout=request_timeout)
 
     def spot_open_orders(self, *, request_timeout: float | None = None) -> list[OpenOrder]:
-        data = self._request("GET", "/spot/open_orders", signed=True, timeout=request_timeout)
-        orders = []
-        for group in _expect(data, list, "open spot orders"):
-            obj = _expect(group, dict, "open spot orders")
-            pair = str(obj.get("currency_pair", ""))
-            for order in _expect(obj.get("orders", []), list, "open spot orders"):
-                o = _expect(order, dict, "open spot orders")
-                orders.append(OpenOrder(
-                    product=Product.SPOT, id=_text(o, "id", "open spot orders"),
-                    market=str(o.get("currency_pair", pair)), side=str(o.get("side", "")),
-                    amount=str(o.get("amount", "")), price=str(o.get("price", "")),
-                    left=str(o.get("left", ""))))
-        return orders
+        """Every open spot order: Gate pages each pair's orders, so pages are read until no
+        pair fills one (at most ``MAX_ORDER_PAGES``)."""
+        found: dict[tuple[str, str], OpenOrder] = {}
+        for page in range(1, MAX_ORDER_PAGES + 1):
+            params = [("page", str(page)), ("limit", str(SPOT_ORDER_PAGE))]
+            data = self._request("GET", "/spot/open_orders", params=params, signed=True,
+                                 timeout=request_timeout)
+            more = False
+            for group in _expect(data, list, "open spot orders"):
+                obj = _expect(group, dict, "open spot orders")
+                pair = str(obj.get("currency_pair", ""))
+                listed = _expect(obj.get("orders", []), list, "open spot orders")
+                more = more or len(listed) >= SPOT_ORDER_PAGE
+                for order in listed:
+                    o = _expect(order, dict, "open spot orders")
+                    item = OpenOrder(
+                        product=Product.SPOT, id=_text(o, "id", "open spot orders"),
+                        market=str(o.get("currency_pair", pair)), side=str(o.get("side", "")),
+                        amount=str(o.get("amount", "")), price=str(o.get("price", "")),
+                        left=str(o.get("left", "")))
+                    # Keyed by id: an order that moved between pages is counted once.
+                    found[(item.market, item.id)] = item
+            if not more:
+                break
+        return list(found.values())
 
     def option_open_orders(self, *, underlying: str | None = None, contract: str | None = None,
                            request_timeout: float | None = None) -> list[OpenOrder]:
+        """Open option orders, read page by page (at most ``MAX_ORDER_PAGES``)."""
         _check_name("option underlying", underlying, is_pair, "BTC_USDT")
         _check_name("option contract", contract, is_contract, "BTC_USDT-20241001-46000-C")
-        params = [("status", "open")] + [
-            (k, v) for k, v in (("underlying", underlying), ("contract", contract)) if v]
-        data = self._request("GET", "/options/orders", params=params, signed=True,
-                             timeout=request_timeout)
-        orders = []
-        for item in _expect(data, list, "open option orders"):
-            o = _expect(item, dict, "open option orders")
-            size = o.get("size", 0)
-            side = "sell" if isinstance(size, (int, float)) and size < 0 else "buy"
-            orders.append(OpenOrder(
-                product=Product.OPTIONS, id=_text(o, "id", "open option orders"),
-                market=str(o.get("contract", "")), side=side, amount=str(size),
-                price=str(o.get("price", "")), left=str(o.get("left", ""))))
-        return orders
+        scope = [(k, v) for k, v in (("underlying", underlying), ("contract", contract)) if v]
+        found: dict[str, OpenOrder] = {}
+        for page in range(MAX_ORDER_PAGES):
+            params = [("status", "open"), *scope, ("limit", str(OPTION_ORDER_PAGE)),
+                      ("offset", str(page * OPTION_ORDER_PAGE))]
+            data = self._request("GET", "/options/orders", params=params, signed=True,
+                                 timeout=request_timeout)
+            listed = _expect(data, list, "open option orders")
+            for item in listed:
+                o = _expect(item, dict, "open option orders")
+                size = o.get("size", 0)
+                side = "sell" if isinstance(size, (int, float)) and size < 0 else "buy"
+                order = OpenOrder(
+                    product=Product.OPTIONS, id=_text(o, "id", "open option orders"),
+                    market=str(o.get("contract", "")), side=side, amount=str(size),
+                    price=str(o.get("price", "")), left=str(o.get("left", "")))
+                found[order.id] = order
+            if len(listed) < OPTION_ORDER_PAGE:
+                break
+        return list(found.values())
 
     # ------------------------------------------------------------------ key check
 

@@ -546,10 +546,16 @@ class Api:
                                               time_in_force=tif, text=text)
 
     def spot_open_orders(self, req: ApiRequest) -> Any:
+        # Gate pages each pair's orders separately (limit at most 100); every pair with open
+        # orders is listed, with its total.
+        offset, limit = _page(req)
+        if limit > 100:
+            raise _bad_value("limit must be 1-100")
         by_pair: dict[str, list[dict[str, Any]]] = {}
         for order in self.exchange.spot_orders():
             by_pair.setdefault(order["currency_pair"], []).append(order)
-        return [{"currency_pair": pair, "total": len(orders), "orders": orders}
+        return [{"currency_pair": pair, "total": len(orders),
+                 "orders": orders[offset:offset + limit]}
                 for pair, orders in sorted(by_pair.items())]
 
     def spot_list_orders(self, req: ApiRequest) -> Any:
