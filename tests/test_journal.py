@@ -288,3 +288,102 @@ def test_invalid_arguments(tmp_path: Path) -> None:
         Journal(tmp_path, backups=-1)
     with pytest.raises(ValueError):
         Journal(tmp_path).write("")
+
+
+# -- the file held open between records ---------------------------------------------------------
+
+
+def test_the_file_holds_every_record_after_close(tmp_path: Path) -> None:
+    with Journal(tmp_path) as j:
+        for i in range(1000):
+            j.write("beat", n=i)
+    assert [r["n"] for r in lines(tmp_path / JOURNAL_FILE)] == list(range(1000))
+
+
+def test_a_journal_deleted_while_in_use_is_started_again(journal: Journal) -> None:
+    journal.write("arm")
+    journal.path.unlink()
+    journal.write("beat", n=1)
+    journal.write("beat", n=2)
+    assert [r.get("n") for r in lines(journal.path)] == [1, 2]
+
+
+def test_a_journal_renamed_away_is_started_again(journal: Journal) -> None:
+    journal.write("arm")
+    moved = journal.path.with_name("journal.jsonl.old")  # a log rotator's doing
+    journal.path.rename(moved)
+    journal.write("stop")
+    assert [r["event"] for r in lines(moved)] == ["arm"]
+    assert [r["event"] for r in lines(journal.path)] == ["stop"]
+
+
+def test_a_journal_directory_removed_while_in_use_is_made_again(journal: Journal) -> None:
+    journal.write("arm")
+    journal.path.unlink()
+    journal.directory.rmdir()
+    journal.write("stop")
+    assert [r["event"] for r in lines(journal.path)] == ["stop"]
+
+
+def test_writing_resumes_after_a_failure(journal: Journal,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    journal.write("arm")
+    journal.path.unlink()
+    journal.path.mkdir()  # a directory in the way: the journal cannot be written
+    with caplog.at_level(logging.ERROR, logger="gui.core.journal"):
+        journal.write("beat", n=1)
+        journal.write("beat", n=2)
+        journal.path.rmdir()
+        journal.write("beat", n=3)
+        journal.path.unlink()
+        journal.path.mkdir()
+        journal.write("beat", n=4)
+    # The first failure of each run of them is logged, and writing resumes in between.
+    assert len([r for r in caplog.records if r.name == "gui.core.journal"]) == 2
+    journal.path.rmdir()
+    journal.write("beat", n=5)
+    assert [r.get("n") for r in lines(journal.path)] == [5]
+
+
+def test_a_fragment_left_by_another_writer_is_ended(journal: Journal) -> None:
+    journal.write("beat", n=1)
+    with open(journal.path, "ab") as other:
+        other.write(b'{"t": "x", "event": "half')
+    journal.write("beat", n=2)
+    assert [r.get("n") for r in journal.recent()] == [1, 2]
+    assert journal.path.read_bytes().endswith(b"\n")
+
+
+def test_two_journals_on_one_directory_rotate_and_lose_nothing(tmp_path: Path) -> None:
+    first = Journal(tmp_path, max_bytes=1000, backups=100)
+    second = Journal(tmp_path, max_bytes=1000, backups=100)
+    for i in range(150):
+        first.write("beat", n=2 * i)
+        second.write("beat", n=2 * i + 1)
+    first.close()
+    second.close()
+    assert [r["n"] for r in first.recent(10_000)] == list(range(300))
+    assert all(p.stat().st_size <= 1000 for p in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_one_descriptor_per_journal_released_on_close_or_when_dropped(tmp_path: Path) -> None:
+    import gc
+
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_descriptors()
+    j = Journal(tmp_path, max_bytes=2000, backups=2)
+    for i in range(300):  # rotating several times on the way
+        j.write("beat", n=i)
+        if i % 50 == 0:
+            j.path.unlink()
+    assert open_descriptors() <= before + 1  # none leaked by rotating or reopening
+    j.close()
+    assert open_descriptors() == before
+    dropped = Journal(tmp_path)
+    dropped.write("arm")
+    del dropped
+    gc.collect()
+    assert open_descriptors() == before

@@ -16,10 +16,16 @@ programming error and raise ``ValueError``, and every text value passes through
 
 A journal that cannot be written (disk full, directory removed) logs an error and carries on:
 the heartbeat that keeps the user's orders guarded matters more than its record.
+
+Engine events are journaled on the GUI thread (the asyncio loop runs there under qasync), so a
+write must be cheap: the file stays open between records (one ``write`` system call per line,
+no ``fsync``), and it is reopened when it was deleted or replaced meanwhile, after a rotation,
+after an error, and after :meth:`Journal.close`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -27,6 +33,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
@@ -66,6 +73,9 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+# Cached: the engine journals the same few field names thousands of times. A refused name
+# raises, and lru_cache does not cache a raise, so it is refused every time.
+@functools.lru_cache(maxsize=1024, typed=True)  # typed: 1 and True are two names
 def _check_field_name(name: object) -> str:
     text = str(name)
     lowered = text.lower()
@@ -115,7 +125,13 @@ class Journal:
         self._backups = backups
         self._clock = clock
         self._lock = threading.Lock()
-        self._expected_size: int | None = None  # the file's size after our last write
+        self._path_text = str(self.path)  # os.stat on a str: no pathlib work per record
+        # The open file: a raw descriptor rather than a file object, so a Journal nobody
+        # closed is not a ResourceWarning; the finalizer closes it when the Journal goes.
+        self._fd: int | None = None
+        self._fd_identity: tuple[int, int] = (0, 0)  # (st_dev, st_ino) of what _fd is
+        self._fd_closer: weakref.finalize[[int], Journal] | None = None
+        self._size = 0  # the file's size, as of our last write
         self._failing = False  # logs the first failure of a run of them, not every one
         self._listeners: list[JournalListener] = []
         self._listeners_lock = threading.Lock()
@@ -159,38 +175,80 @@ class Journal:
 
     def _append(self, line: bytes) -> None:
         try:
-            self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            try:
-                size = self.path.stat().st_size
-            except FileNotFoundError:
-                size = 0
-            if size > 0 and size != self._expected_size and not self._ends_with_newline():
-                # Not the file as this journal left it: a crash mid-line (or another writer)
-                # left a fragment. Start a fresh line so the next record stays readable;
-                # recent() skips the fragment.
-                line = b"\n" + line
-            if size > 0 and size + len(line) > self._max_bytes:
+            fd = self._current_fd()
+            if self._size > 0 and self._size + len(line) > self._max_bytes:
+                self._close_fd()
                 self._rotate()
-                size = 0
-            # Opened per record, not held open: no handle to leak or to keep Windows from
-            # renaming the file, and a journal deleted while the app runs is simply started
-            # again. A beat every few seconds makes the cost of an open() irrelevant.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                         | getattr(os, "O_BINARY", 0), 0o600)
-            with os.fdopen(fd, "ab") as handle:
-                # Written and flushed line by line: after a crash the journal must show the
-                # last beat that was sent.
-                handle.write(line)
-            self._expected_size = size + len(line)
+                fd = self._current_fd()
+            # One write system call on an O_APPEND descriptor: the line is in the file (the
+            # OS's cache) when this returns, so after a crash of the app the journal shows
+            # the last beat that was sent. No fsync: that would cost a disk flush per beat.
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+            self._size += len(line)
             self._failing = False
         except OSError as exc:
+            # Start afresh at the next record: the directory may be back, the disk freed.
+            self._close_fd()
             if not self._failing:
                 self._failing = True
                 log.error("Cannot write the journal %s (%s); journal records are being lost.",
                           self.path, exc)
 
+    def _current_fd(self) -> int:
+        """The open journal file, (re)opened when it is not the file at ``path`` any more."""
+        fd = self._fd
+        if fd is not None:
+            # One stat per record (about a microsecond) keeps today's promise: a journal
+            # deleted, or renamed away by a log rotator, while the app runs is started again
+            # rather than written into a file nobody can see.
+            try:
+                found = os.stat(self._path_text)
+            except FileNotFoundError:
+                found = None
+            if found is not None and (found.st_dev, found.st_ino) == self._fd_identity:
+                if found.st_size != self._size:
+                    # Another writer appended (a second journal on this directory, a hand
+                    # edit): follow its size, and end a fragment it may have left.
+                    self._size = found.st_size
+                    if self._size > 0 and not self._ends_with_newline():
+                        self._size += os.write(fd, b"\n")
+                return fd
+            self._close_fd()
+        return self._open_fd()
+
+    def _open_fd(self) -> int:
+        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self._path_text, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            info = os.fstat(fd)
+            if info.st_size > 0 and not self._ends_with_newline():
+                # Not the file as a journal leaves it: a crash mid-line (or another writer)
+                # left a fragment. End it, so the next record is a line of its own;
+                # recent() skips the fragment.
+                os.write(fd, b"\n")
+                info = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        self._fd_identity = (info.st_dev, info.st_ino)
+        self._size = info.st_size
+        self._fd_closer = weakref.finalize(self, os.close, fd)
+        return fd
+
+    def _close_fd(self) -> None:
+        closer, self._fd_closer, self._fd = self._fd_closer, None, None
+        if closer is not None:
+            try:
+                closer()  # closes the descriptor once, whoever asks first
+            except OSError as exc:
+                log.warning("Closing the journal %s failed: %s", self.path, exc)
+
     def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as reader:
+        with open(self._path_text, "rb") as reader:
             reader.seek(-1, os.SEEK_END)
             return reader.read(1) == b"\n"
 
@@ -206,7 +264,9 @@ class Journal:
         os.replace(self.path, self._backup_path(1))
 
     def close(self) -> None:
-        """Nothing is held open between writes; kept so callers can close uniformly."""
+        """Close the file. Every record written is already in it; a later write reopens it."""
+        with self._lock:
+            self._close_fd()
 
     def __enter__(self) -> Journal:
         return self
