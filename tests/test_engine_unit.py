@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
+import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from gui.core.errors import (
     ServerError,
 )
 from gui.core.heartbeat import Engine, EngineEvent, EventKind, State, check_interval
+from gui.core.journal import Journal
 from gui.core.ratelimit import RateBudget
 from gui.core.targets import parse_target
 from tests.fakes import SERVER_OFFSET, FakeClient, FakeExchange, FastClock
@@ -213,6 +217,45 @@ def test_stop_waits_for_the_inflight_beat_then_disarms() -> None:
     assert slow.processed is not None and calls[-1].sent >= slow.processed
     assert rig.exchange.armed() == set() and rig.exchange.firings == []
     assert rig.engine.status(BTC).state is State.DISARMED  # type: ignore[union-attr]
+
+
+def test_a_beat_answered_while_stop_cancels_its_worker_is_journaled(tmp_path: Path) -> None:
+    stopping = threading.Event()
+
+    def behave(target: Any, timeout: int) -> Any:
+        if timeout and len(rig.client.sent(BTC, 5)) == 2:
+            # The exchange answers this beat only once STOP has begun: the answer reaches a
+            # worker that is being cancelled, and the stop is what sees it.
+            stopping.wait(5.0)
+        return None
+
+    rig = Rig(behave)
+    journal = Journal(tmp_path)
+    rig.engine.journal = journal
+    rig.engine.subscribe(lambda e: stopping.set() if e.kind is EventKind.STOPPING else None)
+    result: dict[Any, bool] = {}
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: len(rig.client.sent(BTC, 5)) == 2)
+        result.update(await rig.engine.disarm())
+
+    rig.play(scenario)
+    journal.close()
+    assert result == {BTC: True}
+    beats_sent = rig.client.sent(BTC, 5)
+    assert len(beats_sent) == 2 and all(c.processed is not None for c in beats_sent)
+    records = [json.loads(line) for line in journal.path.read_text().splitlines()]
+    events = [r["event"] for r in records]
+    assert events == ["arm", "beat", "stop", "beat", "disarmed"]
+    first, answered = (r for r in records if r["event"] == "beat")
+    # A line like any beat's: the same fields, the countdown the exchange set.
+    assert set(answered) == set(first)
+    assert answered["outcome"] == "ok" and answered["target"] == str(BTC)
+    assert answered["trigger_time_ms"] > first["trigger_time_ms"]
+    assert [e.kind for e in rig.events].count(EventKind.BEAT_OK) == 2
+    assert rig.engine.status(BTC).beats == 2  # type: ignore[union-attr]
+    assert rig.exchange.armed() == set()
 
 
 def test_a_late_beat_cannot_rearm_a_stopped_target() -> None:

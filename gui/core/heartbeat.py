@@ -11,9 +11,10 @@ reorder. The blocking client runs in a thread pool behind ``await``. Rules (DESI
   Fired is said loudly and never hidden behind a silent re-arm: the worker stops and clears any
   countdown a late beat might have set.
 - Stop: cancel the worker, wait for its in-flight request, then send ``timeout 0`` until it is
-  acknowledged. A beat whose fate is unknown (timed out, connection dropped) could still reach
-  the exchange later and arm it again; Gate refuses a request signed more than 60 s ago, so until
-  that window has closed a background sweep keeps sending ``timeout 0``.
+  acknowledged. A beat answered meanwhile is recorded (and journaled) like any other. A beat
+  whose fate is unknown (timed out, connection dropped) could still reach the exchange later
+  and arm it again; Gate refuses a request signed more than 60 s ago, so until that window has
+  closed a background sweep keeps sending ``timeout 0``.
 """
 
 from __future__ import annotations
@@ -264,6 +265,10 @@ class Engine:
     def statuses(self) -> list[TargetStatus]:
         return [self._snapshot(w) for w in self._workers.values()]
 
+    def states(self) -> dict[Target, State]:
+        """Each target's state, as :meth:`statuses` has it, without a snapshot per target."""
+        return {target: w.state for target, w in self._workers.items()}
+
     @property
     def armed_targets(self) -> list[Target]:
         """Targets the engine is beating for, or stopping."""
@@ -434,11 +439,16 @@ class Engine:
         w.inflight = future
         w.inflight_signed = sign_time
         try:
-            return await asyncio.wrap_future(future), None
+            ack = await asyncio.wrap_future(future)
         except GateError as exc:
+            w.inflight = None  # its outcome is handled here
             if timeout and self._fate_unknown(exc):
                 w.unknown_until = max(w.unknown_until, sign_time + self.late_window + 1.0)
             return None, exc
+        # Handed to the caller, who records it. Cancelled while waiting, the request stays
+        # in ``inflight``: a stop then judges (and journals) what became of it.
+        w.inflight = None
+        return ack, None
 
     def _inflight_fate_unknown(self, future: concurrent.futures.Future[Any]) -> bool:
         if not future.done():
@@ -465,23 +475,25 @@ class Engine:
             # it fired, and this beat armed a new countdown the person did not ask for.
             await self._fired(w, rearmed=True)
             return True
-        w.trigger_time_ms = ack.trigger_time_ms
-        w.last_latency = ack.latency
-        w.last_ack_mono = ack.received_mono
-        w.beats += 1
         was = w.state
         w.state = State.ARMED
         w.failures = 0
         w.short_warned = False
         w.reason = ""
         w.next_beat_mono = ack.sent_mono + w.interval * (1 - 0.05 * self._rng.random())
+        self._record_beat(w, ack, " (recovered)" if was is State.DEGRADED else "")
+        return False
+
+    def _record_beat(self, w: _Worker, ack: CountdownAck, note: str = "") -> None:
+        """Remember an acknowledged beat and say so: an event, and a line in the journal."""
+        w.trigger_time_ms = ack.trigger_time_ms
+        w.last_latency = ack.latency
+        w.last_ack_mono = ack.received_mono
+        w.beats += 1
         left = (self._deadline_mono(w) or ack.received_mono) - self.clock.monotonic()
-        self._emit(EventKind.BEAT_OK, w,
-                   f"{w.target}: beat ok, {left:.1f} s left" + (" (recovered)" if was is
-                                                                 State.DEGRADED else ""),
+        self._emit(EventKind.BEAT_OK, w, f"{w.target}: beat ok, {left:.1f} s left{note}",
                    latency_ms=round(ack.latency * 1000, 1), outcome="ok",
                    trigger_time_ms=ack.trigger_time_ms, seconds_left=round(left, 2))
-        return False
 
     async def _failed(self, w: _Worker, exc: GateError) -> bool:
         """Handle a failed beat. Returns True when the worker must end."""
@@ -600,8 +612,16 @@ class Engine:
             inflight.add_done_callback(lambda _f: loop.call_soon_threadsafe(landed.set))
             with contextlib.suppress(TimeoutError):
                 await self._wait_event(landed, wait)
-        # The worker was cancelled, so the in-flight beat's outcome is judged here: still
-        # running, or failed in a way the exchange may yet act on, means it may land later.
+        # The worker was cancelled, so the in-flight beat's outcome is judged here. Answered:
+        # the exchange set that countdown, and the journal holds every acknowledged beat.
+        if inflight is not None and inflight.done() and not inflight.cancelled() \
+                and inflight.exception() is None:
+            answer = inflight.result()
+            # A timeout 0 of a stop or a sweep is not a beat.
+            if isinstance(answer, CountdownAck) and answer.timeout:
+                w.inflight = None  # recorded once, whoever looks again
+                self._record_beat(w, answer, " (answered while stopping)")
+        # Still running, or failed in a way the exchange may yet act on: it may land later.
         if inflight is not None and self._inflight_fate_unknown(inflight):
             w.unknown_until = max(w.unknown_until, w.inflight_signed + self.late_window + 1.0)
         started = self.clock.monotonic()
