@@ -268,6 +268,7 @@ class AppController(QObject):
         self._cache_key = cache_key
         self._stopping = False
         self._quitting = False
+        self._shutting_down = False
         self._finished = False
         self._exit_code = 0
         self._painted = False
@@ -318,6 +319,12 @@ class AppController(QObject):
         self._tray_timer = QTimer(self)
         self._tray_timer.setInterval(TRAY_REFRESH_MS)
         self._tray_timer.timeout.connect(self._refresh_tray)
+        # Engine events ask for the mode to be refreshed; a burst of them (200 targets arming
+        # or beating at once) gets one refresh when the loop next turns, not one per event.
+        self._mode_timer = QTimer(self)
+        self._mode_timer.setSingleShot(True)
+        self._mode_timer.setInterval(0)
+        self._mode_timer.timeout.connect(self._refresh_mode_due)
 
         self._restore_settings()
         if options.demo:
@@ -652,12 +659,34 @@ class AppController(QObject):
         self._refresh_mode()
 
     def _refresh_mode(self) -> None:
+        """Set the big button (and the tray) from the engine's states, now.
+
+        For what a person just did (ARM, STOP, dismiss): the button must say so at once.
+        Engine events go through :meth:`_refresh_mode_soon`.
+        """
+        self._mode_timer.stop()  # this refresh does what a pending one would
         engine = self.engine
-        statuses = engine.statuses() if engine else []
-        stopping = self._stopping or any(s.state is State.STOPPING for s in statuses)
-        armed = any(s.state.live for s in statuses)
-        self.window.set_mode("stopping" if stopping else "stop" if armed else "arm")
+        # The states alone, not a status snapshot per target: with hundreds armed this runs
+        # often.
+        states = set(engine.states().values()) if engine else set()
+        stopping = self._stopping or State.STOPPING in states
+        armed = any(state.live for state in states)
+        mode = "stopping" if stopping else "stop" if armed else "arm"
+        # In "stop" and "stopping" the button depends on the mode alone, so setting the same
+        # mode again would change nothing (and still walk the picker to lock it); in "arm" it
+        # also depends on the selection, the timing and the key, so it is set again.
+        if mode != self.window.mode or mode == "arm":
+            self.window.set_mode(mode)
         self._refresh_tray()
+
+    def _refresh_mode_soon(self) -> None:
+        """Refresh the mode once the loop turns: one refresh for a whole burst of events."""
+        if not self._mode_timer.isActive():
+            self._mode_timer.start()
+
+    def _refresh_mode_due(self) -> None:
+        if not self._finished:
+            self._refresh_mode()
 
     # ------------------------------------------------------------------ engine events
 
@@ -673,7 +702,7 @@ class AppController(QObject):
         if event.kind in (EventKind.ARMING, EventKind.DISARMED, EventKind.DISARM_FAILED,
                           EventKind.FIRED, EventKind.ERROR, EventKind.STOPPING,
                           EventKind.DEGRADED, EventKind.BEAT_OK):
-            self._refresh_mode()
+            self._refresh_mode_soon()
         if event.kind is EventKind.FIRED:
             self.refresh_orders()
 
@@ -681,7 +710,8 @@ class AppController(QObject):
 
     def refresh_orders(self) -> None:
         """Fetch the open orders of every card's scope in the background (one fetch at a time)."""
-        if self.client is None or not self.window.cards or not self._painted:
+        if (self.client is None or not self.window.cards or not self._painted
+                or self._shutting_down):
             return
         if self._orders_busy:
             self._orders_again = True
@@ -889,19 +919,23 @@ class AppController(QObject):
 
     async def shutdown(self) -> None:
         """Stop the engines' tasks (countdowns on the exchange are left alone) and the timers."""
+        self._shutting_down = True
         self._orders_timer.stop()
         self._tray_timer.stop()
-        # The picker's list loads and our own background jobs end here, not when the loop
-        # closes under them.
-        self.window.picker.set_client(None, "")
+        self._mode_timer.stop()
+        # The picker's list loads, the keys dialog's jobs and our own background jobs end
+        # here, each awaited: a task still pending when the loop closes is destroyed pending.
+        await self.window.picker.stop_loading()
+        if self._keys_dialog is not None:
+            await self._keys_dialog.stop_background()
         current = asyncio.current_task()
-        pending = [t for t in self._tasks if t is not current and not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
+        for _ in range(3):  # a job may start another as it ends (an orders refresh): end those
+            pending = [t for t in self._tasks if t is not current and not t.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for _ in range(3):
-            await asyncio.sleep(0)
         engines = [e for e in (self.engine, *self._retired_engines) if e is not None]
         for engine in engines:
             try:

@@ -686,6 +686,11 @@ class ProfilesDialog(QDialog):
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._background.spawn(coro)
 
+    async def stop_background(self) -> None:
+        """Cancel the dialog's keyring and network jobs and wait until they have ended (the
+        app is quitting: none may still be pending when the event loop closes)."""
+        await self._background.cancel_and_wait()
+
 
 def _describe_check(check: KeyCheck) -> str:
     lines = []

@@ -809,11 +809,21 @@ class TargetPicker(QWidget):
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._background.spawn(coro)
 
-    def _cancel_background(self) -> None:
-        self._background.cancel_all()
+    def _cancel_background(self) -> list[asyncio.Future[Any]]:
+        cancelled = self._background.cancel_all()
         if self._load_task is not None:
             self._load_task.cancel()
+            cancelled.append(self._load_task)
         self._load_task = None
+        return cancelled
+
+    async def stop_loading(self) -> None:
+        """Let go of the client and wait until every load has ended: for quitting, so that no
+        load is still pending when the event loop closes."""
+        cancelled = self._cancel_background()
+        self.set_client(None, "")
+        if cancelled:
+            await asyncio.gather(*cancelled, return_exceptions=True)
 
     async def _load_all(self, generation: int) -> None:
         if self._client is None:

@@ -54,7 +54,16 @@ class BackgroundTasks:
         if not future.cancelled() and future.exception() is not None:
             log.error("%s failed", self._what, exc_info=future.exception())
 
-    def cancel_all(self) -> None:
-        for future in list(self._tasks):
+    def cancel_all(self) -> list[asyncio.Future[Any]]:
+        """Cancel every task; returns them for a caller that must wait until they have ended."""
+        futures = list(self._tasks)
+        for future in futures:
             future.cancel()
         self._tasks.clear()
+        return futures
+
+    async def cancel_and_wait(self) -> None:
+        """Cancel every task and wait until each has ended (before the event loop closes)."""
+        futures = self.cancel_all()
+        if futures:
+            await asyncio.gather(*futures, return_exceptions=True)

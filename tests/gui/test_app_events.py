@@ -1,0 +1,76 @@
+"""The controller between the engine and the window: bursts of engine events, and quitting."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from gui.core.heartbeat import EngineEvent, EventKind, State, TargetStatus
+from gui.core.targets import parse_target
+from gui.simulator import Simulator
+from tests.gui.conftest import AppFactory, card_states
+
+BTC = parse_target("spot:BTC_USDT")
+
+
+def test_a_burst_of_engine_events_refreshes_the_mode_once(make_app: AppFactory, qtbot: Any,
+                                                          monkeypatch: Any) -> None:
+    app = make_app()
+    refreshes: list[str] = []
+    refresh = app._refresh_mode
+
+    def counted() -> None:
+        refresh()
+        refreshes.append(app.window.mode)
+
+    monkeypatch.setattr(app, "_refresh_mode", counted)
+    # 200 targets arming at once, as the engine reports them through the adapter.
+    for i in range(200):
+        target = parse_target(f"spot:C{i}_USDT")
+        status = TargetStatus(target=target, state=State.ARMING, timeout=60, interval=15.0)
+        app.adapter.eventReceived.emit(EngineEvent(EventKind.ARMING, target, status, "arming"))
+    assert refreshes == []  # not one pass over every target per event...
+    qtbot.waitUntil(lambda: bool(refreshes), timeout=2_000)
+    for _ in range(3):
+        QApplication.processEvents()
+    assert len(refreshes) == 1  # ...but one, once the loop turns
+
+
+def test_the_mode_follows_engine_events_and_a_click_at_once(make_app: AppFactory,
+                                                            qtbot: Any) -> None:
+    app = make_app()
+    assert app.engine is not None
+    app.engine.arm([BTC], 5, 1.25)  # not through the window: only the engine's events say it
+    assert app.window.mode == "arm"
+    qtbot.waitUntil(lambda: app.window.mode == "stop", timeout=2_000)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED}, timeout=5_000)
+    app.stop()  # what the STOP button does: said at once, before any answer
+    assert app.window.mode == "stopping"
+    qtbot.waitUntil(lambda: app.window.mode == "arm", timeout=10_000)
+
+
+def test_quitting_ends_every_background_job_before_the_loop_closes(
+        make_app: AppFactory, qtbot: Any, demo_sim: Simulator,
+        qloop: qasync.QEventLoop) -> None:
+    app = make_app(arm=[BTC])
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED}, timeout=5_000)
+    # The market lists and the open orders are being fetched, and the exchange never answers.
+    for path in ("/spot/currency_pairs", "/options/underlyings", "/spot/open_orders"):
+        demo_sim.add_fault("hang", path=f"/api/v4{path}")
+    seen = len(demo_sim.requests())
+    app.window.picker.set_client(app.client, "another-cache")
+    app.refresh_orders()
+
+    def hanging() -> set[str]:
+        return {r.path for r in demo_sim.requests()[seen:]}
+
+    qtbot.waitUntil(lambda: {"/spot/currency_pairs", "/spot/open_orders"} <= hanging(),
+                    timeout=5_000)
+    quitting = asyncio.ensure_future(app.quit_now())
+    qtbot.waitUntil(quitting.done, timeout=10_000)
+    assert quitting.exception() is None
+    left = [t for t in asyncio.all_tasks(qloop) if not t.done()]
+    assert left == []
