@@ -2,8 +2,12 @@
 per armed target, and the journal.
 
 The window draws what it is handed (statuses from the adapter, orders from the app) and asks
-for what the person wants through signals; it never talks to the exchange itself. One timer
-repaints every card ten times a second from the deadline on the monotonic clock.
+for what the person wants through signals; it never talks to the exchange itself.
+
+The countdowns are repainted from their deadlines on the monotonic clock, but not by polling:
+after each repaint the window works out when a text it shows next changes (a whole second left,
+the age of a beat, the summary line) and sets one timer for then, at least once a second. A
+status from the engine repaints its card at once.
 
 The big button never fires on a single bare key press: a mouse click, Ctrl+Enter (ARM),
 Ctrl+Shift+S (STOP), or holding Space or Enter on the focused button for 0.6 s (a fill shows the
@@ -12,6 +16,7 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,8 +32,10 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPaintEvent,
+    QPalette,
     QResizeEvent,
     QShortcut,
+    QShowEvent,
     QValidator,
 )
 from PySide6.QtWidgets import (
@@ -63,11 +70,22 @@ from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
 from gui.core.targets import Target
 from gui.journal_pane import JournalPane
 from gui.notifications import Notice, NoticeBanner
-from gui.target_card import TargetCard, state_icon
+from gui.target_card import (
+    COUNTDOWN_LATE_S,
+    NextChange,
+    SteadyLabel,
+    TargetCard,
+    left_text_changes_in,
+    state_icon,
+)
 from gui.tray import overall_state
 
 HOLD_MS = 600
-REPAINT_MS = 100
+#: the longest the window sleeps between repaints, whatever is shown (it also lets Python run
+#: its signal handlers: Ctrl+C is seen within this)
+SAFETY_TICK_S = 1.0
+#: a timer in whole milliseconds may land a hair before the change it was set for
+TIMER_SLACK_MS = 1
 CARD_MIN_WIDTH = 340
 DEMO_TEXT = "DEMO — simulated exchange on this computer; no real orders"
 ARM_TIP = ("ARM: start keeping the exchange's countdown alive for the selected markets.\n"
@@ -241,7 +259,14 @@ class _FirstPaint(QObject):
 
 
 class CardGrid(QWidget):
-    """Target cards in as many columns as fit; re-laid out only when the column count changes."""
+    """Target cards in as many columns as fit, in the order they came.
+
+    A new card goes into the next free cell; the cards are placed again only when the column
+    count changes or a card leaves (once, after a burst of removals), never for each new card:
+    arming two hundred targets at once would otherwise place cards 20,000 times.
+    """
+
+    resized = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -252,19 +277,50 @@ class CardGrid(QWidget):
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop)
         self._cards: list[TargetCard] = []
         self._columns = 1
+        self._grid.setColumnStretch(0, 1)
+        self._repack = QTimer(self)
+        self._repack.setSingleShot(True)
+        self._repack.setInterval(0)
+        self._repack.timeout.connect(self._place_all)  # a method: a lambda would keep self alive
 
-    def set_cards(self, cards: Sequence[TargetCard]) -> None:
-        self._cards = list(cards)
-        self._relayout(force=True)
+    @property
+    def cards(self) -> list[TargetCard]:
+        return list(self._cards)
+
+    def position(self, card: TargetCard) -> tuple[int, int] | None:
+        """The (row, column) of ``card`` in the grid, or None when it is not placed."""
+        index = self._grid.indexOf(card)
+        if index < 0:
+            return None
+        row, column, _rows, _columns = self._grid.getItemPosition(index)
+        return row, column
+
+    def add_card(self, card: TargetCard) -> None:
+        index = len(self._cards)
+        self._cards.append(card)
+        if not self._repack.isActive():  # else the coming repack places it
+            self._grid.addWidget(card, index // self._columns, index % self._columns)
+
+    def remove_card(self, card: TargetCard) -> None:
+        if card not in self._cards:
+            return
+        self._cards.remove(card)
+        self._grid.removeWidget(card)
+        self._repack.start()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._relayout()
+        self.resized.emit()
+
+    def _place_all(self) -> None:
+        self._relayout(force=True)
 
     def _relayout(self, force: bool = False) -> None:
         columns = max(1, min(3, self.width() // (CARD_MIN_WIDTH + 12)))
         if not force and columns == self._columns:
             return
+        self._repack.stop()
         self._columns = columns
         while self._grid.count():
             self._grid.takeAt(0)
@@ -272,6 +328,16 @@ class CardGrid(QWidget):
             self._grid.addWidget(card, i // columns, i % columns)
         for column in range(3):
             self._grid.setColumnStretch(column, 1 if column < columns else 0)
+
+
+class _CardsScroll(QScrollArea):
+    """The scroll area of the cards; says when its viewport changes size (more cards show)."""
+
+    resized = Signal()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
 
 class MainWindow(QMainWindow):
@@ -286,8 +352,17 @@ class MainWindow(QMainWindow):
     timingChanged = Signal()
 
     def __init__(self, *, demo: bool = False, picker: QWidget | None = None,
-                 journal_dir: object = None, parent: QWidget | None = None) -> None:
+                 journal_dir: object = None, parent: QWidget | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
+        self._clock = clock
+        # One single-shot timer, set after each repaint for the next change (see tick).
+        # Precise: a coarse timer may fire 5 % early, before the second it was set for.
+        self._repaint = QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.setTimerType(Qt.TimerType.PreciseTimer)
+        self._repaint.timeout.connect(self.tick)
+        self._repaint_due: float | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("gate-killswitch — demo" if demo else "gate-killswitch")
         self.setWindowIcon(state_icon("gate-killswitch"))
@@ -349,10 +424,7 @@ class MainWindow(QMainWindow):
         self.stop_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), self)
         self.stop_shortcut.activated.connect(self._stop_shortcut)
 
-        self._repaint = QTimer(self)
-        self._repaint.setInterval(REPAINT_MS)
-        self._repaint.timeout.connect(self.tick)
-        self._repaint.start()
+        self.tick_soon()
 
         self._first_paint = _FirstPaint(self)
         app = QApplication.instance()
@@ -369,6 +441,7 @@ class MainWindow(QMainWindow):
     def _build_header(self) -> QWidget:
         header = QFrame()
         header.setObjectName("header")
+        self._header = header
         logo = QLabel()
         logo.setPixmap(state_icon("gate-killswitch").pixmap(QSize(30, 30)))
         logo.setAccessibleName("gate-killswitch")
@@ -383,7 +456,7 @@ class MainWindow(QMainWindow):
 
         self.summary_icon = QLabel()
         self.summary_icon.setFixedSize(22, 22)
-        self.summary = QLabel("Not armed")
+        self.summary = SteadyLabel("Not armed")  # says the time left: a new text every second
         self.summary.setObjectName("summary")
         self.summary.setAccessibleName("Overall state")
 
@@ -536,6 +609,8 @@ class MainWindow(QMainWindow):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.grid = CardGrid()
+        # Cards come into sight without a new text: repaint them now, not at the next change.
+        self.grid.resized.connect(self.tick_soon)
         container = QWidget()
         container.setObjectName("cardsContainer")
         inner = QVBoxLayout(container)
@@ -544,7 +619,10 @@ class MainWindow(QMainWindow):
         inner.addWidget(self.empty)
         inner.addWidget(self.grid)
         inner.addStretch(1)
-        self.scroll = QScrollArea()
+        self.scroll = _CardsScroll()
+        self.scroll.resized.connect(self.tick_soon)
+        self.scroll.verticalScrollBar().valueChanged.connect(self.tick_soon)
+        self.scroll.horizontalScrollBar().valueChanged.connect(self.tick_soon)
         self.scroll.setObjectName("cardsScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -677,6 +755,7 @@ class MainWindow(QMainWindow):
             raise ValueError(mode)
         self._mode = mode
         self._apply_mode()
+        self.tick_soon()  # the summary line says "Stopping…"
 
     def set_can_arm(self, can: bool, why_not: str = "") -> None:
         self._can_arm = can
@@ -748,13 +827,19 @@ class MainWindow(QMainWindow):
     def update_status(self, status: TargetStatus) -> TargetCard:
         card = self.cards.get(status.target)
         if card is None:
-            card = TargetCard(status.target)
+            card = TargetCard(status.target, clock=self._clock)
             card.dismissRequested.connect(self.dismissRequested.emit)
             self.cards[status.target] = card
-            self.grid.set_cards(list(self.cards.values()))
+            self.grid.add_card(card)
             self._update_empty()
-        card.set_status(status)
-        self._update_summary(time.monotonic())
+        # The card repaints itself now; the timer moves earlier if its next change (a new
+        # deadline, a new beat age) must be drawn before the repaint planned.
+        change = card.set_status(status)
+        if change is not None and not card.visibleRegion().isEmpty():
+            self._plan_sooner(change)
+        change = self._update_summary(self._clock())
+        if change is not None:
+            self._plan_sooner(change)
         return card
 
     def remove_card(self, target: Target) -> None:
@@ -765,7 +850,7 @@ class MainWindow(QMainWindow):
         # Deleted later, by Qt, on this thread: the click that asked for this (its Dismiss
         # button) may still be on the stack.
         card.deleteLater()
-        self.grid.set_cards(list(self.cards.values()))
+        self.grid.remove_card(card)
         self._update_empty()
 
     def set_orders(self, target: Target, orders: Sequence[OpenOrder] | None,
@@ -783,17 +868,69 @@ class MainWindow(QMainWindow):
         live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
         self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
 
-    def tick(self) -> None:
-        """Repaint the time-dependent texts of the visible cards and the summary."""
-        now = time.monotonic()
-        for card in self.cards.values():
-            # Cards scrolled out of sight skip their work; they catch up when shown.
-            if not card.visibleRegion().isEmpty():
-                card.tick(now)
-        self._update_summary(now)
+    @property
+    def repaint_due(self) -> float | None:
+        """When (the window's monotonic clock) the repaint timer is set to wake next."""
+        return self._repaint_due if self._repaint.isActive() else None
 
-    def _update_summary(self, now: float) -> None:
-        state, line = overall_state(self.statuses(), now, self._mode == "stopping")
+    def tick(self) -> None:
+        """Repaint the time-dependent texts of the visible cards and the summary, and set the
+        timer for the next moment one of them changes."""
+        now = self._clock()
+        changes: list[NextChange] = []
+        for card in self.cards.values():
+            # Cards out of sight skip their work; they catch up when they come into sight
+            # (tick_soon on scrolling and resizing).
+            if not card.visibleRegion().isEmpty():
+                change = card.tick(now)
+                if change is not None:
+                    changes.append(change)
+        change = self._update_summary(now)
+        if change is not None:
+            changes.append(change)
+        # One wake-up for the changes that can share it: seconds of cards armed together a few
+        # ms apart, the ages of beats (they wait for the next second).
+        nearest = NextChange.of(changes)
+        self._plan(now, now + SAFETY_TICK_S if nearest is None
+                   else min(nearest.at, now + SAFETY_TICK_S))
+
+    def tick_soon(self) -> None:
+        """Repaint as soon as the events waiting now have been handled."""
+        self._repaint.start(0)
+        self._repaint_due = self._clock()
+
+    def _plan(self, now: float, due: float) -> None:
+        self._repaint_due = due
+        self._repaint.start(max(0, math.ceil((due - now) * 1000)) + TIMER_SLACK_MS)
+
+    def _plan_sooner(self, change: NextChange) -> None:
+        planned = self.repaint_due
+        if planned is None or change.latest < planned:
+            self._plan(self._clock(), change.at)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._paint_summary_backdrop()
+        self.tick_soon()  # hidden, the cards were not repainted
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self.tick_soon()  # back from minimised
+        elif event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange):
+            self._paint_summary_backdrop()
+
+    def _paint_summary_backdrop(self) -> None:
+        # The summary says a new time left every second: painting the header's background
+        # behind itself, it repaints alone, not the header and the window behind it. (The style
+        # sheet's background of the header is its palette's Window colour, once polished.)
+        self._header.ensurePolished()
+        self.summary.set_backdrop(self._header.palette().color(QPalette.ColorRole.Window))
+
+    def _update_summary(self, now: float) -> NextChange | None:
+        """Say the overall state in the header; returns when its text next changes."""
+        statuses = self.statuses()
+        state, line = overall_state(statuses, now, self._mode == "stopping")
         if self.summary.text() != line:
             self.summary.setText(line)
             self._update_empty()
@@ -802,6 +939,12 @@ class MainWindow(QMainWindow):
             self.summary_icon.setPixmap(state_icon(state).pixmap(QSize(22, 22)))
             self.summary.style().unpolish(self.summary)
             self.summary.style().polish(self.summary)
+        # The line says the soonest time left, in whole seconds (overall_state).
+        lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
+        changes_in = left_text_changes_in(min(lefts)) if lefts else None
+        if changes_in is None:
+            return None
+        return NextChange(now + changes_in, now + changes_in + COUNTDOWN_LATE_S)
 
     # ------------------------------------------------------------------ other inputs
 

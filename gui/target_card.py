@@ -2,8 +2,13 @@
 
 A card draws only what it is handed: a :class:`TargetStatus` from the adapter, the open orders
 the window fetched, and "now" on the monotonic clock at each repaint. The countdown is the
-deadline minus now, computed at every tick, never counted down by the ticks themselves. Text is
-set only when it changes, so two hundred cards repainting ten times a second stay cheap.
+deadline minus now, computed at every tick, never counted down by the ticks themselves.
+
+A tick says when the card's next text change is due (:meth:`TargetCard.tick`), so the window
+wakes when something shown changes rather than polling. What ticks is cheap to redraw: text is
+set only when it changes; a ticking label keeps its size (no layout pass up to the window) and
+paints the card's background behind itself, as the drain bar does, so that Qt repaints nothing
+behind them; the bar moves with the number, once a second, and only by whole device pixels.
 
 State is said in words, colour and icon shape together (never colour alone); degraded, error and
 fired cards change their whole frame, and a fired card stays until dismissed or re-armed.
@@ -12,18 +17,19 @@ fired cards change their whole frame, and a fired card stays until dismissed or 
 from __future__ import annotations
 
 import math
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QResizeEvent
+from PySide6.QtCore import Property, QEvent, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -47,7 +53,28 @@ STATE_LOOK: dict[State, tuple[str, str]] = {
     State.ERROR: ("error", "STOPPED"),
 }
 
+#: how late a new whole second may be drawn, to share its repaint with changes just after it
+COUNTDOWN_LATE_S = 0.025
+#: how late a new age of the last beat may be drawn: it rides on the countdown's repaints
+AGE_LATE_S = 1.0
+
 _icon_cache: dict[str, QIcon] = {}
+
+
+class NextChange(NamedTuple):
+    """When a shown text next changes (``at``, monotonic), and the latest it may be drawn."""
+
+    at: float
+    latest: float
+
+    @staticmethod
+    def of(changes: Sequence[NextChange]) -> NextChange | None:
+        """One repaint for ``changes``: at the last of them that can wait for it, no later than
+        the soonest any of them must be drawn. Those after it get a repaint of their own."""
+        if not changes:
+            return None
+        latest = min(change.latest for change in changes)
+        return NextChange(max(change.at for change in changes if change.at <= latest), latest)
 
 
 def state_icon(name: str) -> QIcon:
@@ -71,6 +98,16 @@ def format_left(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def left_text_changes_in(left: float) -> float | None:
+    """Seconds until :func:`format_left` shows something else as ``left`` runs down, or None
+    once it shows 0 s for good. The text is whole seconds rounded up: it changes as ``left``
+    reaches the next whole number below it."""
+    whole = math.ceil(left)
+    if whole <= 0:
+        return None
+    return left - (whole - 1)
+
+
 def clock_text(ms: int | None) -> str:
     """An exchange time (ms) as a local clock time, HH:MM:SS."""
     if not ms:
@@ -85,6 +122,14 @@ def format_age(seconds: float) -> str:
     if whole < 120:
         return f"{whole} s ago"
     return f"{whole // 60} min ago"
+
+
+def age_text_changes_in(age: float) -> float:
+    """Seconds until :func:`format_age` shows something else as ``age`` grows."""
+    whole = int(max(0.0, age))
+    if whole < 120:
+        return whole + 1 - age
+    return (whole // 60 + 1) * 60 - age
 
 
 def target_title(target: Target) -> tuple[str, str]:
@@ -115,14 +160,209 @@ def orders_summary(orders: Sequence[OpenOrder]) -> tuple[str, str]:
     return f"{len(orders)} open", "\n".join(lines)
 
 
+_DIGIT = re.compile(r"\d")
+#: (font, shape) → the largest size of a text of that shape; two hundred cards share a font
+_shape_sizes: dict[tuple[str, str], tuple[int, int]] = {}
+
+
+class SteadyLabel(QLabel):
+    """A one-line label for text that ticks: a countdown, an age, a clock time.
+
+    Its size is fixed to the shape of its text, every digit counted as the widest one, so a new
+    number of the same shape ("41 s" after "42 s"; not "9 s" after "10 s") does not resize it. A
+    label whose size may change makes its card, the grid and the window lay themselves out again
+    at every new text: Qt stops that climb only at a fixed-size widget (QWidget::updateGeometry).
+
+    With ``grow_only`` it never narrows: for a value left-aligned in a column that has the room
+    anyway, so that "just now", "8 s ago" and "12 s ago" after each beat are not three layouts.
+
+    Given a backdrop (:meth:`set_backdrop`, the colour behind it), it paints that first and is
+    opaque, so a new text repaints this label alone: a see-through one makes Qt repaint every
+    widget behind it, up to the window.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *,
+                 grow_only: bool = False) -> None:
+        super().__init__(parent)
+        self._shape: str | None = None
+        self._grow_only = grow_only
+        self._width = 0
+        self._backdrop: QColor | None = None
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        shape = _DIGIT.sub("0", text)
+        if shape != self._shape:
+            self._shape = shape
+            self._fit()
+        super().setText(text)
+
+    @property
+    def backdrop(self) -> QColor | None:
+        return None if self._backdrop is None else QColor(self._backdrop)
+
+    def set_backdrop(self, color: QColor | None) -> None:
+        """Paint ``color`` behind the text (opaque), or nothing (see-through) when None."""
+        if color is not None and color.alpha() < 255:
+            color = None
+        if color != self._backdrop:
+            self._backdrop = None if color is None else QColor(color)
+            self.update()
+        self._hold_opaque()
+
+    def _hold_opaque(self) -> None:
+        # Polishing by the style sheet clears WA_OpaquePaintEvent (a label in a card has a
+        # transparent background there): it is set again after every polish.
+        opaque = self._backdrop is not None
+        if self.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent) != opaque:
+            self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, opaque)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.Polish:
+            self._hold_opaque()
+        return handled
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self._backdrop is not None:
+            painter = QPainter(self)
+            painter.fillRect(event.rect(), self._backdrop)
+            painter.end()
+        super().paintEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The style sheet sets the font and padding when it polishes the label, after the
+        # first text: measure again.
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange,
+                            QEvent.Type.ContentsRectChange):
+            self._width = 0
+            self._fit()
+            self._hold_opaque()
+
+    def _fit(self) -> None:
+        shape = self._shape or ""
+        key = (self.font().key(), shape)
+        size = _shape_sizes.get(key)
+        if size is None:
+            # Measured as QLabel measures its size hint, for the widest digit in every place.
+            metrics = self.fontMetrics()
+            sizes = [metrics.size(0, shape.replace("0", digit)) for digit in
+                     ("0123456789" if "0" in shape else "0")]
+            size = max(s.width() for s in sizes), max(s.height() for s in sizes)
+            if len(_shape_sizes) > 1000:  # the summary line names targets: keep it bounded
+                _shape_sizes.clear()
+            _shape_sizes[key] = size
+        margins = self.contentsMargins()
+        extra = 2 * max(0, self.margin())
+        width = size[0] + margins.left() + margins.right() + extra
+        self._width = max(width, self._width) if self._grow_only else width
+        self.setFixedSize(self._width, size[1] + margins.top() + margins.bottom() + extra)
+
+
+def _color_property(attribute: str) -> Property:
+    def get(bar: DrainBar) -> QColor:
+        return QColor(getattr(bar, attribute))
+
+    def set_(bar: DrainBar, color: QColor) -> None:
+        if QColor(color) != getattr(bar, attribute):
+            setattr(bar, attribute, QColor(color))
+            bar.update()
+
+    return Property(QColor, get, set_)
+
+
+class DrainBar(QWidget):
+    """The share of the countdown left, under the big number: it drains, and refills at a beat.
+
+    Painted here rather than by a styled QProgressBar, which repaints itself at once on every
+    new value, and with it everything behind it (it is see-through). This bar asks for a paint
+    only when its fill moves by a device pixel, and paints every one of its pixels (the backdrop,
+    the card's background, in its rounded ends), so Qt repaints nothing behind it. Its colours
+    come from the style sheet (``qproperty-fillColor``, ``qproperty-trackColor``, by its
+    ``state`` property), or from the palette without one.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(6)
+        palette = self.palette()
+        self._backdrop = palette.color(QPalette.ColorRole.Window)
+        self._track = palette.color(QPalette.ColorRole.Midlight)
+        self._fill = palette.color(QPalette.ColorRole.Highlight)
+        self._share = 0.0
+        self._fill_px = 0
+
+    @property
+    def share(self) -> float:
+        """The share of the countdown left that the bar shows, 0 to 1."""
+        return self._share
+
+    @property
+    def fill_px(self) -> int:
+        """How many device pixels of the bar are filled."""
+        return self._fill_px
+
+    def set_share(self, share: float) -> None:
+        self._share = max(0.0, min(1.0, share))
+        self._refit()
+        # What a QProgressBar would tell a screen reader.
+        percent = f"{math.ceil(self._share * 100)} %"
+        if self.accessibleDescription() != percent:
+            self.setAccessibleDescription(percent)
+
+    @property
+    def backdrop(self) -> QColor:
+        return QColor(self._backdrop)
+
+    def set_backdrop(self, color: QColor) -> None:
+        """The colour behind the bar, painted in its rounded ends."""
+        if color != self._backdrop:
+            self._backdrop = QColor(color)
+            self.update()
+
+    def _refit(self) -> None:
+        fill_px = round(self._share * self.width() * self.devicePixelRatioF())
+        if fill_px != self._fill_px:
+            self._fill_px = fill_px
+            self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._refit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = QRectF(self.rect())
+        painter.fillRect(rect, self._backdrop)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        radius = rect.height() / 2
+        track = QPainterPath()
+        track.addRoundedRect(rect, radius, radius)
+        painter.fillPath(track, self._track)
+        if self._fill_px > 0:
+            painter.setClipPath(track)
+            width = self._fill_px / self.devicePixelRatioF()
+            painter.fillRect(QRectF(rect.left(), rect.top(), width, rect.height()), self._fill)
+        painter.end()
+
+    # Set by the style sheet (qproperty-...) when it polishes the bar, by its state.
+    trackColor = _color_property("_track")
+    fillColor = _color_property("_fill")
+
+
 class TargetCard(QFrame):
     """The card of one target. Call :meth:`set_status` on events and :meth:`tick` on repaints."""
 
     dismissRequested = Signal(object)  # Target
 
-    def __init__(self, target: Target, parent: QWidget | None = None) -> None:
+    def __init__(self, target: Target, parent: QWidget | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self.target = target
+        self._clock = clock
         self._status: TargetStatus | None = None
         self._state_key = ""
         self._texts: dict[str, str] = {}
@@ -151,23 +391,20 @@ class TargetCard(QFrame):
         self.headline.setWordWrap(True)
         self.headline.hide()
 
-        self.countdown = QLabel("—")
+        self.countdown = SteadyLabel("—")
         self.countdown.setObjectName("countdown")
         self.countdown.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.caption = QLabel()
         self.caption.setObjectName("countdownCaption")
         self.caption.setWordWrap(True)
         # How much of the countdown is left: it drains and refills at each beat.
-        self.remaining = QProgressBar()
+        self.remaining = DrainBar()
         self.remaining.setObjectName("remainingBar")
-        self.remaining.setRange(0, 1000)
-        self.remaining.setTextVisible(False)
-        self.remaining.setFixedHeight(6)
         self.remaining.setAccessibleName("Share of the countdown left")
-        self._bar = -1
+        self._bar_due = True
 
-        self.fires_at = QLabel("—")
-        self.last_beat = QLabel("—")
+        self.fires_at = SteadyLabel("—", grow_only=True)  # a new clock time at every beat
+        self.last_beat = SteadyLabel("—", grow_only=True)  # a new age every second
         self.orders = QLabel("checking…")
         for value in (self.fires_at, self.last_beat, self.orders):
             value.setObjectName("cardValue")
@@ -180,7 +417,8 @@ class TargetCard(QFrame):
         self.dismiss.setObjectName("dismissButton")
         self.dismiss.setAccessibleName(f"Dismiss the card of {target}")
         self.dismiss.setToolTip("Remove this card. The journal keeps the record.")
-        self.dismiss.clicked.connect(lambda: self.dismissRequested.emit(self.target))
+        # A method, not a lambda holding the card: the connection must not keep the card alive.
+        self.dismiss.clicked.connect(self._dismiss_clicked)
         self.dismiss.hide()
 
         head = QHBoxLayout()
@@ -208,7 +446,8 @@ class TargetCard(QFrame):
             label.setObjectName("cardKey")
             label.setBuddy(value)
             details.addWidget(label, row, 0)
-            details.addWidget(value, row, 1)
+            # Left: the ticking values are only as wide as their text (SteadyLabel).
+            details.addWidget(value, row, 1, Qt.AlignmentFlag.AlignLeft)
         details.setColumnStretch(1, 1)
 
         foot = QHBoxLayout()
@@ -239,8 +478,10 @@ class TargetCard(QFrame):
     def state(self) -> State:
         return self._status.state if self._status else State.IDLE
 
-    def set_status(self, status: TargetStatus) -> None:
+    def set_status(self, status: TargetStatus) -> NextChange | None:
+        """Show ``status``; returns what :meth:`tick` returns."""
         self._status = status
+        self._bar_due = True
         key, word = STATE_LOOK[status.state]
         self._set_state_key(key, status.state)
         self._set(self.pill, "pill", word)
@@ -262,7 +503,7 @@ class TargetCard(QFrame):
         if changed:
             self._fit_height()
         self.setAccessibleName(f"{self.target}: {status.state.words}")
-        self.tick(time.monotonic())
+        return self.tick(self._clock())
 
     def set_orders(self, orders: Sequence[OpenOrder] | None, error: str | None = None) -> None:
         """The open orders in this scope, or why they could not be listed."""
@@ -278,19 +519,27 @@ class TargetCard(QFrame):
         self._set(self.orders, "orders", text)
         self.orders.setToolTip(tip)
 
+    def _dismiss_clicked(self) -> None:
+        self.dismissRequested.emit(self.target)
+
     # ------------------------------------------------------------------ repaint
 
-    def tick(self, now_mono: float) -> None:
-        """Recompute the time-dependent texts from the deadline and ``now_mono``."""
+    def tick(self, now_mono: float) -> NextChange | None:
+        """Recompute the time-dependent texts from the deadline and ``now_mono``.
+
+        Returns when one of them next changes (the whole seconds left, the age of the last
+        beat), or None when none will before the next status.
+        """
         status = self._status
         if status is None:
-            return
+            return None
         state = status.state
         left = status.time_left(now_mono)
         if left is None and state is State.ERROR and status.deadline_mono is not None:
             # Stopped here, but the exchange may still be counting: that is what matters.
             remaining = status.deadline_mono - now_mono
             left = remaining if remaining > 0 else None
+        changes: list[NextChange] = []
         if state is State.FIRED:
             big, caption = "FIRED", ""  # the headline above says what and when
         elif state is State.DISARMED:
@@ -301,30 +550,55 @@ class TargetCard(QFrame):
             big, caption = "—", status.state.words
         else:
             big = format_left(left)
+            if (changes_in := left_text_changes_in(left)) is not None:
+                at = now_mono + changes_in
+                changes.append(NextChange(at, at + COUNTDOWN_LATE_S))
             caption = {
                 State.ARMED: "until the exchange cancels",
                 State.DEGRADED: "left · beats failing",
                 State.STOPPING: "left · stopping…",
                 State.ERROR: "left on the exchange's countdown",
             }.get(state, "left")
-        bar = 0 if left is None or status.timeout <= 0 else int(
-            max(0.0, min(1.0, left / status.timeout)) * 1000)
-        if bar != self._bar:
-            self._bar = bar
-            self.remaining.setValue(bar)
-        if self._set(self.countdown, "big", big):
+        big_changed = self._set(self.countdown, "big", big)
+        if big_changed or self._bar_due:
+            # The bar moves with the number it illustrates, once a second, and at each status:
+            # no repaints of its own between them.
+            self._bar_due = False
+            self.remaining.set_share(0.0 if left is None or status.timeout <= 0
+                                     else left / status.timeout)
+        if big_changed:
             self.countdown.setAccessibleName(f"{self.target}: {big} {caption}")
         self._set(self.caption, "caption", caption)
         if status.last_ack_mono is not None:
             latency = (f" · {status.last_latency * 1000:.0f} ms"
                        if status.last_latency is not None else "")
-            beat = f"{format_age(now_mono - status.last_ack_mono)}{latency}"
+            age = now_mono - status.last_ack_mono
+            beat = f"{format_age(age)}{latency}"
+            at = now_mono + age_text_changes_in(age)
+            changes.append(NextChange(at, at + AGE_LATE_S))
         else:
             beat = "none yet"
         self._set(self.last_beat, "beat", beat)
+        return NextChange.of(changes)
 
     def time_left(self, now_mono: float) -> float | None:
         return self._status.time_left(now_mono) if self._status else None
+
+    # ------------------------------------------------------------------ backdrop
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._paint_backdrop()
+
+    def _paint_backdrop(self) -> None:
+        # What changes every second paints the card's background behind itself (opaque), so
+        # Qt repaints only it, not the card and every widget behind that. The style sheet's
+        # background of the card, for its state, is its palette's Window colour.
+        backdrop = self.palette().color(QPalette.ColorRole.Window)
+        self.remaining.set_backdrop(backdrop)
+        for label in (self.countdown, self.fires_at, self.last_beat):
+            label.set_backdrop(backdrop)
 
     # ------------------------------------------------------------------ height
 
@@ -366,17 +640,28 @@ class TargetCard(QFrame):
 
     def _set_state_key(self, key: str, state: State) -> None:
         value = state.value
-        if self._state_key == value:
+        previous = self._state_key
+        if previous == value:
             return
         self._state_key = value
         self.icon.setPixmap(state_icon(key).pixmap(QSize(28, 28)))
         self.icon.setToolTip(state.words)
-        for widget in (self, self.pill, self.countdown, self.remaining):
+        styled: tuple[QWidget, ...] = (self, self.pill, self.countdown, self.remaining)
+        for widget in styled:
             widget.setProperty("state", value)
-        # Rules like 'card[state=fired] QLabel' depend on the card's state: repolish them all.
-        for widget in (self, *self.findChildren(QWidget)):
+        # Repolish only what style.qss styles by state: those four by their own [state], the
+        # headline by the card's (error, fired). Only 'QFrame#targetCard[state="fired"] QLabel'
+        # and its Dismiss button restyle everything else, so only going in or out of fired
+        # repolishes every child. (Repolishing all of them at every change made arming 200
+        # targets slow.) A new rule on the card's state must be added here.
+        if State.FIRED.value in (previous, value):
+            styled = (self, *self.findChildren(QWidget))
+        else:
+            styled = (*styled, self.headline)
+        for widget in styled:
             widget.style().unpolish(widget)
             widget.style().polish(widget)
+        self._paint_backdrop()  # the backdrop may be new; polishing cleared the labels' opacity
 
     @staticmethod
     def _fires_text(status: TargetStatus) -> str:

@@ -1,0 +1,210 @@
+"""When the window repaints its countdowns, and where new cards go, on a clock the test moves.
+
+The window's repaint timer is real, but it reads the fake clock: whenever it fires during a test
+it repaints what that clock says, so the assertions do not depend on when it fires.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QWidget
+
+from gui.core.heartbeat import State, TargetStatus
+from gui.core.targets import Target, spot
+from gui.main_window import SAFETY_TICK_S, CardGrid, MainWindow
+from gui.target_card import AGE_LATE_S, COUNTDOWN_LATE_S, TargetCard
+
+T0 = 1000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class StubPicker(QWidget):
+    """The window asks the picker only what is chosen and whether it is locked."""
+
+    def selected_targets(self) -> list[Target]:
+        return []
+
+    def set_locked(self, locked: bool) -> None:
+        pass
+
+
+def status(name: str, state: State = State.ARMED, *, deadline: float | None = None,
+           ack: float | None = None) -> TargetStatus:
+    return TargetStatus(target=spot(name), state=state, timeout=60, interval=15.0,
+                        trigger_time_ms=1_700_000_000_000, deadline_mono=deadline,
+                        last_latency=0.01, last_ack_mono=ack, beats=1)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def window(qtbot, clock) -> MainWindow:
+    shown = MainWindow(picker=StubPicker(), clock=clock)
+    qtbot.addWidget(shown)
+    shown.resize(1240, 900)
+    shown.show()
+    qtbot.waitExposed(shown)
+    return shown
+
+
+def _show(qtbot, window: MainWindow, *statuses: TargetStatus) -> None:
+    for one in statuses:
+        window.update_status(one)
+    cards = [window.cards[one.target] for one in statuses]
+    qtbot.waitUntil(lambda: all(not card.visibleRegion().isEmpty() for card in cards))
+    window.tick()
+
+
+def test_the_countdown_changes_at_the_whole_second_and_the_window_wakes_for_it(
+        qtbot, window, clock):
+    _show(qtbot, window, status("BTC_USDT", deadline=T0 + 30.5))
+    card = window.cards[spot("BTC_USDT")]
+    assert card.countdown.text() == "31 s"
+    assert "31 s left" in window.summary.text()
+    assert window.repaint_due == pytest.approx(T0 + 0.5)
+    clock.now = T0 + 0.499
+    window.tick()
+    assert card.countdown.text() == "31 s"
+    clock.now = T0 + 0.501
+    window.tick()
+    assert card.countdown.text() == "30 s"
+    assert "30 s left" in window.summary.text()
+    assert window.repaint_due == pytest.approx(T0 + 1.5)
+
+
+def test_the_real_timer_moves_the_countdown(qtbot, window, clock):
+    _show(qtbot, window, status("BTC_USDT", deadline=T0 + 30.5))
+    card = window.cards[spot("BTC_USDT")]
+    clock.now = T0 + 0.6  # the timer set for T0 + 0.5 fires soon and shows the new second
+    qtbot.waitUntil(lambda: card.countdown.text() == "30 s", timeout=3_000)
+
+
+def test_seconds_a_few_ms_apart_share_one_repaint_the_age_of_a_beat_waits(
+        qtbot, window, clock):
+    _show(qtbot, window,
+          status("BTC_USDT", deadline=T0 + 10.2, ack=T0 - 0.9),  # "1 s ago" at T0 + 0.1
+          status("ETH_USDT", deadline=T0 + 10.21),
+          status("SOL_USDT", deadline=T0 + 10.7))
+    # The age may wait (up to AGE_LATE_S); the second of BTC at T0 + 0.2 may not, and ETH's,
+    # 10 ms later, shares its repaint; SOL's is too far away to.
+    assert AGE_LATE_S > 0.2 > COUNTDOWN_LATE_S > 0.01
+    assert window.repaint_due == pytest.approx(T0 + 0.21)
+    clock.now = T0 + 0.2101
+    window.tick()
+    assert window.cards[spot("BTC_USDT")].countdown.text() == "10 s"
+    assert window.cards[spot("ETH_USDT")].countdown.text() == "10 s"
+    assert window.cards[spot("BTC_USDT")].last_beat.text() == "1 s ago · 10 ms"
+    assert window.repaint_due == pytest.approx(T0 + 0.7)
+
+
+def test_nothing_changing_means_only_the_slow_safety_repaint(qtbot, window, clock):
+    window.tick()
+    assert window.repaint_due == pytest.approx(T0 + SAFETY_TICK_S)  # no cards
+    _show(qtbot, window, status("BTC_USDT", State.FIRED, deadline=T0 - 2),
+          status("ETH_USDT", State.DISARMED))
+    assert window.repaint_due == pytest.approx(T0 + SAFETY_TICK_S)
+    texts = {t: (c.countdown.text(), c.last_beat.text()) for t, c in window.cards.items()}
+    clock.now = T0 + 0.7
+    window.tick()
+    assert {t: (c.countdown.text(), c.last_beat.text())
+            for t, c in window.cards.items()} == texts
+    assert window.repaint_due == pytest.approx(clock.now + SAFETY_TICK_S)
+
+
+def test_a_status_brings_the_next_repaint_forward(qtbot, window, clock):
+    window.tick()
+    assert window.repaint_due == pytest.approx(T0 + SAFETY_TICK_S)
+    _show(qtbot, window, status("BTC_USDT", deadline=T0 + 5.3))
+    assert window.repaint_due == pytest.approx(T0 + 0.3)
+    # A beat moves the deadline: its card is repainted at once, the timer follows.
+    window.update_status(status("BTC_USDT", deadline=T0 + 60.1))
+    assert window.cards[spot("BTC_USDT")].countdown.text() == "61 s"
+    assert window.repaint_due == pytest.approx(T0 + 0.1)
+
+
+def test_cards_scrolled_into_sight_catch_up_at_once(qtbot, window, clock):
+    statuses = [status(f"C{i:02d}_USDT", deadline=T0 + 40.5) for i in range(30)]
+    for one in statuses:
+        window.update_status(one)
+    last = window.cards[statuses[-1].target]
+    first = window.cards[statuses[0].target]
+    qtbot.waitUntil(lambda: not first.visibleRegion().isEmpty())
+    assert last.visibleRegion().isEmpty()
+    clock.now = T0 + 3.6
+    window.tick()
+    assert first.countdown.text() == "37 s"
+    assert last.countdown.text() == "41 s"  # out of sight: not repainted
+    bar = window.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.waitUntil(lambda: last.countdown.text() == "37 s", timeout=2_000)
+
+
+def _cards(count: int) -> list[TargetCard]:
+    return [TargetCard(spot(f"C{i}_USDT")) for i in range(count)]
+
+
+@pytest.mark.parametrize(("width", "columns"), [(1100, 3), (760, 2), (400, 1)])
+def test_a_new_card_goes_into_the_next_free_cell(qtbot, width, columns):
+    grid = CardGrid()
+    qtbot.addWidget(grid)
+    grid.resize(width, 600)
+    grid.show()
+    qtbot.waitExposed(grid)
+    cards = _cards(4)
+    for card in cards[:3]:
+        grid.add_card(card)
+    before = [grid.position(card) for card in cards[:3]]
+    grid.add_card(cards[3])
+    assert [grid.position(card) for card in cards[:3]] == before
+    assert grid.position(cards[3]) == (3 // columns, 3 % columns)
+    assert before == [(i // columns, i % columns) for i in range(3)]
+
+
+def test_a_card_leaving_closes_the_gap_and_new_ones_follow(qtbot):
+    grid = CardGrid()
+    qtbot.addWidget(grid)
+    grid.resize(1100, 600)  # three columns
+    grid.show()
+    qtbot.waitExposed(grid)
+    cards = _cards(5)
+    for card in cards:
+        grid.add_card(card)
+    grid.remove_card(cards[1])
+    grid.add_card(extra := _cards(6)[5])  # before the gap is closed
+    expected = [cards[0], *cards[2:], extra]
+    qtbot.waitUntil(lambda: [grid.position(card) for card in expected]
+                    == [(i // 3, i % 3) for i in range(len(expected))])
+    assert grid.position(cards[1]) is None
+    assert grid.cards == expected
+
+
+def test_the_grid_follows_the_width(qtbot):
+    grid = CardGrid()
+    qtbot.addWidget(grid)
+    grid.resize(1100, 600)
+    grid.show()
+    qtbot.waitExposed(grid)
+    cards = _cards(4)
+    for card in cards:
+        grid.add_card(card)
+    grid.resize(760, 600)
+    qtbot.waitUntil(lambda: grid.position(cards[3]) == (1, 1))
+    assert grid.position(cards[2]) == (1, 0)
+
+
+def test_scrolling_is_wired_to_a_repaint(qtbot, window, clock):
+    # The scroll bar's valueChanged(int) reaches tick_soon(), which takes no argument.
+    window.tick()
+    bar = window.scroll.verticalScrollBar()
+    bar.valueChanged.emit(3)
+    assert window.repaint_due == pytest.approx(T0)
