@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -82,9 +82,21 @@ class JournalPane(QWidget):
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         header = self.table.header()
         header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # Widths from the font, not ResizeToContents: that measures every row again for each
+        # record added, which with a beat every few seconds was most of the window's idle CPU.
+        # The person can still drag them.
+        metrics = self.table.fontMetrics()
+        pad = 4 * metrics.averageCharWidth()
+        samples = ("88:88:88", max(EVENT_WORDS.values(), key=metrics.horizontalAdvance),
+                   "options:BTC_USDT-20241001-46000-C")
+        for column, sample in enumerate(samples):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + pad)
+        # Records arriving together scroll the view once.
+        self._scroll = QTimer(self)
+        self._scroll.setSingleShot(True)
+        self._scroll.setInterval(0)
+        self._scroll.timeout.connect(self.table.scrollToBottom)
 
         top = QHBoxLayout()
         top.addWidget(title)
@@ -146,7 +158,7 @@ class JournalPane(QWidget):
         for _ in range(max(0, overflow)):
             self.table.takeTopLevelItem(0)
         if scroll and at_bottom:
-            self.table.scrollToBottom()
+            self._scroll.start()
 
     def _apply_filter(self, show: bool) -> None:
         for i in range(self.table.topLevelItemCount()):
