@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import spot
@@ -68,7 +69,7 @@ def settle() -> None:
 
 
 @pytest.fixture
-def card(qtbot) -> TargetCard:
+def card(qtbot: QtBot) -> TargetCard:
     now = [T0]
     widget = TargetCard(BTC, clock=lambda: now[0])
     qtbot.addWidget(widget)
@@ -87,7 +88,7 @@ def themed(qapp: QApplication) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("left", [30.5, 30.0, 29.999, 0.25, 1.0, 99.5, 100.2, 3600.7])
-def test_the_countdown_text_changes_exactly_when_the_next_change_is_due(left):
+def test_the_countdown_text_changes_exactly_when_the_next_change_is_due(left: float) -> None:
     due = left_text_changes_in(left)
     assert due is not None and 0 < due <= 1
     # The same text until then, the next whole second from then on.
@@ -95,20 +96,20 @@ def test_the_countdown_text_changes_exactly_when_the_next_change_is_due(left):
     assert format_left(left - due - 1e-6) != format_left(left)
 
 
-def test_zero_seconds_left_never_changes_again():
+def test_zero_seconds_left_never_changes_again() -> None:
     assert left_text_changes_in(0.0) is None
     assert left_text_changes_in(-3.2) is None
 
 
 @pytest.mark.parametrize("age", [0.0, 0.4, 1.0, 9.999, 59.5, 119.2, 121.0, 600.5])
-def test_the_age_of_the_last_beat_changes_exactly_when_due(age):
+def test_the_age_of_the_last_beat_changes_exactly_when_due(age: float) -> None:
     due = age_text_changes_in(age)
     assert due > 0
     assert format_age(age + due * 0.999) == format_age(age)
     assert format_age(age + due + 1e-6) != format_age(age)
 
 
-def test_tick_shows_whole_seconds_rounded_up_and_says_when_they_change(card):
+def test_tick_shows_whole_seconds_rounded_up_and_says_when_they_change(card: TargetCard) -> None:
     change = card.set_status(armed(T0 + 30.5, ack=T0 - 0.7))
     assert card.countdown.text() == "31 s"
     assert card.last_beat.text() == "just now · 12 ms"
@@ -124,14 +125,15 @@ def test_tick_shows_whole_seconds_rounded_up_and_says_when_they_change(card):
     assert change.at == pytest.approx(T0 + 1.5)
 
 
-def test_the_age_of_the_last_beat_keeps_its_own_time_when_no_countdown_runs(card):
+def test_the_age_of_the_last_beat_keeps_its_own_time_when_no_countdown_runs(
+        card: TargetCard) -> None:
     change = card.set_status(armed(T0 - 3, ack=T0 - 2.4, state=State.FIRED))
     assert card.last_beat.text() == "2 s ago · 12 ms"
     assert change.at == pytest.approx(T0 + 0.6)  # "3 s ago"
     assert change.latest == pytest.approx(T0 + 0.6 + AGE_LATE_S)
 
 
-def test_changes_share_one_repaint_when_they_can_wait_for_it():
+def test_changes_share_one_repaint_when_they_can_wait_for_it() -> None:
     second = NextChange(T0 + 0.50, T0 + 0.50 + COUNTDOWN_LATE_S)
     other_card = NextChange(T0 + 0.51, T0 + 0.51 + COUNTDOWN_LATE_S)
     age = NextChange(T0 + 0.20, T0 + 0.20 + AGE_LATE_S)
@@ -143,7 +145,7 @@ def test_changes_share_one_repaint_when_they_can_wait_for_it():
     assert NextChange.of([]) is None
 
 
-def test_a_fired_card_has_nothing_left_to_change(card):
+def test_a_fired_card_has_nothing_left_to_change(card: TargetCard) -> None:
     card.set_status(armed(T0 + 30, ack=None))
     fired = armed(T0 - 1, ack=None, state=State.FIRED)  # no beat ever acknowledged
     assert card.set_status(fired) is None
@@ -151,7 +153,8 @@ def test_a_fired_card_has_nothing_left_to_change(card):
     assert card.tick(T0 + 5) is None
 
 
-def test_the_bar_shows_the_share_left_full_after_a_beat_and_empty_when_fired(card, qtbot):
+def test_the_bar_shows_the_share_left_full_after_a_beat_and_empty_when_fired(
+        card: TargetCard, qtbot: QtBot) -> None:
     card.show()
     qtbot.waitExposed(card)
     bar = card.remaining
@@ -172,7 +175,8 @@ def test_the_bar_shows_the_share_left_full_after_a_beat_and_empty_when_fired(car
     assert bar.share == 0
 
 
-def test_the_bar_repaints_only_when_its_fill_moves_and_never_the_card_behind(card, qtbot):
+def test_the_bar_repaints_only_when_its_fill_moves_and_never_the_card_behind(
+        card: TargetCard, qtbot: QtBot) -> None:
     card.show()
     qtbot.waitExposed(card)
     card.set_status(armed(T0 + 60, timeout=60))
@@ -191,7 +195,8 @@ def test_the_bar_repaints_only_when_its_fill_moves_and_never_the_card_behind(car
     assert card_paints.count == 0  # the bar and the number paint all of themselves
 
 
-def test_a_new_second_repaints_the_number_without_laying_out_the_card(card, qtbot):
+def test_a_new_second_repaints_the_number_without_laying_out_the_card(
+        card: TargetCard, qtbot: QtBot) -> None:
     card.show()
     qtbot.waitExposed(card)
     card.set_status(armed(T0 + 42.5, ack=None))
@@ -206,7 +211,7 @@ def test_a_new_second_repaints_the_number_without_laying_out_the_card(card, qtbo
     assert layouts.count == 0
 
 
-def test_a_steady_label_is_as_wide_as_its_shape(qtbot):
+def test_a_steady_label_is_as_wide_as_its_shape(qtbot: QtBot) -> None:
     label = SteadyLabel("9 s")
     qtbot.addWidget(label)
     narrow = label.width()
@@ -219,7 +224,7 @@ def test_a_steady_label_is_as_wide_as_its_shape(qtbot):
     assert label.width() >= label.sizeHint().width()
 
 
-def test_a_grow_only_label_keeps_its_widest_width(qtbot):
+def test_a_grow_only_label_keeps_its_widest_width(qtbot: QtBot) -> None:
     label = SteadyLabel("12 s ago", grow_only=True)
     qtbot.addWidget(label)
     wide = label.width()
@@ -228,11 +233,12 @@ def test_a_grow_only_label_keeps_its_widest_width(qtbot):
     assert label.width() == wide
 
 
-def _text_color(widget) -> str:
+def _text_color(widget: QWidget) -> str:
     return widget.palette().color(widget.foregroundRole()).name()
 
 
-def test_colours_follow_the_state_in_and_out_of_fired(card, themed, qtbot):
+def test_colours_follow_the_state_in_and_out_of_fired(
+        card: TargetCard, themed: None, qtbot: QtBot) -> None:
     card.show()
     qtbot.waitExposed(card)
     card.set_status(armed(T0 + 60))
@@ -255,7 +261,8 @@ def test_colours_follow_the_state_in_and_out_of_fired(card, themed, qtbot):
 
 @pytest.mark.parametrize("state", [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING,
                                    State.ERROR, State.FIRED, State.DISARMED])
-def test_the_bar_ends_blend_into_the_card_in_every_state(card, themed, qtbot, state):
+def test_the_bar_ends_blend_into_the_card_in_every_state(
+        card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
     card.show()
     qtbot.waitExposed(card)
     card.set_status(armed(T0 + 30, state=state))
@@ -272,3 +279,22 @@ def test_the_bar_ends_blend_into_the_card_in_every_state(card, themed, qtbot, st
     assert card.remaining.backdrop == pixel(bar.x(), bar.y() - 1), state
     number = card.countdown.mapTo(card, card.countdown.rect().topRight())
     assert card.countdown.backdrop == pixel(number.x() + 1, number.y()), state
+
+
+@pytest.mark.parametrize("state", [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING,
+                                   State.ERROR, State.FIRED, State.DISARMED])
+def test_the_state_pill_stands_out_from_the_card_in_every_state(
+        card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
+    card.show()
+    qtbot.waitExposed(card)
+    card.set_status(armed(T0 + 30, state=state))
+    settle()
+    image = card.grab().toImage()
+    ratio = image.devicePixelRatio()
+    pill = card.pill.mapTo(card, card.pill.rect().center())
+    # Left of the centre, between the pill's rounded end and its first letter.
+    inside = image.pixelColor(int((pill.x() - card.pill.width() / 2 + 6) * ratio),
+                              int(pill.y() * ratio))
+    around = image.pixelColor(int((pill.x() - card.pill.width() / 2 - 3) * ratio),
+                              int(pill.y() * ratio))
+    assert inside != around, f"the {state.value} pill has no background of its own"

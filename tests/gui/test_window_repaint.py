@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
 
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target, spot
@@ -48,7 +49,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def window(qtbot, clock) -> MainWindow:
+def window(qtbot: QtBot, clock: Clock) -> MainWindow:
     shown = MainWindow(picker=StubPicker(), clock=clock)
     qtbot.addWidget(shown)
     shown.resize(1240, 900)
@@ -57,7 +58,7 @@ def window(qtbot, clock) -> MainWindow:
     return shown
 
 
-def _show(qtbot, window: MainWindow, *statuses: TargetStatus) -> None:
+def _show(qtbot: QtBot, window: MainWindow, *statuses: TargetStatus) -> None:
     for one in statuses:
         window.update_status(one)
     cards = [window.cards[one.target] for one in statuses]
@@ -66,7 +67,7 @@ def _show(qtbot, window: MainWindow, *statuses: TargetStatus) -> None:
 
 
 def test_the_countdown_changes_at_the_whole_second_and_the_window_wakes_for_it(
-        qtbot, window, clock):
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     _show(qtbot, window, status("BTC_USDT", deadline=T0 + 30.5))
     card = window.cards[spot("BTC_USDT")]
     assert card.countdown.text() == "31 s"
@@ -82,7 +83,7 @@ def test_the_countdown_changes_at_the_whole_second_and_the_window_wakes_for_it(
     assert window.repaint_due == pytest.approx(T0 + 1.5)
 
 
-def test_the_real_timer_moves_the_countdown(qtbot, window, clock):
+def test_the_real_timer_moves_the_countdown(qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     _show(qtbot, window, status("BTC_USDT", deadline=T0 + 30.5))
     card = window.cards[spot("BTC_USDT")]
     clock.now = T0 + 0.6  # the timer set for T0 + 0.5 fires soon and shows the new second
@@ -90,7 +91,7 @@ def test_the_real_timer_moves_the_countdown(qtbot, window, clock):
 
 
 def test_seconds_a_few_ms_apart_share_one_repaint_the_age_of_a_beat_waits(
-        qtbot, window, clock):
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     _show(qtbot, window,
           status("BTC_USDT", deadline=T0 + 10.2, ack=T0 - 0.9),  # "1 s ago" at T0 + 0.1
           status("ETH_USDT", deadline=T0 + 10.21),
@@ -107,7 +108,8 @@ def test_seconds_a_few_ms_apart_share_one_repaint_the_age_of_a_beat_waits(
     assert window.repaint_due == pytest.approx(T0 + 0.7)
 
 
-def test_nothing_changing_means_only_the_slow_safety_repaint(qtbot, window, clock):
+def test_nothing_changing_means_only_the_slow_safety_repaint(
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     window.tick()
     assert window.repaint_due == pytest.approx(T0 + SAFETY_TICK_S)  # no cards
     _show(qtbot, window, status("BTC_USDT", State.FIRED, deadline=T0 - 2),
@@ -121,7 +123,8 @@ def test_nothing_changing_means_only_the_slow_safety_repaint(qtbot, window, cloc
     assert window.repaint_due == pytest.approx(clock.now + SAFETY_TICK_S)
 
 
-def test_a_status_brings_the_next_repaint_forward(qtbot, window, clock):
+def test_a_status_brings_the_next_repaint_forward(
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     window.tick()
     assert window.repaint_due == pytest.approx(T0 + SAFETY_TICK_S)
     _show(qtbot, window, status("BTC_USDT", deadline=T0 + 5.3))
@@ -132,7 +135,8 @@ def test_a_status_brings_the_next_repaint_forward(qtbot, window, clock):
     assert window.repaint_due == pytest.approx(T0 + 0.1)
 
 
-def test_cards_scrolled_into_sight_catch_up_at_once(qtbot, window, clock):
+def test_cards_scrolled_into_sight_catch_up_at_once(
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     statuses = [status(f"C{i:02d}_USDT", deadline=T0 + 40.5) for i in range(30)]
     for one in statuses:
         window.update_status(one)
@@ -154,7 +158,7 @@ def _cards(count: int) -> list[TargetCard]:
 
 
 @pytest.mark.parametrize(("width", "columns"), [(1100, 3), (760, 2), (400, 1)])
-def test_a_new_card_goes_into_the_next_free_cell(qtbot, width, columns):
+def test_a_new_card_goes_into_the_next_free_cell(qtbot: QtBot, width: int, columns: int) -> None:
     grid = CardGrid()
     qtbot.addWidget(grid)
     grid.resize(width, 600)
@@ -170,7 +174,7 @@ def test_a_new_card_goes_into_the_next_free_cell(qtbot, width, columns):
     assert before == [(i // columns, i % columns) for i in range(3)]
 
 
-def test_a_card_leaving_closes_the_gap_and_new_ones_follow(qtbot):
+def test_a_card_leaving_closes_the_gap_and_new_ones_follow(qtbot: QtBot) -> None:
     grid = CardGrid()
     qtbot.addWidget(grid)
     grid.resize(1100, 600)  # three columns
@@ -188,7 +192,7 @@ def test_a_card_leaving_closes_the_gap_and_new_ones_follow(qtbot):
     assert grid.cards == expected
 
 
-def test_the_grid_follows_the_width(qtbot):
+def test_the_grid_follows_the_width(qtbot: QtBot) -> None:
     grid = CardGrid()
     qtbot.addWidget(grid)
     grid.resize(1100, 600)
@@ -202,7 +206,7 @@ def test_the_grid_follows_the_width(qtbot):
     assert grid.position(cards[2]) == (1, 0)
 
 
-def test_scrolling_is_wired_to_a_repaint(qtbot, window, clock):
+def test_scrolling_is_wired_to_a_repaint(qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     # The scroll bar's valueChanged(int) reaches tick_soon(), which takes no argument.
     window.tick()
     bar = window.scroll.verticalScrollBar()
