@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -421,29 +421,57 @@ def quiet_offscreen_noise() -> None:
     qInstallMessageHandler(handler)
 
 
-def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
+def offscreen_app(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """Offscreen Qt with the app's theme, and the app's directories under a new temporary one
+    (returned: the caller's ``Path(tmp.name)`` is where settings and the journal go)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["QT_API"] = "pyside6"
-    tmp = tempfile.TemporaryDirectory(prefix="gk-bench-gui-")
-    base = Path(tmp.name)
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
     for name in ("config", "data", "cache"):
-        os.environ[f"GATE_KILLSWITCH_{name.upper()}_DIR"] = str(base / name)
+        os.environ[f"GATE_KILLSWITCH_{name.upper()}_DIR"] = str(Path(tmp.name) / name)
     import PySide6.QtWidgets  # noqa: F401  (before qasync)
-    import qasync
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from gui.app import AppController, GuiOptions, apply_theme
-    from gui.core.client import GateClient
-    from gui.core.heartbeat import State
-    from gui.core.journal import Journal
-    from gui.core.settings import SettingsStore
+    from gui.app import apply_theme
 
     quiet_offscreen_noise()
     app = QApplication.instance() or QApplication(["gate-killswitch-bench"])
     assert isinstance(app, QApplication)
     apply_theme(app)
+    return tmp
+
+
+def run_scenario(scenario: Coroutine[Any, Any, None], sim: SimProcess,
+                 tmp: tempfile.TemporaryDirectory[str]) -> None:
+    """Run ``scenario`` on a qasync loop over the application, then close the simulator and
+    remove the temporary directory, whatever happened."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    loop = qasync.QEventLoop(QApplication.instance())
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            loop.run_until_complete(scenario)
+    finally:
+        asyncio.set_event_loop(None)
+        sim.close()
+        with contextlib.suppress(OSError):
+            tmp.cleanup()
+
+
+def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
+    tmp = offscreen_app("gk-bench-gui-")
+    base = Path(tmp.name)
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from gui.app import AppController, GuiOptions
+    from gui.core.client import GateClient
+    from gui.core.heartbeat import State
+    from gui.core.journal import Journal
+    from gui.core.settings import SettingsStore
+
     sim = SimProcess(skew=SKEW_S)
     results: dict[str, Any] = {}
 
@@ -567,40 +595,20 @@ def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
             path: busiest_10s([r[0] for r in log if r[1] == path])
             for path in sorted({r[1] for r in log})}
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with loop:
-            loop.run_until_complete(scenario())
-    finally:
-        asyncio.set_event_loop(None)
-        sim.close()
-        with contextlib.suppress(OSError):
-            tmp.cleanup()
+    run_scenario(scenario(), sim, tmp)
     return results
 
 
 def profile_idle(seconds: float) -> None:
     """The idle scenario in this process (20 targets, window shown) under cProfile."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = tempfile.TemporaryDirectory(prefix="gk-bench-prof-")
+    tmp = offscreen_app("gk-bench-prof-")
     base = Path(tmp.name)
-    for name in ("config", "data", "cache"):
-        os.environ[f"GATE_KILLSWITCH_{name.upper()}_DIR"] = str(base / name)
-    import PySide6.QtWidgets  # noqa: F401
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from gui.app import AppController, GuiOptions, apply_theme
+    from gui.app import AppController, GuiOptions
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
     from gui.core.settings import SettingsStore
 
-    quiet_offscreen_noise()
-    app = QApplication.instance() or QApplication(["gate-killswitch-bench"])
-    assert isinstance(app, QApplication)
-    apply_theme(app)
     sim = SimProcess()
 
     async def scenario() -> None:
@@ -622,14 +630,7 @@ def profile_idle(seconds: float) -> None:
             f"{100 * (time.process_time() - cpu0) / (time.monotonic() - t0):.2f} % of one core")
         await controller.quit_now()
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with loop:
-            loop.run_until_complete(scenario())
-    finally:
-        sim.close()
-        tmp.cleanup()
+    run_scenario(scenario(), sim, tmp)
 
 
 # ---------------------------------------------------------------------------------------------
