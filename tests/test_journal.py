@@ -8,7 +8,7 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -40,6 +40,15 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def run_threads(work: Callable[[int], None], count: int) -> None:
+    """``work(0)`` … ``work(count - 1)``, each on its own thread, all finished on return."""
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def test_write_adds_time_and_event(tmp_path: Path) -> None:
@@ -206,11 +215,7 @@ def test_threads_lose_nothing(tmp_path: Path) -> None:
         for i in range(per_thread):
             j.write("beat", thread=t, n=i, pad="y" * (i % 50))
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(thread_count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, thread_count)
     j.close()
     records = lines(tmp_path / JOURNAL_FILE)  # raises if any line is not valid JSON
     assert len(records) == per_thread * thread_count
@@ -226,11 +231,7 @@ def test_threads_with_rotation_lose_nothing(tmp_path: Path) -> None:
         for i in range(per_thread):
             j.write("beat", thread=t, n=i)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(thread_count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, thread_count)
     j.close()
     records = j.recent(10_000)
     assert len(records) == thread_count * per_thread

@@ -5,7 +5,7 @@ The card is driven with TargetStatus values and an explicit "now"; nothing here 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import QEvent, QObject
@@ -259,10 +259,8 @@ def test_colours_follow_the_state_in_and_out_of_fired(
     assert card.remaining.property("fillColor") == QColor("#1d7a4f")
 
 
-@pytest.mark.parametrize("state", [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING,
-                                   State.ERROR, State.FIRED, State.DISARMED])
-def test_the_bar_ends_blend_into_the_card_in_every_state(
-        card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
+def _shown_in(card: TargetCard, qtbot: QtBot, state: State) -> Callable[[float, float], QColor]:
+    """Show the themed card in ``state``; returns its pixel colour at a point (card pixels)."""
     card.show()
     qtbot.waitExposed(card)
     card.set_status(armed(T0 + 30, state=state))
@@ -273,6 +271,14 @@ def test_the_bar_ends_blend_into_the_card_in_every_state(
     def pixel(x: float, y: float) -> QColor:
         return image.pixelColor(int(x * ratio), int(y * ratio))
 
+    return pixel
+
+
+@pytest.mark.parametrize("state", [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING,
+                                   State.ERROR, State.FIRED, State.DISARMED])
+def test_the_bar_ends_blend_into_the_card_in_every_state(
+        card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
+    pixel = _shown_in(card, qtbot, state)
     # What the bar paints in its rounded ends, and the countdown behind its digits, is the
     # card's background around them.
     bar = card.remaining.mapTo(card, card.remaining.rect().topLeft())
@@ -285,16 +291,9 @@ def test_the_bar_ends_blend_into_the_card_in_every_state(
                                    State.ERROR, State.FIRED, State.DISARMED])
 def test_the_state_pill_stands_out_from_the_card_in_every_state(
         card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
-    card.show()
-    qtbot.waitExposed(card)
-    card.set_status(armed(T0 + 30, state=state))
-    settle()
-    image = card.grab().toImage()
-    ratio = image.devicePixelRatio()
+    pixel = _shown_in(card, qtbot, state)
     pill = card.pill.mapTo(card, card.pill.rect().center())
-    # Left of the centre, between the pill's rounded end and its first letter.
-    inside = image.pixelColor(int((pill.x() - card.pill.width() / 2 + 6) * ratio),
-                              int(pill.y() * ratio))
-    around = image.pixelColor(int((pill.x() - card.pill.width() / 2 - 3) * ratio),
-                              int(pill.y() * ratio))
+    left_end = pill.x() - card.pill.width() / 2
+    # Between the pill's rounded end and its first letter, and just outside it.
+    inside, around = pixel(left_end + 6, pill.y()), pixel(left_end - 3, pill.y())
     assert inside != around, f"the {state.value} pill has no background of its own"
