@@ -62,18 +62,19 @@ class HttpTransport:
             self._problem = ("The certificate bundle to check the exchange with was not found "
                              "(REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names a missing file).")
         pools = {"num_pools": 4, "maxsize": pool_size, "block": False, **tls}
-        self.proxy = _select_proxy(base_url, get_environ_proxies(base_url)) or None
+        # Kept only for this set-up: a proxy URL may hold a password.
+        proxy = _select_proxy(base_url, get_environ_proxies(base_url)) or None
         self.manager: urllib3.PoolManager
-        if self.proxy is None:
+        if proxy is None:
             self.manager = urllib3.PoolManager(**pools)  # type: ignore[arg-type]
-        elif urlsplit(self.proxy).scheme.lower().startswith("socks"):
-            self.manager = self._socks(self.proxy, pools)
+        elif urlsplit(proxy).scheme.lower().startswith("socks"):
+            self.manager = self._socks(proxy, pools)
         else:
-            user, password = get_auth_from_url(self.proxy)
+            user, password = get_auth_from_url(proxy)
             proxy_headers = (urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
                              if user else None)
             try:
-                self.manager = urllib3.ProxyManager(self.proxy, proxy_headers=proxy_headers,
+                self.manager = urllib3.ProxyManager(proxy, proxy_headers=proxy_headers,
                                                     **pools)  # type: ignore[arg-type]
             except (ProxySchemeUnknown, ValueError):
                 self._problem = ("The proxy set in the environment (HTTPS_PROXY or ALL_PROXY) is "
