@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import json
 import random
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from gui.core.heartbeat import Engine, EngineEvent, EventKind, State, check_inte
 from gui.core.journal import Journal
 from gui.core.ratelimit import RateBudget
 from gui.core.targets import parse_target
-from tests.fakes import SERVER_OFFSET, FakeClient, FakeExchange, FastClock
+from tests.fakes import SERVER_OFFSET, SPEED, FakeClient, FakeExchange, FastClock
 
 BTC = parse_target("spot:BTC_USDT")
 ETH = parse_target("spot:ETH_USDT")
@@ -344,11 +346,55 @@ def test_shared_budget_caps_requests_per_window() -> None:
     rig.engine.budget = RateBudget(limit=20, window=10.0, clock=rig.clock)
 
     rig.play(scenario)
-    sends = sorted(c.sent for c in rig.client.calls)
-    assert len(sends) >= 40
+    _assert_at_most_per_window([c.sent for c in rig.client.calls], 20, 10.0)
+
+
+def _assert_at_most_per_window(sent: list[float], limit: int, window: float) -> None:
+    sends = sorted(sent)
+    assert len(sends) >= 2 * limit
     for i, t in enumerate(sends):
-        in_window = [s for s in sends[i:] if s < t + 10.0]
-        assert len(in_window) <= 20
+        in_window = [s for s in sends[i:] if s < t + window]
+        assert len(in_window) <= limit, (t, in_window)
+
+
+class _SlowToStartPool(concurrent.futures.ThreadPoolExecutor):
+    """A busy machine: the first ``late`` requests wait ``seconds`` (real) for a thread."""
+
+    def __init__(self, late: int, seconds: float) -> None:
+        super().__init__(max_workers=64)
+        self._late = late
+        self._seconds = seconds
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+               ) -> concurrent.futures.Future[Any]:
+        self._late -= 1
+        if self._late >= 0:
+            def late(*a: Any, **kw: Any) -> Any:
+                time.sleep(self._seconds)
+                return fn(*a, **kw)
+            return super().submit(late, *args, **kwargs)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_budget_counts_a_request_from_when_it_leaves_not_when_it_was_queued() -> None:
+    # The first 20 beats wait 2 s (engine time) for a thread; counted from when they were
+    # queued, the next 20 would go 2 s early and 40 would reach the exchange in 10 s.
+    targets = [parse_target(f"spot:C{i}_USDT") for i in range(30)]
+    pool = _SlowToStartPool(late=20, seconds=2.0 / SPEED)
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm(targets, timeout=60, interval=5)
+        await rig.run_for(25)
+
+    rig = Rig()
+    rig.engine = Engine(rig.client, clock=rig.clock, rng=random.Random(7), late_window=12.0,
+                        budget=RateBudget(limit=20, window=10.0, clock=rig.clock),
+                        executor=pool)
+    try:
+        rig.play(scenario)
+    finally:
+        pool.shutdown(wait=True)
+    _assert_at_most_per_window([c.sent for c in rig.client.calls], 20, 10.0)
 
 
 def test_a_wall_clock_jump_triggers_a_clock_measurement() -> None:

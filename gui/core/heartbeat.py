@@ -40,7 +40,7 @@ from gui.core.client import (
 )
 from gui.core.clock import Clock, SystemClock
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
-from gui.core.ratelimit import GATE_WINDOW_S, RateBudget
+from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
 from gui.core.targets import Target
 
 log = logging.getLogger(__name__)
@@ -387,7 +387,6 @@ class Engine:
             if delay > 0:
                 await self.clock.sleep(min(delay, 0.25))
                 continue
-            await self.budget.acquire(endpoint)
             ack, error = await self._attempt(w, w.timeout)
             if ack is not None:
                 if await self._accept(w, ack):
@@ -423,7 +422,9 @@ class Engine:
 
     async def _attempt(self, w: _Worker, timeout: int
                        ) -> tuple[CountdownAck | None, GateError | None]:
-        """One countdown request in the pool, bounded by the time left before the deadline."""
+        """One countdown request in the pool, counted in the shared budget and bounded by
+        the time left before the deadline."""
+        slot = await self.budget.acquire(endpoint_of(w.target))
         now = self.clock.monotonic()
         budget = self.request_timeout
         deadline = self._deadline_mono(w)
@@ -434,8 +435,7 @@ class Engine:
             budget = min(budget, max(deadline - now, 0.3))
         clock = self.client.clock
         sign_time = clock.server_time(now) if clock else self.clock.wall()
-        future = self.executor.submit(self.client.countdown, w.target, timeout,
-                                      request_timeout=budget)
+        future = self.executor.submit(self._send, slot, w.target, timeout, budget)
         w.inflight = future
         w.inflight_signed = sign_time
         try:
@@ -449,6 +449,12 @@ class Engine:
         # in ``inflight``: a stop then judges (and journals) what became of it.
         w.inflight = None
         return ack, None
+
+    def _send(self, slot: Slot, target: Target, timeout: int,
+              request_timeout: float) -> CountdownAck:
+        """In a pool thread: the request leaves now, whatever kept it waiting for a thread."""
+        slot.sent(self.clock.monotonic())
+        return self.client.countdown(target, timeout, request_timeout=request_timeout)
 
     def _inflight_fate_unknown(self, future: concurrent.futures.Future[Any]) -> bool:
         if not future.done():
@@ -628,7 +634,6 @@ class Engine:
         attempt = 0
         last_error: GateError | None = None
         while True:
-            await self.budget.acquire(endpoint_of(w.target))
             ack, error = await self._attempt(w, 0)
             if ack is not None:
                 w.state = State.DISARMED
@@ -690,7 +695,6 @@ class Engine:
                 with contextlib.suppress(TimeoutError):
                     await self._wait_event(landed, period)
                 landed.clear()
-                await self.budget.acquire(endpoint_of(w.target))
                 ack, error = await self._attempt(w, 0)
                 log.info("%s: sweep timeout 0 -> %s", w.target, "ok" if ack else error)
         finally:

@@ -16,6 +16,20 @@ GATE_WINDOW_S = 10.0
 DEFAULT_LIMIT = 190
 
 
+class Slot:
+    """One counted request. ``at`` starts as the time it was counted; whoever sends the
+    request moves it to the moment it really leaves, so a request that waits for a thread
+    still counts for a full window from when the exchange can see it."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def sent(self, at: float) -> None:
+        self.at = max(self.at, at)
+
+
 class RateBudget:
     def __init__(self, limit: int = DEFAULT_LIMIT, window: float = GATE_WINDOW_S,
                  clock: Clock | None = None, slack: float = 0.5) -> None:
@@ -26,12 +40,14 @@ class RateBudget:
         # count it, and arrives later still.
         self.window = window + slack
         self._clock = clock or SystemClock()
-        self._sent: dict[str, collections.deque[float]] = {}
+        self._sent: dict[str, collections.deque[Slot]] = {}
         self._paused_until: dict[str, float] = {}
 
-    def _prune(self, endpoint: str, now: float) -> collections.deque[float]:
+    def _prune(self, endpoint: str, now: float) -> collections.deque[Slot]:
         sent = self._sent.setdefault(endpoint, collections.deque())
-        while sent and sent[0] <= now - self.window:
+        # Slots are in the order they were counted; one sent late may hold expired ones
+        # behind it a little longer, which only counts them on the safe side.
+        while sent and sent[0].at <= now - self.window:
             sent.popleft()
         return sent
 
@@ -41,16 +57,19 @@ class RateBudget:
         sent = self._prune(endpoint, now)
         wait = max(0.0, self._paused_until.get(endpoint, 0.0) - now)
         if len(sent) >= self.limit:
-            wait = max(wait, sent[len(sent) - self.limit] + self.window - now)
+            times = sorted(slot.at for slot in sent)
+            wait = max(wait, times[len(times) - self.limit] + self.window - now)
         return wait
 
-    async def acquire(self, endpoint: str) -> None:
-        """Wait until a request fits, then count it. Callers are served as slots free up."""
+    async def acquire(self, endpoint: str) -> Slot:
+        """Wait until a request fits, then count it. Callers are served as slots free up;
+        the caller stamps the returned slot when the request is really sent."""
         while True:
             wait = self.delay(endpoint)
             if wait <= 0:
-                self._sent[endpoint].append(self._clock.monotonic())
-                return
+                slot = Slot(self._clock.monotonic())
+                self._sent[endpoint].append(slot)
+                return slot
             await self._clock.sleep(min(wait, 0.5))
 
     def pause(self, endpoint: str, until_mono: float) -> None:
