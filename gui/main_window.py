@@ -87,6 +87,8 @@ SAFETY_TICK_S = 1.0
 #: a timer in whole milliseconds may land a hair before the change it was set for
 TIMER_SLACK_MS = 1
 CARD_MIN_WIDTH = 340
+#: a card the window has not planned a repaint for yet
+_UNPLANNED = NextChange(-math.inf, -math.inf)
 DEMO_TEXT = "DEMO — simulated exchange on this computer; no real orders"
 ARM_TIP = ("ARM: start keeping the exchange's countdown alive for the selected markets.\n"
            "Click it, press Ctrl+Enter, or hold Space (or Enter) on it for 0.6 s.\n"
@@ -363,6 +365,11 @@ class MainWindow(QMainWindow):
         self._repaint.setTimerType(Qt.TimerType.PreciseTimer)
         self._repaint.timeout.connect(self.tick)
         self._repaint_due: float | None = None
+        # When each card's and the summary's texts next change (tick). A card missing here is
+        # ticked at the next repaint; a card out of sight looks again a safety tick later.
+        self._card_next: dict[TargetCard, NextChange | None] = {}
+        self._summary_next: NextChange | None = None
+        self._summary_fresh = False
         self.setObjectName("mainWindow")
         self.setWindowTitle("gate-killswitch — demo" if demo else "gate-killswitch")
         self.setWindowIcon(state_icon("gate-killswitch"))
@@ -835,9 +842,14 @@ class MainWindow(QMainWindow):
         # The card repaints itself now; the timer moves earlier if its next change (a new
         # deadline, a new beat age) must be drawn before the repaint planned.
         change = card.set_status(status)
-        if change is not None and not card.visibleRegion().isEmpty():
-            self._plan_sooner(change)
-        change = self._update_summary(self._clock())
+        if card.visibleRegion().isEmpty():
+            self._card_next.pop(card, None)
+        else:
+            self._card_next[card] = change
+            if change is not None:
+                self._plan_sooner(change)
+        self._summary_fresh = False
+        change = self._summary(self._clock())
         if change is not None:
             self._plan_sooner(change)
         return card
@@ -846,6 +858,9 @@ class MainWindow(QMainWindow):
         card = self.cards.pop(target, None)
         if card is None:
             return
+        self._card_next.pop(card, None)
+        # The cards after it move up: those coming into sight repaint at once.
+        self.tick_soon()
         card.hide()
         # Deleted later, by Qt, on this thread: the click that asked for this (its Dismiss
         # button) may still be on the stack.
@@ -878,14 +893,26 @@ class MainWindow(QMainWindow):
         timer for the next moment one of them changes."""
         now = self._clock()
         changes: list[NextChange] = []
+        # Keyed by card: hashing it is cheaper than hashing its target.
         for card in self.cards.values():
-            # Cards out of sight skip their work; they catch up when they come into sight
-            # (tick_soon on scrolling and resizing).
-            if not card.visibleRegion().isEmpty():
-                change = card.tick(now)
-                if change is not None:
-                    changes.append(change)
-        change = self._update_summary(now)
+            planned = self._card_next.get(card, _UNPLANNED)
+            if planned is None:
+                continue  # nothing it shows changes before its next status
+            if planned is not _UNPLANNED and planned.at > now:
+                changes.append(planned)  # not yet: only the cards due now repaint
+                continue
+            if card.visibleRegion().isEmpty():
+                # Out of sight, a card skips its work: it catches up when it comes into sight
+                # (tick_soon on scrolling and resizing), or when it is looked at again here a
+                # safety tick later, riding on another repaint if one comes before.
+                self._card_next[card] = NextChange(now + SAFETY_TICK_S,
+                                                     now + 2 * SAFETY_TICK_S)
+                continue
+            change = card.tick(now)
+            self._card_next[card] = change
+            if change is not None:
+                changes.append(change)
+        change = self._summary(now)
         if change is not None:
             changes.append(change)
         # One wake-up for the changes that can share it: seconds of cards armed together a few
@@ -895,7 +922,9 @@ class MainWindow(QMainWindow):
                    else min(nearest.at, now + SAFETY_TICK_S))
 
     def tick_soon(self) -> None:
-        """Repaint as soon as the events waiting now have been handled."""
+        """Repaint everything in sight as soon as the events waiting now have been handled."""
+        self._card_next.clear()
+        self._summary_fresh = False
         self._repaint.start(0)
         self._repaint_due = self._clock()
 
@@ -926,6 +955,15 @@ class MainWindow(QMainWindow):
         # sheet's background of the header is its palette's Window colour, once polished.)
         self._header.ensurePolished()
         self.summary.set_backdrop(self._header.palette().color(QPalette.ColorRole.Window))
+
+    def _summary(self, now: float) -> NextChange | None:
+        """The summary's next change, saying the overall state again only when it is due or
+        something it depends on changed (a status, the mode: tick_soon)."""
+        planned = self._summary_next
+        if not self._summary_fresh or (planned is not None and planned.at <= now):
+            planned = self._summary_next = self._update_summary(now)
+            self._summary_fresh = True
+        return planned
 
     def _update_summary(self, now: float) -> NextChange | None:
         """Say the overall state in the header; returns when its text next changes."""

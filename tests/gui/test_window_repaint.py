@@ -153,6 +153,48 @@ def test_cards_scrolled_into_sight_catch_up_at_once(
     qtbot.waitUntil(lambda: last.countdown.text() == "37 s", timeout=2_000)
 
 
+def test_a_card_moving_into_sight_when_another_leaves_catches_up_at_once(
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
+    statuses = [status(f"C{i:02d}_USDT", deadline=T0 + 40.5) for i in range(30)]
+    for one in statuses:
+        window.update_status(one)
+    first = window.cards[statuses[0].target]
+    qtbot.waitUntil(lambda: not first.visibleRegion().isEmpty())
+    hidden = [window.cards[one.target] for one in statuses
+              if window.cards[one.target].visibleRegion().isEmpty()]
+    assert hidden
+    clock.now = T0 + 3.6
+    window.tick()
+    assert hidden[0].countdown.text() == "41 s"  # out of sight: not repainted
+    # Dismissing one card moves the next ones up a cell, with no scrolling and (the rows
+    # staying as many) no change in the grid's size.
+    height = window.grid.height()
+    window.remove_card(statuses[0].target)
+    qtbot.waitUntil(lambda: window.grid.position(hidden[0]) is not None
+                    and window.grid.cards.index(hidden[0]) == 30 - len(hidden) - 1)
+    assert window.grid.height() == height
+    qtbot.waitUntil(lambda: not hidden[0].visibleRegion().isEmpty())
+    qtbot.waitUntil(lambda: hidden[0].countdown.text() == "37 s", timeout=500)
+
+
+def test_a_repaint_leaves_the_cards_whose_texts_do_not_change_alone(
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
+    _show(qtbot, window, status("BTC_USDT", deadline=T0 + 10.2),
+          status("ETH_USDT", deadline=T0 + 10.7))
+    ticked: list[str] = []
+    for target, card in window.cards.items():
+        card.tick = (lambda now, card=card, name=target.name:  # type: ignore[method-assign]
+                     ticked.append(name) or TargetCard.tick(card, now))
+    clock.now = T0 + 0.2101
+    window.tick()
+    assert ticked == ["BTC_USDT"]
+    assert window.cards[spot("ETH_USDT")].countdown.text() == "11 s"
+    clock.now = T0 + 0.7001
+    window.tick()
+    assert ticked == ["BTC_USDT", "ETH_USDT"]
+    assert window.cards[spot("ETH_USDT")].countdown.text() == "10 s"
+
+
 def _cards(count: int) -> list[TargetCard]:
     return [TargetCard(spot(f"C{i}_USDT")) for i in range(count)]
 
