@@ -21,6 +21,7 @@ import logging
 import math
 import re
 import secrets
+import selectors
 import socket
 import socketserver
 import struct
@@ -59,8 +60,6 @@ CONTROL_PREFIX = "/_sim"
 # Gate's gateway rejects a Timestamp further than this from its clock.
 TIMESTAMP_WINDOW_S = 60.0
 MAX_BODY_BYTES = 1 << 20
-# serve_forever's poll interval bounds how long stop() waits for the accept loop.
-POLL_INTERVAL_S = 0.05
 STOP_JOIN_S = 0.8
 PERMISSIONS = ("rw", "r", "none")
 
@@ -785,6 +784,41 @@ class _SimHTTPServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
+        # stop_serving writes here to wake the accept loop, which otherwise sleeps until a
+        # connection comes (serve_forever polls, waking the simulator 20 times a second).
+        self._wake_reader, self._wake_writer = socket.socketpair()
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections, each served on a thread of its own, until :meth:`stop_serving`."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fileobj is self._wake_reader for key, _ in ready):
+                    return
+                self._accept_one()
+
+    def _accept_one(self) -> None:
+        # What serve_forever does for each connection (socketserver's _handle_request_noblock).
+        try:
+            request, client_address = self.get_request()
+        except OSError:
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+
+    def stop_serving(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"\0")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can stall without DNS.
@@ -1147,8 +1181,7 @@ class Simulator:
         self._httpd = _SimHTTPServer((self.host, self.port), self)
         self.exchange.start()
         self._serve_thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": POLL_INTERVAL_S},
-            name="simulator-accept", daemon=True)
+            target=self._httpd.serve_until_stopped, name="simulator-accept", daemon=True)
         self._serve_thread.start()
 
     def stop(self) -> None:
@@ -1159,7 +1192,9 @@ class Simulator:
         self.faults.release_all()
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
+            httpd.stop_serving()
+            if self._serve_thread is not None:
+                self._serve_thread.join(timeout=1.0)
             httpd.server_close()
             httpd.kick_connections()
             deadline = time.monotonic() + STOP_JOIN_S
