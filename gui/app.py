@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 ORDERS_REFRESH_MS = 10_000
 ORDERS_REQUEST_TIMEOUT_S = 5.0
-TRAY_REFRESH_MS = 1_000
 NOTICE_TRAY = "close-to-tray"
 NO_DISPLAY_MESSAGE = (
     "gate-killswitch: no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
@@ -316,9 +315,9 @@ class AppController(QObject):
         self._orders_timer = QTimer(self)
         self._orders_timer.setInterval(ORDERS_REFRESH_MS)
         self._orders_timer.timeout.connect(self.refresh_orders)
-        self._tray_timer = QTimer(self)
-        self._tray_timer.setInterval(TRAY_REFRESH_MS)
-        self._tray_timer.timeout.connect(self._refresh_tray)
+        # The tray says what the window's summary says (its tooltip counts the seconds left),
+        # refreshed with it rather than on a timer of its own that would wake the app again.
+        self.window.summaryChanged.connect(self._refresh_tray)
         # Engine events ask for the mode to be refreshed; a burst of them (200 targets arming
         # or beating at once) gets one refresh when the loop next turns, not one per event.
         self._mode_timer = QTimer(self)
@@ -397,7 +396,6 @@ class AppController(QObject):
         self.window.show()
         if self.tray is not None:
             self.tray.show()
-        self._tray_timer.start()
         if self.client is None and not self.options.demo and self.profile_store is not None:
             self.spawn(self.load_profile(self.options.profile))
         elif self._pending_arm and self.engine is not None:
@@ -921,7 +919,6 @@ class AppController(QObject):
         """Stop the engines' tasks (countdowns on the exchange are left alone) and the timers."""
         self._shutting_down = True
         self._orders_timer.stop()
-        self._tray_timer.stop()
         self._mode_timer.stop()
         # The picker's list loads, the keys dialog's jobs and our own background jobs end
         # here, each awaited: a task still pending when the loop closes is destroyed pending.

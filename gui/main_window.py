@@ -352,6 +352,7 @@ class MainWindow(QMainWindow):
     dismissRequested = Signal(object)  # Target
     firstPainted = Signal()
     timingChanged = Signal()
+    summaryChanged = Signal()  # the overall state or its line (with the time left) changed
 
     def __init__(self, *, demo: bool = False, picker: QWidget | None = None,
                  journal_dir: object = None, parent: QWidget | None = None,
@@ -969,14 +970,19 @@ class MainWindow(QMainWindow):
         """Say the overall state in the header; returns when its text next changes."""
         statuses = self.statuses()
         state, line = overall_state(statuses, now, self._mode == "stopping")
+        changed = False
         if self.summary.text() != line:
             self.summary.setText(line)
             self._update_empty()
+            changed = True
         if self.summary.property("state") != state:
             self.summary.setProperty("state", state)
             self.summary_icon.setPixmap(state_icon(state).pixmap(QSize(22, 22)))
             self.summary.style().unpolish(self.summary)
             self.summary.style().polish(self.summary)
+            changed = True
+        if changed:
+            self.summaryChanged.emit()
         # The line says the soonest time left, in whole seconds (overall_state).
         lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
         changes_in = left_text_changes_in(min(lefts)) if lefts else None

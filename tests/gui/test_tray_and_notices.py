@@ -61,6 +61,10 @@ def test_the_app_keeps_the_tray_in_step(make_app, qtbot, demo_sim):
     app = make_app(use_tray=True, arm=[BTC])
     qtbot.waitUntil(lambda: app.tray.state == "armed", timeout=5_000)
     assert app.tray.icon.toolTip().startswith("gate-killswitch — Armed: 1 target")
+    # Its tooltip counts the seconds down with the window's summary line.
+    first = app.tray.icon.toolTip()
+    qtbot.waitUntil(lambda: app.tray.icon.toolTip() != first, timeout=3_000)
+    assert app.tray.icon.toolTip() == f"gate-killswitch — {app.window.summary.text()}"
     app.tray.menu.aboutToShow.emit()
     assert "STOP: disarm everything" in app.tray.actions()
     # A click on the icon toggles the window.
