@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -894,6 +894,7 @@ class MainWindow(QMainWindow):
         timer for the next moment one of them changes."""
         now = self._clock()
         changes: list[NextChange] = []
+        sight: QRect | None = None  # the part of the grid in sight, once any card asks
         # Keyed by card: hashing it is cheaper than hashing its target.
         for card in self.cards.values():
             planned = self._card_next.get(card, _UNPLANNED)
@@ -902,7 +903,11 @@ class MainWindow(QMainWindow):
             if planned is not _UNPLANNED and planned.at > now:
                 changes.append(planned)  # not yet: only the cards due now repaint
                 continue
-            if card.visibleRegion().isEmpty():
+            if sight is None:
+                # One region for the grid rather than one per card: a widget's own works out
+                # every sibling over it, which made it most of a repaint's cost.
+                sight = self.grid.visibleRegion().boundingRect()
+            if not (card.isVisible() and card.geometry().intersects(sight)):
                 # Out of sight, a card skips its work: it catches up when it comes into sight
                 # (tick_soon on scrolling and resizing), or when it is looked at again here a
                 # safety tick later, riding on another repaint if one comes before.
