@@ -8,12 +8,47 @@ thread, from the objects they are handed.
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from gui.core.clock import SystemClock
 from gui.core.heartbeat import Engine, EngineEvent
+
+#: the longest one Qt timer waits (its interval is a signed 32-bit count of milliseconds)
+_MAX_TIMER_MS = 2**31 - 1
+
+
+class PreciseClock(SystemClock):
+    """The system's clocks, with the engine's sleeps on Qt's precise timers.
+
+    Under qasync ``asyncio.sleep`` is a Qt timer of the default, coarse kind, which Qt moves by
+    up to 5 % of its interval either way so that timers share wake-ups: a beat due in 15 s
+    could go 0.75 s late, and a worker woken early went back to sleep for the rest, waking
+    the app three or four times a beat. A precise timer fires on its millisecond, never before.
+    Only for the GUI thread's loop, where the engine runs.
+    """
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+
+        def wake() -> None:
+            if not future.done():  # cancelled: the task is gone already
+                future.set_result(None)
+
+        timer.timeout.connect(wake)
+        # Rounded up: whole milliseconds, and never a hair before the time asked for.
+        timer.start(min(_MAX_TIMER_MS, max(0, math.ceil(seconds * 1000))))
+        try:
+            await future
+        finally:
+            timer.stop()
 
 
 class EngineAdapter(QObject):

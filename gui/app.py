@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from gui.adapter import EngineAdapter
+from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.heartbeat import EventKind, State
 from gui.main_window import MainWindow, confirm_cancel_now
 from gui.notifications import Notifier
@@ -460,7 +460,7 @@ class AppController(QObject):
         old_engine, old_client = self.engine, self.client
         self.client = client
         self._cache_key = cache_key or client.base_url
-        self.engine = Engine(client, journal=self.journal)
+        self.engine = Engine(client, journal=self.journal, clock=PreciseClock())
         self.adapter.attach(self.engine)
         self.window.set_profile_text(label)
         self.window.set_can_arm(True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from gui.adapter import PreciseClock
 from gui.core.heartbeat import EngineEvent, EventKind, State, TargetStatus
 from gui.core.targets import parse_target
 from gui.simulator import Simulator
@@ -74,3 +76,30 @@ def test_quitting_ends_every_background_job_before_the_loop_closes(
     assert quitting.exception() is None
     left = [t for t in asyncio.all_tasks(qloop) if not t.done()]
     assert left == []
+
+
+def test_the_engines_sleeps_never_end_early_and_can_be_cancelled(
+        qtbot: Any, qloop: qasync.QEventLoop) -> None:
+    # Under qasync a plain asyncio.sleep is a coarse Qt timer, which may end up to 5 % early
+    # (so a worker slept again) or late (a beat late): the app's engine sleeps on precise ones.
+    clock = PreciseClock()
+    # Coarse timers round the moment they fire either way: ten of them all late is unlikely.
+    asked = (0.0, 0.013, *[0.2] * 10)
+    slept: list[float] = []
+
+    async def sleeps() -> None:
+        for seconds in asked:
+            start = time.monotonic()
+            await clock.sleep(seconds)
+            slept.append(time.monotonic() - start)
+
+    done = asyncio.ensure_future(sleeps())
+    qtbot.waitUntil(done.done, timeout=5_000)
+    assert done.exception() is None
+    assert all(took >= seconds for took, seconds in zip(slept, asked, strict=True)), slept
+
+    cancelled = asyncio.ensure_future(clock.sleep(0.05))
+    qtbot.waitUntil(lambda: asyncio.all_tasks(qloop) == {cancelled}, timeout=1_000)
+    cancelled.cancel()
+    qtbot.wait(150)  # past the timer's time: it was stopped, nothing is set on the future
+    assert cancelled.cancelled()
