@@ -366,11 +366,11 @@ class MainWindow(QMainWindow):
         self._repaint.setTimerType(Qt.TimerType.PreciseTimer)
         self._repaint.timeout.connect(self.tick)
         self._repaint_due: float | None = None
-        # When each card's and the summary's texts next change (tick). A card missing here is
-        # ticked at the next repaint; a card out of sight looks again a safety tick later.
+        # When each card's and the summary's texts next change (tick): None when nothing will
+        # before the next status. A card missing here is ticked at the next repaint; a card
+        # out of sight looks again a safety tick later.
         self._card_next: dict[TargetCard, NextChange | None] = {}
-        self._summary_next: NextChange | None = None
-        self._summary_fresh = False
+        self._summary_next: NextChange | None = _UNPLANNED
         self.setObjectName("mainWindow")
         self.setWindowTitle("gate-killswitch — demo" if demo else "gate-killswitch")
         self.setWindowIcon(state_icon("gate-killswitch"))
@@ -843,13 +843,13 @@ class MainWindow(QMainWindow):
         # The card repaints itself now; the timer moves earlier if its next change (a new
         # deadline, a new beat age) must be drawn before the repaint planned.
         change = card.set_status(status)
-        if card.visibleRegion().isEmpty():
+        if not self._in_sight(card, self._sight()):
             self._card_next.pop(card, None)
         else:
             self._card_next[card] = change
             if change is not None:
                 self._plan_sooner(change)
-        self._summary_fresh = False
+        self._summary_next = _UNPLANNED
         change = self._summary(self._clock())
         if change is not None:
             self._plan_sooner(change)
@@ -904,10 +904,8 @@ class MainWindow(QMainWindow):
                 changes.append(planned)  # not yet: only the cards due now repaint
                 continue
             if sight is None:
-                # One region for the grid rather than one per card: a widget's own works out
-                # every sibling over it, which made it most of a repaint's cost.
-                sight = self.grid.visibleRegion().boundingRect()
-            if not (card.isVisible() and card.geometry().intersects(sight)):
+                sight = self._sight()
+            if not self._in_sight(card, sight):
                 # Out of sight, a card skips its work: it catches up when it comes into sight
                 # (tick_soon on scrolling and resizing), or when it is looked at again here a
                 # safety tick later, riding on another repaint if one comes before.
@@ -930,7 +928,7 @@ class MainWindow(QMainWindow):
     def tick_soon(self) -> None:
         """Repaint everything in sight as soon as the events waiting now have been handled."""
         self._card_next.clear()
-        self._summary_fresh = False
+        self._summary_next = _UNPLANNED
         self._repaint.start(0)
         self._repaint_due = self._clock()
 
@@ -966,10 +964,19 @@ class MainWindow(QMainWindow):
         """The summary's next change, saying the overall state again only when it is due or
         something it depends on changed (a status, the mode: tick_soon)."""
         planned = self._summary_next
-        if not self._summary_fresh or (planned is not None and planned.at <= now):
+        if planned is not None and planned.at <= now:  # due, or _UNPLANNED
             planned = self._summary_next = self._update_summary(now)
-            self._summary_fresh = True
         return planned
+
+    def _sight(self) -> QRect:
+        """The part of the card grid in sight. One region for the grid rather than one per
+        card: a widget's own works out every sibling over it, which made asking each card most
+        of a repaint's cost."""
+        return self.grid.visibleRegion().boundingRect()
+
+    @staticmethod
+    def _in_sight(card: TargetCard, sight: QRect) -> bool:
+        return card.isVisible() and card.geometry().intersects(sight)
 
     def _update_summary(self, now: float) -> NextChange | None:
         """Say the overall state in the header; returns when its text next changes."""
