@@ -9,6 +9,9 @@ thread, from the objects they are handed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -23,32 +26,70 @@ _MAX_TIMER_MS = 2**31 - 1
 
 
 class PreciseClock(SystemClock):
-    """The system's clocks, with the engine's sleeps on Qt's precise timers.
+    """The system's clocks, with the engine's sleeps on one precise Qt timer.
 
     Under qasync ``asyncio.sleep`` is a Qt timer of the default, coarse kind, which Qt moves by
     up to 5 % of its interval either way so that timers share wake-ups: a beat due in 15 s
     could go 0.75 s late, and a worker woken early went back to sleep for the rest, waking
     the app three or four times a beat. A precise timer fires on its millisecond, never before.
+
+    One timer serves every sleep, set for the soonest. A sleep ends on the whole millisecond of
+    the monotonic clock at or after its time, so sleeps that end at the same moment (the beats
+    and the clock watch, on whole seconds: ``on_beat_grid``) end in one wake-up of the app.
     Only for the GUI thread's loop, where the engine runs.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: QTimer | None = None
+        self._due: float | None = None  # what the timer is set for
+        # (when, order, future): a heap, soonest first
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
     async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self.monotonic() + max(0.0, seconds))
+
+    async def sleep_until(self, when: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        timer = QTimer()
-        timer.setSingleShot(True)
-        timer.setTimerType(Qt.TimerType.PreciseTimer)
-
-        def wake() -> None:
-            if not future.done():  # cancelled: the task is gone already
-                future.set_result(None)
-
-        timer.timeout.connect(wake)
         # Rounded up: whole milliseconds, and never a hair before the time asked for.
-        timer.start(min(_MAX_TIMER_MS, max(0, math.ceil(seconds * 1000))))
+        entry = (math.ceil(when * 1000) / 1000, next(self._order), future)
+        heapq.heappush(self._sleepers, entry)
+        self._set_timer()
         try:
             await future
         finally:
-            timer.stop()
+            if not future.done() or future.cancelled():  # its time no longer keeps the timer
+                with contextlib.suppress(ValueError):  # ValueError: its time came already
+                    self._sleepers.remove(entry)
+                    heapq.heapify(self._sleepers)
+                self._set_timer()
+
+    def _set_timer(self) -> None:
+        if self._timer is None:
+            self._timer = QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+            self._timer.timeout.connect(self._wake)
+        if not self._sleepers:
+            self._timer.stop()
+            self._due = None
+            return
+        due = self._sleepers[0][0]
+        if due == self._due and self._timer.isActive():
+            return
+        self._due = due
+        wait = math.ceil((due - self.monotonic()) * 1000)
+        self._timer.start(min(_MAX_TIMER_MS, max(0, wait)))
+
+    def _wake(self) -> None:
+        self._due = None
+        now = self.monotonic()
+        while self._sleepers and self._sleepers[0][0] <= now:
+            future = heapq.heappop(self._sleepers)[2]
+            if not future.done():
+                future.set_result(None)
+        self._set_timer()
 
 
 class EngineAdapter(QObject):

@@ -36,6 +36,9 @@ class FastClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0) / self.speed)
 
+    async def sleep_until(self, when: float) -> None:
+        await self.sleep(when - self.monotonic())
+
     def real_sleep(self, seconds: float) -> None:
         time.sleep(max(seconds, 0.0) / self.speed)
 

@@ -14,6 +14,9 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
+    async def sleep_until(self, when: float) -> None:
+        """Sleep until :meth:`monotonic` reads ``when``."""
+
 
 class SystemClock:
     """The real clocks: ``time.monotonic`` for deadlines, ``time.time`` for display and drift."""
@@ -26,3 +29,6 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0))
+
+    async def sleep_until(self, when: float) -> None:
+        await self.sleep(when - self.monotonic())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
@@ -102,4 +103,38 @@ def test_the_engines_sleeps_never_end_early_and_can_be_cancelled(
     qtbot.waitUntil(lambda: asyncio.all_tasks(qloop) == {cancelled}, timeout=1_000)
     cancelled.cancel()
     qtbot.wait(150)  # past the timer's time: it was stopped, nothing is set on the future
+    assert cancelled.cancelled()
+
+
+def test_sleeps_that_end_together_wake_the_app_once(qtbot: Any,
+                                                     qloop: qasync.QEventLoop) -> None:
+    # Beats and the clock watch sleep until whole seconds of the monotonic clock (on_beat_grid):
+    # one timer serves every sleep, so the app wakes once for all of them, not once each.
+    clock = PreciseClock()
+    wakes: list[float] = []
+    wake = clock._wake
+
+    def counted() -> None:
+        wakes.append(time.monotonic())
+        wake()
+
+    clock._wake = counted  # type: ignore[method-assign]  # before the timer connects to it
+    moment = math.floor(time.monotonic()) + 1.0
+    if moment - time.monotonic() < 0.2:
+        moment += 1.0
+    ended: list[float] = []
+
+    async def until(when: float) -> None:
+        await clock.sleep_until(when)
+        ended.append(time.monotonic())
+
+    together = [asyncio.ensure_future(until(moment)) for _ in range(5)]
+    later = asyncio.ensure_future(until(moment + 0.05))
+    cancelled = asyncio.ensure_future(until(moment + 0.1))
+    qtbot.waitUntil(lambda: all(t.done() for t in together), timeout=3_000)
+    cancelled.cancel()
+    qtbot.waitUntil(later.done, timeout=1_000)
+    qtbot.wait(150)  # past the cancelled sleep's time: it no longer keeps the timer
+    assert len(ended) == 6 and min(ended) >= moment
+    assert len(wakes) == 2, wakes  # the five together, then the one 50 ms after
     assert cancelled.cancelled()
