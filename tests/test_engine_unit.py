@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import json
+import math
 import random
 import threading
 import time
@@ -25,7 +26,16 @@ from gui.core.errors import (
     RateLimitedError,
     ServerError,
 )
-from gui.core.heartbeat import Engine, EngineEvent, EventKind, State, check_interval
+from gui.core.heartbeat import (
+    BEAT_GRID_MIN_INTERVAL_S,
+    BEAT_GRID_SHARE,
+    Engine,
+    EngineEvent,
+    EventKind,
+    State,
+    check_interval,
+    on_beat_grid,
+)
 from gui.core.journal import Journal
 from gui.core.ratelimit import RateBudget
 from gui.core.targets import parse_target
@@ -116,6 +126,44 @@ def test_steady_beats_on_schedule_and_time_left_stays_positive() -> None:
         assert all(1.25 * 0.94 <= g <= 1.25 + 0.3 for g in gaps), gaps
     assert rig.exchange.firings == []
     assert EventKind.FIRED not in rig.kinds()
+
+
+def test_long_interval_beats_go_out_on_whole_seconds_a_few_at_a_time() -> None:
+    # Countdowns renewed on the same fraction of a second run out on it too, so the window
+    # turns all their seconds in one repaint. Never later than due, at most a second early.
+    engine = Engine(FakeClient(FakeExchange(FastClock())), clock=FastClock())
+    assert on_beat_grid(1234.56, 15.0) == 1234.0
+    assert on_beat_grid(1234.0, 15.0) == 1234.0
+    assert on_beat_grid(1234.56, BEAT_GRID_MIN_INTERVAL_S - 0.5) == 1234.56  # a second is a lot
+    when = [engine._beat_time(5000.0 + 0.1 * i, 15.0) for i in range(BEAT_GRID_SHARE + 3)]
+    # One second takes BEAT_GRID_SHARE of them: a crowd at once would hold the GUI thread up.
+    assert when == [5000.0] * BEAT_GRID_SHARE + [5000.0 + 0.1 * i
+                                                for i in range(BEAT_GRID_SHARE, len(when))]
+    assert engine._beat_time(5001.3, 15.0) == 5001.0
+    engine.executor.shutdown()
+
+
+def test_steady_long_interval_beats_stay_due_interval_after_the_last() -> None:
+    targets = [parse_target(f"spot:C{i}_USDT") for i in range(6)]
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm(targets, timeout=60, interval=15)
+        await rig.run_for(47)
+
+    rig = run(scenario)
+    late = 0.5  # how late a fast-clock sleep may end on a busy machine (25 ms of real time)
+    grid_sends: dict[int, int] = {}
+    for target in targets:
+        sends = [c.sent for c in rig.client.sent(target, 60)]
+        assert len(sends) >= 3
+        for a, b in itertools.pairwise(sends):
+            # Due 15 s after the last, up to 5 % early at random, then onto the second before.
+            assert 15 * 0.95 - 1.0 <= b - a <= 15 + late, (a, b)
+        for sent in sends[1:]:
+            if sent - math.floor(sent) < late:
+                grid_sends[math.floor(sent)] = grid_sends.get(math.floor(sent), 0) + 1
+    assert grid_sends and max(grid_sends.values()) <= BEAT_GRID_SHARE
+    assert rig.exchange.firings == []
 
 
 def test_transient_failures_that_clear_in_time_do_not_fire() -> None:

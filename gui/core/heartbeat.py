@@ -3,7 +3,11 @@
 One asyncio task per armed target sends that target's requests, so they never overlap or
 reorder. The blocking client runs in a thread pool behind ``await``. Rules (DESIGN.md):
 
-- A beat is ``countdown(timeout)``; the next is due ``interval`` after the send.
+- A beat is ``countdown(timeout)``; the next is due ``interval`` after the send, a little early
+  (up to 5 %, at random) to spread the beats of many targets. With an interval of
+  :data:`BEAT_GRID_MIN_INTERVAL_S` or more it is then sent on the whole second of the monotonic
+  clock before that (:func:`on_beat_grid`): every countdown then runs out at the same fraction
+  of a second, so a window showing them redraws their seconds together, not once per target.
 - A failed beat is retried with jittered backoff, each attempt bounded by the time left.
   Failures the exchange answered with a label that retrying cannot fix stop the worker.
 - Fired: the last acknowledged ``triggerTime`` passed without a newer acknowledged beat, or a
@@ -23,6 +27,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -58,6 +63,11 @@ STOP_ATTEMPT_TIMEOUT_S = 5.0
 INFLIGHT_WAIT_S = 1.0
 # Above this much time left, "time is short" is not said.
 SHORT_TIME_FRACTION = 0.5
+# Beats of an interval this long or longer go out on whole seconds of the monotonic clock:
+# at most a second early, a tenth of the interval.
+BEAT_GRID_MIN_INTERVAL_S = 10.0
+# At most this many beats go out on one whole second; the others keep their own time.
+BEAT_GRID_SHARE = 4
 
 
 class State(Enum):
@@ -164,6 +174,21 @@ class JournalLike(Protocol):
     def write(self, event: str, **fields: object) -> Any: ...
 
 
+def on_beat_grid(due: float, interval: float) -> float:
+    """When a beat due at ``due`` (monotonic) goes out: for an interval of
+    :data:`BEAT_GRID_MIN_INTERVAL_S` or more, at the whole second at or before ``due``.
+
+    Gate's ``triggerTime`` is the moment it took the beat plus the timeout, so the countdowns of
+    beats sent on the same fraction of a second turn their seconds together (give or take the
+    network's jitter), and the window draws them in one repaint. Early is the safe side: the
+    countdown is renewed sooner, never later. Short intervals keep their time: a second would
+    be too large a share of them.
+    """
+    if interval < BEAT_GRID_MIN_INTERVAL_S:
+        return due
+    return float(math.floor(due))
+
+
 def check_interval(timeout: int, interval: float | None) -> tuple[float, str | None]:
     """The beat interval to use for ``timeout``, and a warning for a risky one.
 
@@ -249,6 +274,8 @@ class Engine:
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._watch_task: asyncio.Task[None] | None = None
         self._wall_minus_mono: float | None = None
+        # Whole second of the monotonic clock -> beats set to go out on it (on_beat_grid).
+        self._grid_load: dict[int, int] = {}
         self._closed = False
 
     # ------------------------------------------------------------------ observing
@@ -369,19 +396,20 @@ class Engine:
                     await self._fired(w)
                     return
                 self._check_short(w, now)
-                wait = (w.next_beat_mono or now) - now
-                if wait <= 0:
+                wake = w.next_beat_mono or now
+                if wake <= now:
                     break
                 # Sleep until the beat is due (it always comes before the deadline), or until
                 # the deadline has passed; only while beats fail, wake often enough to warn
-                # that time is short. Idle workers then cost next to nothing.
+                # that time is short. Idle workers then cost next to nothing. An absolute
+                # moment, so that beats due on the same whole second wake the app once.
                 deadline = self._deadline_mono(w)
                 clock = self.client.clock
                 if deadline is not None and clock is not None:
-                    wait = min(wait, deadline + clock.uncertainty + FIRE_GRACE_S - now)
+                    wake = min(wake, deadline + clock.uncertainty + FIRE_GRACE_S)
                 if w.state is State.DEGRADED:
-                    wait = min(wait, 0.25)
-                await self.clock.sleep(max(wait, 0.01))
+                    wake = min(wake, now + 0.25)
+                await self.clock.sleep_until(max(wake, now + 0.01))
             endpoint = endpoint_of(w.target)
             delay = self.budget.delay(endpoint)
             if delay > 0:
@@ -395,6 +423,22 @@ class Engine:
             assert error is not None
             if await self._failed(w, error):
                 return
+
+    def _beat_time(self, due: float, interval: float) -> float:
+        """When a beat due at ``due`` goes out: on the grid (:func:`on_beat_grid`) while that
+        second has room, else at ``due``. A few beats a second in step make the window's
+        seconds turn together; a crowd of them at once would hold the GUI thread up."""
+        if interval < BEAT_GRID_MIN_INTERVAL_S:
+            return due
+        at = on_beat_grid(due, interval)
+        second = int(at)
+        if self._grid_load.get(second, 0) >= BEAT_GRID_SHARE:
+            return due
+        now = self.clock.monotonic()
+        for old in [s for s in self._grid_load if s < now - 1]:
+            del self._grid_load[old]
+        self._grid_load[second] = self._grid_load.get(second, 0) + 1
+        return at
 
     def _deadline_mono(self, w: _Worker) -> float | None:
         clock = self.client.clock
@@ -486,7 +530,8 @@ class Engine:
         w.failures = 0
         w.short_warned = False
         w.reason = ""
-        w.next_beat_mono = ack.sent_mono + w.interval * (1 - 0.05 * self._rng.random())
+        w.next_beat_mono = self._beat_time(
+            ack.sent_mono + w.interval * (1 - 0.05 * self._rng.random()), w.interval)
         self._record_beat(w, ack, " (recovered)" if was is State.DEGRADED else "")
         return False
 
@@ -762,7 +807,13 @@ class Engine:
         """
         loop = asyncio.get_running_loop()
         while any(w.state.live for w in self._workers.values()):
-            await self.clock.sleep(0.5)
+            # About once a second, on the whole seconds the beats go out on (on_beat_grid),
+            # so that the app wakes once for both.
+            now = self.clock.monotonic()
+            wake = math.floor(now) + 1.0
+            if wake - now < 0.5:
+                wake += 1.0
+            await self.clock.sleep_until(wake)
             now = self.clock.wall() - self.clock.monotonic()
             if self._wall_minus_mono is not None and abs(now - self._wall_minus_mono) > 1.0:
                 jump = now - self._wall_minus_mono
