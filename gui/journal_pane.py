@@ -319,6 +319,7 @@ class JournalView(QTableView):
         super().changeEvent(event)
         if event.type() == QEvent.Type.StyleChange:  # polished again, e.g. on a new parent
             self.keep_viewport_opaque()
+            self.keep_scroll_bar_opaque()
 
     def keep_viewport_opaque(self) -> None:
         """Undo what the style sheet's border on ``#journalTable`` does to the viewport.
@@ -329,6 +330,17 @@ class JournalView(QTableView):
         pixels: otherwise Qt repaints all of it, and the table and the pane under it too.
         """
         self.viewport().setAutoFillBackground(True)
+
+    def keep_scroll_bar_opaque(self) -> None:
+        """Fill the vertical scroll bar with the table's background before it draws itself.
+
+        While records arrive the scroll range grows, and the bar repaints with each one. The
+        style's bar is partly see-through, so Qt repainted every widget behind it as well, up to
+        the window: ten paints, tall enough that Qt splits their fills over its thread pool.
+        Filled first with the colour the table paints there, the bar is opaque and repaints
+        alone; its pixels differ by two levels at most where its outline is translucent.
+        """
+        self.verticalScrollBar().setAutoFillBackground(True)
 
 
 class JournalPane(QWidget):
@@ -382,6 +394,7 @@ class JournalPane(QWidget):
         # Applies the style sheet's font for #journalTable, so that what follows measures it.
         table.ensurePolished()
         table.keep_viewport_opaque()
+        table.keep_scroll_bar_opaque()
         table.setShowGrid(False)
         table.setWordWrap(False)
         table.setCornerButtonEnabled(False)

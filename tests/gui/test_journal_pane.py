@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication, QFrame, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.journal_pane import MAX_ROWS, JournalPane
@@ -296,3 +296,56 @@ def test_what_is_on_screen_after_each_batch_is_what_a_full_repaint_draws(qtbot: 
     add(4)
     settled()
     assert pane.model.index(0, 0) != QModelIndex()
+
+
+class Paints(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_the_scroll_bar_growing_with_the_records_repaints_alone(qtbot: QtBot) -> None:
+    # While the table fills up the scroll range grows, and the bar repaints with each record.
+    # See-through, it made Qt repaint every widget behind it, up to the window; filled with the
+    # table's background, it repaints alone and looks the same.
+    panel = QFrame()
+    panel.setObjectName("journalPanel")
+    panel.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
+    pane = JournalPane()
+    QVBoxLayout(panel).addWidget(pane)
+    qtbot.addWidget(panel)
+    panel.resize(600, 220)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for i in range(20):
+        pane.add_record(record(i))
+    pane.row_texts()
+    bar = pane.table.verticalScrollBar()
+    qtbot.waitUntil(bar.isVisible)
+    behind, bar_paints = Paints(), Paints()
+    panel.installEventFilter(behind)
+    pane.installEventFilter(behind)
+    bar.installEventFilter(bar_paints)
+    before = bar.maximum()
+    for i in range(20, 23):
+        pane.add_record(record(i))
+        pane.row_texts()
+        QApplication.processEvents()
+    assert bar.maximum() > before and bar_paints.count >= 1
+    assert behind.count == 0
+
+    def drawn(fill: bool) -> QImage:
+        bar.setAutoFillBackground(fill)
+        bar.window().repaint()
+        return on_screen(bar)
+
+    see_through, filled = drawn(False), drawn(True)
+    # The same pixels, give or take two levels where the bar's outline is translucent.
+    assert filled.size() == see_through.size()
+    assert max(abs(QColor(filled.pixel(x, y)).value() - QColor(see_through.pixel(x, y)).value())
+               for x in range(filled.width()) for y in range(filled.height())) <= 3
