@@ -67,7 +67,7 @@ SHORT_TIME_FRACTION = 0.5
 # at most a second early, a tenth of the interval.
 BEAT_GRID_MIN_INTERVAL_S = 10.0
 # At most this many beats go out on one whole second; the others keep their own time.
-BEAT_GRID_SHARE = 4
+BEAT_GRID_SHARE = 8
 
 
 class State(Enum):
