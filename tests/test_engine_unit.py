@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import json
+import logging
 import math
 import random
 import threading
@@ -164,6 +165,20 @@ def test_steady_long_interval_beats_stay_due_interval_after_the_last() -> None:
                 grid_sends[math.floor(sent)] = grid_sends.get(math.floor(sent), 0) + 1
     assert grid_sends and max(grid_sends.values()) <= BEAT_GRID_SHARE
     assert rig.exchange.firings == []
+
+
+def test_the_log_says_what_happened_but_not_every_routine_beat(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The journal keeps every beat; a log line for each would be 5,760 a day per target.
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.kinds().count(EventKind.BEAT_OK) >= 3)
+
+    with caplog.at_level(logging.INFO, logger="gui.core.heartbeat"):
+        run(scenario)
+    said = [r.getMessage() for r in caplog.records if r.name == "gui.core.heartbeat"]
+    assert any(m.startswith(f"{EventKind.ARMING.value} ") for m in said), said
+    assert not any(m.startswith(f"{EventKind.BEAT_OK.value} ") for m in said), said
 
 
 def test_transient_failures_that_clear_in_time_do_not_fire() -> None:

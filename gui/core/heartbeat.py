@@ -331,10 +331,14 @@ class Engine:
                 self.journal.write(kind.value, **record)
             except Exception:
                 log.exception("Could not write the journal")
-        log.log(logging.WARNING if kind in (EventKind.BEAT_FAILED, EventKind.FIRED,
-                                            EventKind.ERROR, EventKind.DISARM_FAILED)
-                else logging.INFO, "%s %s: %s", kind.value,
-                worker.target if worker else "-", message)
+        # The journal keeps every beat; the log (INFO and above) says what else happened.
+        if kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
+                    EventKind.DISARM_FAILED):
+            level = logging.WARNING
+        else:
+            level = logging.DEBUG if kind is EventKind.BEAT_OK else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, "%s %s: %s", kind.value, worker.target if worker else "-", message)
         for listener in list(self._listeners):
             try:
                 listener(event)
