@@ -35,7 +35,7 @@ class PreciseClock(SystemClock):
 
     One timer serves every sleep, set for the soonest. A sleep ends on the whole millisecond of
     the monotonic clock at or after its time, so sleeps that end at the same moment (the beats
-    and the clock watch, on whole seconds: ``on_beat_grid``) end in one wake-up of the app.
+    and the clock watch, on whole seconds: ``Engine._beat_time``) end in one wake-up of the app.
     Only for the GUI thread's loop, where the engine runs.
     """
 

@@ -35,7 +35,6 @@ from gui.core.heartbeat import (
     EventKind,
     State,
     check_interval,
-    on_beat_grid,
 )
 from gui.core.journal import Journal
 from gui.core.ratelimit import RateBudget
@@ -133,9 +132,10 @@ def test_long_interval_beats_go_out_on_whole_seconds_a_few_at_a_time() -> None:
     # Countdowns renewed on the same fraction of a second run out on it too, so the window
     # turns all their seconds in one repaint. Never later than due, at most a second early.
     engine = Engine(FakeClient(FakeExchange(FastClock())), clock=FastClock())
-    assert on_beat_grid(1234.56, 15.0) == 1234.0
-    assert on_beat_grid(1234.0, 15.0) == 1234.0
-    assert on_beat_grid(1234.56, BEAT_GRID_MIN_INTERVAL_S - 0.5) == 1234.56  # a second is a lot
+    assert engine._beat_time(1234.56, 15.0) == 1234.0
+    assert engine._beat_time(1235.0, 15.0) == 1235.0
+    short = BEAT_GRID_MIN_INTERVAL_S - 0.5
+    assert engine._beat_time(1236.56, short) == 1236.56  # a second is too much of it
     when = [engine._beat_time(5000.0 + 0.1 * i, 15.0) for i in range(BEAT_GRID_SHARE + 3)]
     # One second takes BEAT_GRID_SHARE of them: a crowd at once would hold the GUI thread up.
     assert when == [5000.0] * BEAT_GRID_SHARE + [5000.0 + 0.1 * i

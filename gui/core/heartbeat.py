@@ -6,7 +6,7 @@ reorder. The blocking client runs in a thread pool behind ``await``. Rules (DESI
 - A beat is ``countdown(timeout)``; the next is due ``interval`` after the send, a little early
   (up to 5 %, at random) to spread the beats of many targets. With an interval of
   :data:`BEAT_GRID_MIN_INTERVAL_S` or more it is then sent on the whole second of the monotonic
-  clock before that (:func:`on_beat_grid`): every countdown then runs out at the same fraction
+  clock before that (:meth:`Engine._beat_time`): every countdown then runs out at the same fraction
   of a second, so a window showing them redraws their seconds together, not once per target.
 - A failed beat is retried with jittered backoff, each attempt bounded by the time left.
   Failures the exchange answered with a label that retrying cannot fix stop the worker.
@@ -174,21 +174,6 @@ class JournalLike(Protocol):
     def write(self, event: str, **fields: object) -> Any: ...
 
 
-def on_beat_grid(due: float, interval: float) -> float:
-    """When a beat due at ``due`` (monotonic) goes out: for an interval of
-    :data:`BEAT_GRID_MIN_INTERVAL_S` or more, at the whole second at or before ``due``.
-
-    Gate's ``triggerTime`` is the moment it took the beat plus the timeout, so the countdowns of
-    beats sent on the same fraction of a second turn their seconds together (give or take the
-    network's jitter), and the window draws them in one repaint. Early is the safe side: the
-    countdown is renewed sooner, never later. Short intervals keep their time: a second would
-    be too large a share of them.
-    """
-    if interval < BEAT_GRID_MIN_INTERVAL_S:
-        return due
-    return float(math.floor(due))
-
-
 def check_interval(timeout: int, interval: float | None) -> tuple[float, str | None]:
     """The beat interval to use for ``timeout``, and a warning for a risky one.
 
@@ -274,7 +259,7 @@ class Engine:
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._watch_task: asyncio.Task[None] | None = None
         self._wall_minus_mono: float | None = None
-        # Whole second of the monotonic clock -> beats set to go out on it (on_beat_grid).
+        # Whole second of the monotonic clock -> beats set to go out on it (_beat_time).
         self._grid_load: dict[int, int] = {}
         self._closed = False
 
@@ -429,20 +414,27 @@ class Engine:
                 return
 
     def _beat_time(self, due: float, interval: float) -> float:
-        """When a beat due at ``due`` goes out: on the grid (:func:`on_beat_grid`) while that
-        second has room, else at ``due``. A few beats a second in step make the window's
-        seconds turn together; a crowd of them at once would hold the GUI thread up."""
+        """When a beat due at ``due`` (monotonic) goes out: for an interval of
+        :data:`BEAT_GRID_MIN_INTERVAL_S` or more, at the whole second at or before ``due``, while
+        that second has room for it (:data:`BEAT_GRID_SHARE`); else at ``due``.
+
+        Gate's ``triggerTime`` is the moment it took the beat plus the timeout, so the countdowns
+        of beats sent on the same fraction of a second turn their seconds together (give or take
+        the network's jitter), and the window draws them in one repaint. Early is the safe side:
+        the countdown is renewed sooner, never later. Short intervals keep their time: a second
+        would be too large a share of them. A few beats a second in step are enough; a crowd of
+        them at once would hold the GUI thread up.
+        """
         if interval < BEAT_GRID_MIN_INTERVAL_S:
             return due
-        at = on_beat_grid(due, interval)
-        second = int(at)
+        second = math.floor(due)
         if self._grid_load.get(second, 0) >= BEAT_GRID_SHARE:
             return due
         now = self.clock.monotonic()
         for old in [s for s in self._grid_load if s < now - 1]:
             del self._grid_load[old]
         self._grid_load[second] = self._grid_load.get(second, 0) + 1
-        return at
+        return float(second)
 
     def _deadline_mono(self, w: _Worker) -> float | None:
         clock = self.client.clock
@@ -811,7 +803,7 @@ class Engine:
         """
         loop = asyncio.get_running_loop()
         while any(w.state.live for w in self._workers.values()):
-            # About once a second, on the whole seconds the beats go out on (on_beat_grid),
+            # About once a second, on the whole seconds the beats go out on (_beat_time),
             # so that the app wakes once for both.
             now = self.clock.monotonic()
             wake = math.floor(now) + 1.0

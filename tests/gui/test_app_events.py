@@ -108,8 +108,8 @@ def test_the_engines_sleeps_never_end_early_and_can_be_cancelled(
 
 def test_sleeps_that_end_together_wake_the_app_once(qtbot: Any,
                                                      qloop: qasync.QEventLoop) -> None:
-    # Beats and the clock watch sleep until whole seconds of the monotonic clock (on_beat_grid):
-    # one timer serves every sleep, so the app wakes once for all of them, not once each.
+    # Beats and the clock watch sleep until whole seconds of the monotonic clock (see
+    # Engine._beat_time): one timer serves every sleep, so the app wakes once for all of them.
     clock = PreciseClock()
     wakes: list[float] = []
     wake = clock._wake
