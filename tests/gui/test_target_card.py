@@ -32,6 +32,11 @@ BTC = spot("BTC_USDT")
 T0 = 1000.0  # "now" on the fake monotonic clock
 
 
+#: the states whose cards the pixel tests below look at
+CARD_LOOKS = [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING, State.ERROR, State.FIRED,
+              State.DISARMED]
+
+
 def armed(deadline: float, *, timeout: int = 60, ack: float | None = T0,
           state: State = State.ARMED) -> TargetStatus:
     return TargetStatus(target=BTC, state=state, timeout=timeout, interval=15.0,
@@ -274,8 +279,7 @@ def _shown_in(card: TargetCard, qtbot: QtBot, state: State) -> Callable[[float, 
     return pixel
 
 
-@pytest.mark.parametrize("state", [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING,
-                                   State.ERROR, State.FIRED, State.DISARMED])
+@pytest.mark.parametrize("state", CARD_LOOKS)
 def test_the_bar_ends_blend_into_the_card_in_every_state(
         card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
     pixel = _shown_in(card, qtbot, state)
@@ -287,8 +291,7 @@ def test_the_bar_ends_blend_into_the_card_in_every_state(
     assert card.countdown.backdrop == pixel(number.x() + 1, number.y()), state
 
 
-@pytest.mark.parametrize("state", [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING,
-                                   State.ERROR, State.FIRED, State.DISARMED])
+@pytest.mark.parametrize("state", CARD_LOOKS)
 def test_the_state_pill_stands_out_from_the_card_in_every_state(
         card: TargetCard, themed: None, qtbot: QtBot, state: State) -> None:
     pixel = _shown_in(card, qtbot, state)
