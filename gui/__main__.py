@@ -17,8 +17,8 @@ PROCESS_START = time.time()
 
 def build_parser() -> argparse.ArgumentParser:
     from gui import __version__
-    from gui.core.cli_keys import add_keys_parser
-    from gui.core.runner import add_run_parser
+    from gui.cli.keys import add_keys_parser
+    from gui.cli.runner import add_run_parser
 
     parser = argparse.ArgumentParser(
         prog="gate-killswitch",
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from gui.core.logsetup import setup_logging
 
     if args.command == "keys":
-        from gui.core.cli_keys import run_keys
+        from gui.cli.keys import run_keys
 
         setup_logging(None)
         return run_keys(args)
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging(data_dir())
     if args.command == "run":
-        from gui.core.runner import run_command
+        from gui.cli.runner import run_command
 
         return run_command(args)
     from gui.core.errors import InvalidInputError

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gui.__main__ import build_parser
-from gui.core.cli_keys import run_keys
+from gui.cli.keys import run_keys
+from gui.cli.runner import run_command
 from gui.core.errors import InvalidInputError
 from gui.core.heartbeat import Engine, check_interval
 from gui.core.keys import (
@@ -35,7 +36,6 @@ from gui.core.keys import (
     validate_credentials,
 )
 from gui.core.redact import clear_secrets
-from gui.core.runner import run_command
 from gui.core.settings import SettingsStore
 from gui.core.targets import FORMS_HELP, TargetError, is_contract, is_pair, parse_target
 from gui.core.urls import BaseUrlError, validate_base_url

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from gui.core import cli_keys
-from gui.core.cli_keys import add_keys_parser, run_keys
+from gui.cli import keys as cli_keys
+from gui.cli.keys import add_keys_parser, run_keys
 from gui.core.errors import AuthenticationError, NetworkError
 from gui.core.keys import SERVICE, Credentials, KeyStore, ProfileStore
 from gui.core.settings import Profile, Settings, SettingsStore
@@ -376,7 +376,7 @@ def test_test_against_the_simulator(cli: Cli, cfg: Path, sim: Any) -> None:
 def test_modules_import_without_qt_or_http() -> None:
     code = (
         "import sys\n"
-        "import gui.core.cli_keys, gui.core.keys, gui.core.settings, gui.core.journal, "
+        "import gui.cli.keys, gui.core.keys, gui.core.settings, gui.core.journal, "
         "gui.core.redact\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', "
         "'shiboken6', 'qasync', 'requests') or m == 'gui.core.client']\n"

@@ -350,7 +350,7 @@ def test_a_keyring_failure_stores_nothing_anywhere(backend: Callable[[], Any],
                                                    clean_registry: None,
                                                    capfd: pytest.CaptureFixture[str]) -> None:
     from gui.__main__ import build_parser
-    from gui.core.cli_keys import EXIT_NO_KEYRING, run_keys
+    from gui.cli.keys import EXIT_NO_KEYRING, run_keys
 
     store = KeyStore(backend())
     profiles = ProfileStore(SettingsStore(), store)
