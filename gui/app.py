@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.heartbeat import EventKind, State
+from gui.core.orders import fetch_open_orders
 from gui.main_window import MainWindow, confirm_cancel_now
 from gui.notifications import Notifier
 from gui.quit_dialog import QuitDialog
@@ -32,8 +33,7 @@ from gui.tasks import in_thread
 from gui.tray import Tray, TraySnapshot, overall_state
 
 if TYPE_CHECKING:
-    from gui.core.client import GateClient, OpenOrder
-    from gui.core.errors import GateError
+    from gui.core.client import GateClient
     from gui.core.heartbeat import Engine, EngineEvent, TargetStatus
     from gui.core.journal import Journal
     from gui.core.keys import ProfileStore
@@ -46,7 +46,6 @@ DESKTOP_ID = "io.github.gate_killswitch"
 log = logging.getLogger(__name__)
 
 ORDERS_REFRESH_MS = 10_000
-ORDERS_REQUEST_TIMEOUT_S = 5.0
 NOTICE_TRAY = "close-to-tray"
 NO_DISPLAY_MESSAGE = (
     "gate-killswitch: no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
@@ -184,44 +183,6 @@ def startup_figures(process_start: float) -> dict[str, Any]:
         "pyside": pyside_version,
         "python": platform.python_version(),
     }
-
-
-def fetch_open_orders(client: GateClient, targets: Sequence[Target],
-                      timeout: float = ORDERS_REQUEST_TIMEOUT_S
-                      ) -> dict[Target, list[OpenOrder] | GateError]:
-    """The open orders of each target's scope; blocking (run it with ``in_thread``).
-
-    One request per product, split locally: asking per scope would cost one request per armed
-    target on every refresh, and 200 option targets would exceed Gate's 200 per 10 s.
-    """
-    from gui.core.errors import GateError
-    from gui.core.targets import Product
-
-    listers = {
-        Product.SPOT: lambda: client.spot_open_orders(request_timeout=timeout),
-        Product.OPTIONS: lambda: client.option_open_orders(request_timeout=timeout),
-    }
-    result: dict[Target, list[OpenOrder] | GateError] = {}
-    for product, list_orders in listers.items():
-        chosen = [t for t in targets if t.product is product]
-        if not chosen:
-            continue
-        try:
-            orders = list_orders()
-        except GateError as exc:
-            result.update(dict.fromkeys(chosen, exc))
-            continue
-        for target in chosen:
-            result[target] = [o for o in orders if _in_scope(target, o.market)]
-    return result
-
-
-def _in_scope(target: Target, market: str) -> bool:
-    """Whether an order on ``market`` (a pair or a contract) is in ``target``'s scope."""
-    if target.is_all or market == target.name:
-        return True
-    # An underlying covers its contracts, named UNDERLYING-YYYYMMDD-STRIKE-C|P.
-    return target.kind.value == "underlying" and market.startswith(target.name + "-")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 The picker holds one ordered list of chosen targets; every check box, list and the "Selected"
 summary are views of it. Market lists load in the background through ``in_thread`` and
-:class:`~gui.market_cache.MarketCache`; their errors are shown in place with a Retry button.
+:class:`~gui.core.market_cache.MarketCache`; their errors are shown in place with a Retry button.
 
 A target that a broader chosen scope already covers (a pair under ``spot:all``, a contract under
 its underlying, anything of options under ``options:all``) stays remembered and visible, marked
@@ -41,18 +41,19 @@ from PySide6.QtWidgets import (
 
 from gui.core.client import CurrencyPair, GateClient, OptionContract, Underlying
 from gui.core.errors import GateError
+from gui.core.market_cache import CONTRACTS, SPOT_PAIRS, UNDERLYINGS, MarketCache, MarketKind
 from gui.core.targets import (
     Product,
     ScopeKind,
     Target,
     TargetError,
-    is_contract,
+    covering_target,
     options,
     parse_contract,
     parse_target,
     spot,
+    underlying_of,
 )
-from gui.market_cache import CONTRACTS, SPOT_PAIRS, UNDERLYINGS, MarketCache, MarketKind
 from gui.tasks import BackgroundTasks, in_thread
 
 __all__ = ["LoadStatus", "TargetPicker", "describe_target", "format_expiry", "format_number"]
@@ -104,21 +105,6 @@ def describe_target(target: Target) -> str:
     except ValueError:
         when = expiry
     return f"{underlying} {format_number(strike)} {'Call' if is_call else 'Put'}, expires {when}"
-
-
-def _covering_target(target: Target, chosen: list[Target]) -> Target | None:
-    """The broader chosen target that already covers ``target``, if any."""
-    if target.is_all:
-        return None
-    if target.product is Product.SPOT:
-        return spot() if spot() in chosen else None
-    if options() in chosen:
-        return options()
-    if target.kind is ScopeKind.CONTRACT:
-        underlying = options(parse_contract(target.name)[0])
-        if underlying in chosen:
-            return underlying
-    return None
 
 
 # -- an in-place status line: loading, a note, or an error with Retry ----------------------------
@@ -455,7 +441,7 @@ class TargetPicker(QWidget):
 
     def selected_targets(self) -> list[Target]:
         """The chosen targets, in the order chosen, without duplicates or covered ones."""
-        return [t for t in self._chosen if _covering_target(t, self._chosen) is None]
+        return [t for t in self._chosen if covering_target(t, self._chosen) is None]
 
     def set_selected(self, targets: list[Target]) -> None:
         """Restore chosen targets (for example remembered ones), even before the lists load."""
@@ -519,7 +505,7 @@ class TargetPicker(QWidget):
                 font = item.font()
                 # Bold marks an underlying with something chosen under it; the summary says what.
                 font.setBold(any(t.product is Product.OPTIONS and not t.is_all
-                                 and _underlying_of(t) == item.data(NAME_ROLE)
+                                 and underlying_of(t) == item.data(NAME_ROLE)
                                  for t in self._chosen))
                 item.setFont(font)
         finally:
@@ -532,7 +518,7 @@ class TargetPicker(QWidget):
         self.selected_list.clear()
         muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         for target in self._chosen:
-            covering = _covering_target(target, self._chosen)
+            covering = covering_target(target, self._chosen)
             text = f"{target}  —  {describe_target(target)}"
             item = QListWidgetItem(text)
             item.setData(TARGET_ROLE, str(target))
@@ -611,7 +597,7 @@ class TargetPicker(QWidget):
             if self._pair_names and target.name not in self._pair_names:
                 return f"{target.name} is not a spot pair on this exchange."
             return ""
-        underlying = _underlying_of(target)
+        underlying = underlying_of(target)
         if self._underlying_names and underlying not in self._underlying_names:
             return f"{underlying} is not an option underlying on this exchange."
         known = self._contract_names.get(underlying or "")
@@ -929,14 +915,6 @@ def _set_check(item: QListWidgetItem | QStandardItem, checked: bool) -> None:
     state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
     if item.checkState() != state:
         item.setCheckState(state)
-
-
-def _underlying_of(target: Target) -> str | None:
-    if target.product is not Product.OPTIONS or target.is_all:
-        return None
-    if target.kind is ScopeKind.UNDERLYING:
-        return target.name
-    return parse_contract(target.name)[0] if is_contract(target.name) else None
 
 
 def _plain_message(exc: GateError) -> str:

@@ -143,3 +143,27 @@ def parse_contract(name: str) -> tuple[str, str, str, bool]:
     if not m:
         raise TargetError(f"{name!r} is not an option contract like BTC_USDT-20241001-46000-C")
     return m.group(1), m.group(2), m.group(3), m.group(4) == "C"
+
+
+def covering_target(target: Target, chosen: list[Target]) -> Target | None:
+    """The broader chosen target that already covers ``target``, if any."""
+    if target.is_all:
+        return None
+    if target.product is Product.SPOT:
+        return spot() if spot() in chosen else None
+    if options() in chosen:
+        return options()
+    if target.kind is ScopeKind.CONTRACT:
+        underlying = options(parse_contract(target.name)[0])
+        if underlying in chosen:
+            return underlying
+    return None
+
+
+def underlying_of(target: Target) -> str | None:
+    """The underlying of an option target narrower than ``options:all``, else None."""
+    if target.product is not Product.OPTIONS or target.is_all:
+        return None
+    if target.kind is ScopeKind.UNDERLYING:
+        return target.name
+    return parse_contract(target.name)[0] if is_contract(target.name) else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gui.core.client import CurrencyPair, OptionContract, Underlying
-from gui.market_cache import MAX_AGE_S, MarketCache, cache_dir
+from gui.core.market_cache import MAX_AGE_S, MarketCache, cache_dir
 
 URL_A = "https://api.gateio.ws/api/v4"
 URL_B = "http://127.0.0.1:9/api/v4"

@@ -13,8 +13,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem, QMessageBox, QWidget
 
 from gui.core.client import GateClient
+from gui.core.market_cache import MarketCache
 from gui.core.targets import options, parse_target, spot
-from gui.market_cache import MarketCache
 from gui.simulator import Simulator
 from gui.target_picker import NAME_ROLE, TargetPicker
 from tests.widgets.conftest import run
