@@ -30,7 +30,8 @@ from gui.main_window import MainWindow, confirm_cancel_now
 from gui.notifications import Notifier
 from gui.quit_dialog import QuitDialog
 from gui.tasks import in_thread
-from gui.tray import Tray, TraySnapshot, overall_state
+from gui.tray import Tray, TraySnapshot
+from gui.words import overall_state
 
 if TYPE_CHECKING:
     from gui.core.client import GateClient

@@ -11,6 +11,7 @@ async code: deleting asks for confirmation in an inline bar.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.core.client import NO_ACCESS, READ_ONLY, READ_WRITE, UNKNOWN, GateClient, KeyCheck
+from gui.core.client import GateClient, KeyCheck
 from gui.core.errors import AuthenticationError, GateError
 from gui.core.keys import (
     KeyringUnavailable,
@@ -47,8 +48,9 @@ from gui.core.keys import (
 from gui.core.redact import register_secret
 from gui.core.urls import LIVE_URL, TESTNET_URL, BaseUrlError, validate_base_url
 from gui.tasks import BackgroundTasks, in_thread
+from gui.words import describe_check, endpoint_label
 
-__all__ = ["ProfilesDialog", "access_in_words", "endpoint_label"]
+__all__ = ["ProfilesDialog"]
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,6 @@ _ENDPOINT_URLS = {ENDPOINT_LIVE: LIVE_URL, ENDPOINT_TESTNET: TESTNET_URL}
 # A profile name only read, never written: asking for it tells whether the keyring answers.
 _PROBE_PROFILE = "gate-killswitch keyring check"
 
-_ACCESS_WORDS = {READ_WRITE: "read-write", READ_ONLY: "read-only", NO_ACCESS: "no access",
-                 UNKNOWN: "unknown"}
 # Keep on-screen keyboards and input methods from learning or suggesting the text.
 _SENSITIVE_HINTS = (Qt.InputMethodHint.ImhHiddenText | Qt.InputMethodHint.ImhSensitiveData
                     | Qt.InputMethodHint.ImhNoAutoUppercase
@@ -74,19 +74,6 @@ _ERROR_STYLE = "color: #b3261e;"
 _OK_STYLE = "color: #1e6b2e;"
 _BANNER_STYLE = ("QLabel { background: #fdecea; color: #5f1410; border: 1px solid #b3261e;"
                  " border-radius: 4px; padding: 6px; }")
-
-
-def access_in_words(access: str) -> str:
-    """``read-write``, ``read-only``, ``no access`` or ``unknown``."""
-    return _ACCESS_WORDS.get(access, access)
-
-
-def endpoint_label(base_url: str) -> str:
-    if base_url == LIVE_URL:
-        return "Live"
-    if base_url == TESTNET_URL:
-        return "TestNet"
-    return base_url
 
 
 def _default_client_factory(base_url: str, key: str, secret: str) -> GateClient:
@@ -409,7 +396,7 @@ class ProfilesDialog(QDialog):
             text, error = (f"Could not test the key: unexpected error ({type(exc).__name__}); "
                            "the log has the details."), True
         else:
-            text, error = _describe_check(check), False
+            text, error = describe_check(check), False
         finally:
             key = secret = ""
             self._set_busy(False)
@@ -624,8 +611,9 @@ class ProfilesDialog(QDialog):
     def _set_keyring_problem(self, message: str) -> None:
         self._keyring_problem = message
         if message:
+            shown = html.escape(message, quote=False)
             self.keyring_banner.setText(
-                f"<b>Keys cannot be saved.</b> {_escape(message)} Until then nothing is stored: "
+                f"<b>Keys cannot be saved.</b> {shown} Until then nothing is stored: "
                 "\"Test key\" still works with a key typed here.")
         self.keyring_banner.setVisible(bool(message))
         self._update_enabled()
@@ -692,16 +680,3 @@ class ProfilesDialog(QDialog):
         await self._background.cancel_and_wait()
 
 
-def _describe_check(check: KeyCheck) -> str:
-    lines = []
-    for product, access in (("spot", check.spot), ("options", check.options)):
-        detail = check.details.get(product, "")
-        lines.append(f"{product.capitalize()}: {access_in_words(access)}"
-                     + (f" ({detail})" if detail else ""))
-    if not all(check.can_arm.values()):
-        lines.append("The kill switch needs read-write access for each product it protects.")
-    return "\n".join(lines)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -75,10 +75,9 @@ from gui.target_card import (
     NextChange,
     SteadyLabel,
     TargetCard,
-    left_text_changes_in,
     state_icon,
 )
-from gui.tray import overall_state
+from gui.words import left_text_changes_in, overall_state
 
 HOLD_MS = 600
 #: the longest the window sleeps between repaints, whatever is shown (it also lets Python run

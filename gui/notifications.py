@@ -7,6 +7,7 @@ problems). Each situation is said once per episode, not at every failed beat.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -14,10 +15,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from gui.core.heartbeat import EngineEvent, EventKind
 from gui.core.targets import Target
-from gui.target_card import clock_text
 from gui.tray import Tray
+from gui.words import clock_text
 
-LEVELS = ("info", "warning", "critical")
 _LEVEL_WORDS = {"info": "Note", "warning": "Warning", "critical": "Alert"}
 MAX_BANNER_ROWS = 3
 INFO_LIFETIME_MS = 15_000
@@ -42,7 +42,8 @@ class _BannerRow(QFrame):
         self.setAccessibleDescription(notice.text)
         word = QLabel(_LEVEL_WORDS.get(notice.level, "Note").upper())
         word.setObjectName("noticeLevel")
-        self.label = QLabel(f"<b>{_escape(notice.title)}</b>  {_escape(notice.text)}")
+        title, text = (html.escape(t, quote=False) for t in (notice.title, notice.text))
+        self.label = QLabel(f"<b>{title}</b>  {text}")
         self.label.setObjectName("noticeText")
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
@@ -59,8 +60,6 @@ class _BannerRow(QFrame):
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class NoticeBanner(QWidget):

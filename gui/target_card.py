@@ -20,7 +20,6 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import NamedTuple
 
 from PySide6.QtCore import Property, QEvent, QRectF, QSize, Qt, Signal
@@ -38,8 +37,17 @@ from PySide6.QtWidgets import (
 
 from gui.core.client import OpenOrder
 from gui.core.heartbeat import State, TargetStatus
-from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
+from gui.core.targets import Target
 from gui.resources import resource_path
+from gui.words import (
+    age_text_changes_in,
+    clock_text,
+    format_age,
+    format_left,
+    left_text_changes_in,
+    orders_summary,
+    target_title,
+)
 
 #: the icon file (resources/icons) and the short word of each state
 STATE_LOOK: dict[State, tuple[str, str]] = {
@@ -84,80 +92,6 @@ def state_icon(name: str) -> QIcon:
         icon = QIcon(str(resource_path("icons", f"{name}.svg")))
         _icon_cache[name] = icon
     return icon
-
-
-def format_left(seconds: float) -> str:
-    """Time left for people: '42 s' below 100 s, then 'm:ss' or 'h:mm:ss'. Rounded up."""
-    whole = max(0, math.ceil(seconds))
-    if whole < 100:
-        return f"{whole} s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
-
-
-def left_text_changes_in(left: float) -> float | None:
-    """Seconds until :func:`format_left` shows something else as ``left`` runs down, or None
-    once it shows 0 s for good. The text is whole seconds rounded up: it changes as ``left``
-    reaches the next whole number below it."""
-    whole = math.ceil(left)
-    if whole <= 0:
-        return None
-    return left - (whole - 1)
-
-
-def clock_text(ms: int | None) -> str:
-    """An exchange time (ms) as a local clock time, HH:MM:SS."""
-    if not ms:
-        return "—"
-    return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
-
-
-def format_age(seconds: float) -> str:
-    whole = int(max(0.0, seconds))
-    if whole < 1:
-        return "just now"
-    if whole < 120:
-        return f"{whole} s ago"
-    return f"{whole // 60} min ago"
-
-
-def age_text_changes_in(age: float) -> float:
-    """Seconds until :func:`format_age` shows something else as ``age`` grows."""
-    whole = int(max(0.0, age))
-    if whole < 120:
-        return whole + 1 - age
-    return (whole // 60 + 1) * 60 - age
-
-
-def target_title(target: Target) -> tuple[str, str]:
-    """A title and a subtitle for a target: ('BTC_USDT spot', 'One spot pair')."""
-    if target.product is Product.SPOT:
-        if target.is_all:
-            return "All spot markets", "Every spot order, on every pair"
-        return f"{target.name} spot", "One spot pair"
-    if target.is_all:
-        return "All options", "Every option order, on every underlying"
-    if target.kind is ScopeKind.UNDERLYING:
-        return f"{target.name} options", "Every contract of this underlying"
-    try:
-        _underlying, expiry, strike, is_call = parse_contract(target.name)
-        day = datetime.strptime(expiry, "%Y%m%d").strftime("%d %b %Y")
-    except (TargetError, ValueError):
-        return target.name, "One option contract"
-    return target.name, f"{'Call' if is_call else 'Put'} · strike {strike} · expires {day}"
-
-
-def orders_summary(orders: Sequence[OpenOrder]) -> tuple[str, str]:
-    """'3 open' and a tooltip listing them."""
-    if not orders:
-        return "none open", "No open orders in this scope."
-    lines = [f"{o.side} {o.amount.lstrip('-')} {o.market} @ {o.price}" for o in orders[:20]]
-    if len(orders) > 20:
-        lines.append(f"… and {len(orders) - 20} more")
-    return f"{len(orders)} open", "\n".join(lines)
 
 
 _DIGIT = re.compile(r"\d")

@@ -49,14 +49,14 @@ from gui.core.targets import (
     TargetError,
     covering_target,
     options,
-    parse_contract,
     parse_target,
     spot,
     underlying_of,
 )
 from gui.tasks import BackgroundTasks, in_thread
+from gui.words import describe_target, format_expiry, format_number, hour_minute, list_error_text
 
-__all__ = ["LoadStatus", "TargetPicker", "describe_target", "format_expiry", "format_number"]
+__all__ = ["LoadStatus", "TargetPicker"]
 
 log = logging.getLogger(__name__)
 
@@ -64,47 +64,10 @@ NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the pair, underlying or contract nam
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a contract column sorts by
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 3  # the target text of a "Selected" row
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CONTRACT_COLUMNS = ("Expiry", "Strike", "Call/Put", "Contract")
 
 
 # -- words for people ----------------------------------------------------------------------------
-
-def format_expiry(expiration_time: int) -> str:
-    """An expiry as a date a person reads at a glance: ``27 Nov 2026`` (UTC, as Gate lists it).
-
-    Month names are spelled out here rather than by ``strftime``, whose names follow the locale.
-    """
-    moment = datetime.fromtimestamp(expiration_time, tz=UTC)
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-
-
-def format_number(text: str) -> str:
-    """``95000`` as ``95,000``; text that is not a number is shown as it came."""
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError):
-        return text
-    if not value.is_finite():
-        return text
-    return f"{value:,}"
-
-
-def describe_target(target: Target) -> str:
-    """What a target covers, in words."""
-    if target.product is Product.SPOT:
-        return "every spot order" if target.is_all else f"{target.name} spot orders"
-    if target.is_all:
-        return "every option order"
-    if target.kind is ScopeKind.UNDERLYING:
-        return f"every {target.name} option order"
-    underlying, expiry, strike, is_call = parse_contract(target.name)
-    try:
-        day = datetime.strptime(expiry, "%Y%m%d").replace(tzinfo=UTC)
-        when = format_expiry(int(day.timestamp()))
-    except ValueError:
-        when = expiry
-    return f"{underlying} {format_number(strike)} {'Call' if is_call else 'Put'}, expires {when}"
 
 
 # -- an in-place status line: loading, a note, or an error with Retry ----------------------------
@@ -872,7 +835,7 @@ class TargetPicker(QWidget):
             if cached.fresh:
                 status.clear()
                 return
-            status.show_note(f"Showing {what} from {_clock_time(cached.fetched_at)}; "
+            status.show_note(f"Showing {what} from {hour_minute(cached.fetched_at)}; "
                              "updating…")
         else:
             status.show_loading(what)
@@ -880,7 +843,7 @@ class TargetPicker(QWidget):
             items = await in_thread(fetch)
         except GateError as exc:
             log.warning("Could not load %s: %s", what, exc)
-            message = _plain_message(exc)
+            message = list_error_text(exc)
         except Exception as exc:  # shown in place like the others, with the traceback logged
             log.exception("Unexpected failure loading %s", what)
             message = f"Unexpected error ({type(exc).__name__}); the log has the details."
@@ -894,7 +857,7 @@ class TargetPicker(QWidget):
             return
         if cached is not None:
             status.show_error(f"Could not update {what} (showing the list from "
-                              f"{_clock_time(cached.fetched_at)}): {message}")
+                              f"{hour_minute(cached.fetched_at)}): {message}")
         else:
             status.show_error(f"Could not load {what}: {message}")
 
@@ -915,22 +878,6 @@ def _set_check(item: QListWidgetItem | QStandardItem, checked: bool) -> None:
     state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
     if item.checkState() != state:
         item.setCheckState(state)
-
-
-def _plain_message(exc: GateError) -> str:
-    """What went wrong and what to do, for a list load.
-
-    ``str(exc)`` ends with the engine's advice, which for a transient failure says "retrying":
-    true for heartbeats, not for a list, which is retried by the Retry button beside the message.
-    """
-    if not exc.retryable:
-        return str(exc)
-    head = f"{exc.label}: " if exc.label else ""
-    return f"{head}{exc.message} Press Retry to try again.".strip()
-
-
-def _clock_time(unix_seconds: float) -> str:
-    return datetime.fromtimestamp(unix_seconds).strftime("%H:%M")
 
 
 def _contract_row(contract: OptionContract) -> list[QStandardItem]:

@@ -7,51 +7,15 @@ its status line and ARM/STOP entry are never stale. Cleaned up by :meth:`Tray.cl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from gui.core.heartbeat import State, TargetStatus
 from gui.resources import resource_path
-from gui.target_card import format_left
-
-#: overall states, loudest first; each has its own icon shape (resources/icons/<state>.svg)
-OVERALL_STATES = ("fired", "degraded", "stopping", "armed", "idle")
-
-
-def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
-                  stopping: bool = False) -> tuple[str, str]:
-    """The loudest state among ``statuses`` (one of OVERALL_STATES) and a line saying it."""
-    items = list(statuses)
-    fired = [s for s in items if s.state is State.FIRED]
-    failing = [s for s in items if s.state in (State.DEGRADED, State.ERROR)]
-    halting = [s for s in items if s.state is State.STOPPING]
-    live = [s for s in items if s.state.live]
-    lefts = [left for s in live + halting
-             if (left := s.time_left(now_mono)) is not None]
-    left_text = f", {format_left(min(lefts))} left" if lefts else ""
-    armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
-                  if live else "")
-
-    def names(group: list[TargetStatus]) -> str:
-        shown = ", ".join(str(s.target) for s in group[:3])
-        return shown + (f" and {len(group) - 3} more" if len(group) > 3 else "")
-
-    if fired:
-        line = f"FIRED: {names(fired)}"
-        return "fired", f"{line} · {armed_text}" if armed_text else line
-    if failing:
-        words = "Beats failing" if any(s.state is State.DEGRADED for s in failing) else "Stopped"
-        line = f"{words}: {names(failing)}"
-        return "degraded", f"{line} · {armed_text}" if armed_text else line
-    if stopping or halting:
-        return "stopping", f"Stopping… waiting for the exchange{left_text}"
-    if live:
-        return "armed", f"Armed: {len(live)} target{'s' if len(live) != 1 else ''}{left_text}"
-    return "idle", "Not armed"
+from gui.words import OVERALL_STATES
 
 
 @dataclass(frozen=True)

@@ -83,10 +83,17 @@ class Target:
         return self.kind is ScopeKind.ALL
 
     def describe(self) -> str:
-        """Words for a person: 'BTC_USDT spot orders', 'all option orders'."""
+        """What the scope covers, for a person: 'BTC_USDT spot orders', 'every option order'.
+
+        The one wording of a scope (``gui.words.describe_target`` adds a contract's strike and
+        expiry in words)."""
         if self.product is Product.SPOT:
-            return "all spot orders" if self.is_all else f"{self.name} spot orders"
-        return "all option orders" if self.is_all else f"{self.name} option orders"
+            return "every spot order" if self.is_all else f"{self.name} spot orders"
+        if self.is_all:
+            return "every option order"
+        if self.kind is ScopeKind.UNDERLYING:
+            return f"every {self.name} option order"
+        return f"{self.name} option orders"
 
     def countdown_params(self) -> dict[str, str]:
         """The scope fields of the countdown/cancel request body for this target."""

@@ -22,11 +22,8 @@ from gui.target_card import (
     NextChange,
     SteadyLabel,
     TargetCard,
-    age_text_changes_in,
-    format_age,
-    format_left,
-    left_text_changes_in,
 )
+from gui.words import age_text_changes_in, format_age, format_left, left_text_changes_in
 
 BTC = spot("BTC_USDT")
 T0 = 1000.0  # "now" on the fake monotonic clock

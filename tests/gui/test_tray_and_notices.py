@@ -7,7 +7,8 @@ import time
 from gui.core.client import GateClient
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import parse_target
-from gui.tray import Tray, TraySnapshot, overall_state
+from gui.tray import Tray, TraySnapshot
+from gui.words import overall_state
 from tests.simkeys import TEST_KEY
 
 BTC = parse_target("spot:BTC_USDT")

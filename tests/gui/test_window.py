@@ -267,7 +267,7 @@ def test_two_hundred_cards_each_show_their_own_time_left(make_app, qtbot):
     busy machine.)"""
     from gui.core.heartbeat import TargetStatus
     from gui.core.targets import spot
-    from gui.target_card import format_left
+    from gui.words import format_left
 
     app = make_app()
     now = time.monotonic()

@@ -1,0 +1,229 @@
+"""The words a person reads: time left, clock times, ages, targets, open orders, the overall
+state, market-list errors and key access. One wording per thing, shared by every screen.
+
+NOTE: no Qt here (a test imports this module and checks that no Qt module was loaded), so the
+window, the tray, the notifications and the dialogs all read the same texts, and the terminal
+front-ends may too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from gui.core.client import NO_ACCESS, READ_ONLY, READ_WRITE, UNKNOWN, KeyCheck, OpenOrder
+from gui.core.errors import GateError
+from gui.core.heartbeat import State, TargetStatus
+from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
+from gui.core.urls import LIVE_URL, TESTNET_URL
+
+# -- time left and clock times ---------------------------------------------------------------------
+
+
+def format_left(seconds: float) -> str:
+    """Time left for people: '42 s' below 100 s, then 'm:ss' or 'h:mm:ss'. Rounded up."""
+    whole = max(0, math.ceil(seconds))
+    if whole < 100:
+        return f"{whole} s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def left_text_changes_in(left: float) -> float | None:
+    """Seconds until :func:`format_left` shows something else as ``left`` runs down, or None
+    once it shows 0 s for good. The text is whole seconds rounded up: it changes as ``left``
+    reaches the next whole number below it."""
+    whole = math.ceil(left)
+    if whole <= 0:
+        return None
+    return left - (whole - 1)
+
+
+def clock_text(ms: int | None) -> str:
+    """An exchange time (ms) as a local clock time, HH:MM:SS."""
+    if not ms:
+        return "—"
+    return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
+
+
+def format_age(seconds: float) -> str:
+    whole = int(max(0.0, seconds))
+    if whole < 1:
+        return "just now"
+    if whole < 120:
+        return f"{whole} s ago"
+    return f"{whole // 60} min ago"
+
+
+def age_text_changes_in(age: float) -> float:
+    """Seconds until :func:`format_age` shows something else as ``age`` grows."""
+    whole = int(max(0.0, age))
+    if whole < 120:
+        return whole + 1 - age
+    return (whole // 60 + 1) * 60 - age
+
+
+# -- targets ---------------------------------------------------------------------------------------
+
+
+def target_title(target: Target) -> tuple[str, str]:
+    """A title and a subtitle for a target: ('BTC_USDT spot', 'One spot pair')."""
+    if target.product is Product.SPOT:
+        if target.is_all:
+            return "All spot markets", "Every spot order, on every pair"
+        return f"{target.name} spot", "One spot pair"
+    if target.is_all:
+        return "All options", "Every option order, on every underlying"
+    if target.kind is ScopeKind.UNDERLYING:
+        return f"{target.name} options", "Every contract of this underlying"
+    try:
+        _underlying, expiry, strike, is_call = parse_contract(target.name)
+        day = datetime.strptime(expiry, "%Y%m%d").strftime("%d %b %Y")
+    except (TargetError, ValueError):
+        return target.name, "One option contract"
+    return target.name, f"{'Call' if is_call else 'Put'} · strike {strike} · expires {day}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_expiry(expiration_time: int) -> str:
+    """An expiry as a date a person reads at a glance: ``27 Nov 2026`` (UTC, as Gate lists it).
+
+    Month names are spelled out here rather than by ``strftime``, whose names follow the locale.
+    """
+    moment = datetime.fromtimestamp(expiration_time, tz=UTC)
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def format_number(text: str) -> str:
+    """``95000`` as ``95,000``; text that is not a number is shown as it came."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return text
+    if not value.is_finite():
+        return text
+    return f"{value:,}"
+
+
+def describe_target(target: Target) -> str:
+    """What a target covers, in words: the core's :meth:`Target.describe`, with a contract's
+    strike, side and expiry spelled out."""
+    if target.kind is not ScopeKind.CONTRACT:
+        return target.describe()
+    underlying, expiry, strike, is_call = parse_contract(target.name)
+    try:
+        day = datetime.strptime(expiry, "%Y%m%d").replace(tzinfo=UTC)
+        when = format_expiry(int(day.timestamp()))
+    except ValueError:
+        when = expiry
+    return f"{underlying} {format_number(strike)} {'Call' if is_call else 'Put'}, expires {when}"
+
+
+# -- open orders -----------------------------------------------------------------------------------
+
+
+def orders_summary(orders: Sequence[OpenOrder]) -> tuple[str, str]:
+    """'3 open' and a tooltip listing them."""
+    if not orders:
+        return "none open", "No open orders in this scope."
+    lines = [f"{o.side} {o.amount.lstrip('-')} {o.market} @ {o.price}" for o in orders[:20]]
+    if len(orders) > 20:
+        lines.append(f"… and {len(orders) - 20} more")
+    return f"{len(orders)} open", "\n".join(lines)
+
+
+# -- the overall state -----------------------------------------------------------------------------
+
+
+#: overall states, loudest first; each has its own icon shape (resources/icons/<state>.svg)
+OVERALL_STATES = ("fired", "degraded", "stopping", "armed", "idle")
+
+
+def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
+                  stopping: bool = False) -> tuple[str, str]:
+    """The loudest state among ``statuses`` (one of OVERALL_STATES) and a line saying it."""
+    items = list(statuses)
+    fired = [s for s in items if s.state is State.FIRED]
+    failing = [s for s in items if s.state in (State.DEGRADED, State.ERROR)]
+    halting = [s for s in items if s.state is State.STOPPING]
+    live = [s for s in items if s.state.live]
+    lefts = [left for s in live + halting
+             if (left := s.time_left(now_mono)) is not None]
+    left_text = f", {format_left(min(lefts))} left" if lefts else ""
+    armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
+                  if live else "")
+
+    def names(group: list[TargetStatus]) -> str:
+        shown = ", ".join(str(s.target) for s in group[:3])
+        return shown + (f" and {len(group) - 3} more" if len(group) > 3 else "")
+
+    if fired:
+        line = f"FIRED: {names(fired)}"
+        return "fired", f"{line} · {armed_text}" if armed_text else line
+    if failing:
+        words = "Beats failing" if any(s.state is State.DEGRADED for s in failing) else "Stopped"
+        line = f"{words}: {names(failing)}"
+        return "degraded", f"{line} · {armed_text}" if armed_text else line
+    if stopping or halting:
+        return "stopping", f"Stopping… waiting for the exchange{left_text}"
+    if live:
+        return "armed", f"Armed: {len(live)} target{'s' if len(live) != 1 else ''}{left_text}"
+    return "idle", "Not armed"
+
+
+# -- market lists ----------------------------------------------------------------------------------
+
+
+def list_error_text(exc: GateError) -> str:
+    """What went wrong and what to do, for a list load.
+
+    ``str(exc)`` ends with the engine's advice, which for a transient failure says "retrying":
+    true for heartbeats, not for a list, which is retried by the Retry button beside the message.
+    """
+    if not exc.retryable:
+        return str(exc)
+    head = f"{exc.label}: " if exc.label else ""
+    return f"{head}{exc.message} Press Retry to try again.".strip()
+
+
+def hour_minute(unix_seconds: float) -> str:
+    return datetime.fromtimestamp(unix_seconds).strftime("%H:%M")
+
+
+# -- keys ------------------------------------------------------------------------------------------
+
+
+_ACCESS_WORDS = {READ_WRITE: "read-write", READ_ONLY: "read-only", NO_ACCESS: "no access",
+                 UNKNOWN: "unknown"}
+
+
+def access_in_words(access: str) -> str:
+    """``read-write``, ``read-only``, ``no access`` or ``unknown``."""
+    return _ACCESS_WORDS.get(access, access)
+
+
+def endpoint_label(base_url: str) -> str:
+    if base_url == LIVE_URL:
+        return "Live"
+    if base_url == TESTNET_URL:
+        return "TestNet"
+    return base_url
+
+
+def describe_check(check: KeyCheck) -> str:
+    lines = []
+    for product, access in (("spot", check.spot), ("options", check.options)):
+        detail = check.details.get(product, "")
+        lines.append(f"{product.capitalize()}: {access_in_words(access)}"
+                     + (f" ({detail})" if detail else ""))
+    if not all(check.can_arm.values()):
+        lines.append("The kill switch needs read-write access for each product it protects.")
+    return "\n".join(lines)
