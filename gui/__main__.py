@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             check_interval(args.timeout or 60, args.interval)
     except (TargetError, InvalidInputError) as exc:
         parser.error(str(exc))
-    from gui.app import GuiOptions, run_gui
+    from gui.app import run_gui
+    from gui.controller import GuiOptions
 
     return run_gui(GuiOptions(demo=args.demo, profile=args.profile, arm=arm,
                               timeout=args.timeout, interval=args.interval,

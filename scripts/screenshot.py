@@ -41,7 +41,8 @@ def main() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from gui.app import AppController, GuiOptions, apply_theme
+    from gui.app import apply_theme
+    from gui.controller import AppController, GuiOptions, Phase
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
@@ -69,7 +70,7 @@ def main() -> int:
             controller.start()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 20
-            while not controller._painted and loop.time() < deadline:
+            while not controller.phase >= Phase.PAINTED and loop.time() < deadline:
                 await asyncio.sleep(0.05)
             controller.arm(targets, TIMEOUT, INTERVAL)
             while loop.time() < deadline:

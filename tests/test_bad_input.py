@@ -447,7 +447,7 @@ from tests.qt_fixtures import qloop  # noqa: E402, F401  (the fixture, used by n
 @pytest.fixture
 def window_app(qtbot: Any, request: pytest.FixtureRequest, demo_sim: Any) -> Iterator[Any]:
     """The app on the demo simulator, offscreen, with remembered settings saved once."""
-    from gui.app import AppController, GuiOptions
+    from gui.controller import AppController, GuiOptions, Phase
     from gui.core.client import GateClient
     from gui.core.journal import Journal
     from tests.simkeys import TEST_KEY, TEST_SECRET
@@ -459,13 +459,13 @@ def window_app(qtbot: Any, request: pytest.FixtureRequest, demo_sim: Any) -> Ite
         client_label="Simulator", cache_key="sim", use_tray=False)
     controller.window.resize(1200, 800)
     controller.start()
-    qtbot.waitUntil(lambda: controller._painted, timeout=10_000)
+    qtbot.waitUntil(lambda: controller.phase >= Phase.PAINTED, timeout=10_000)
     controller.window.picker.set_selected([parse_target("spot:BTC_USDT")])
     controller.save_settings()
     try:
         yield controller
     finally:
-        if not controller._finished:
+        if controller.phase is not Phase.FINISHED:
             demo_sim.clear_faults()
             future = asyncio.ensure_future(controller.quit_now())
             qtbot.waitUntil(future.done, timeout=20_000)

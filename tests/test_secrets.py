@@ -517,7 +517,7 @@ def test_a_window_session_leaves_no_key_secret_or_signature_anywhere(
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QPushButton
 
-    from gui.app import AppController, GuiOptions
+    from gui.controller import AppController, GuiOptions, Phase
 
     caplog.set_level(logging.DEBUG)
     settings = SettingsStore()
@@ -562,9 +562,9 @@ def test_a_window_session_leaves_no_key_secret_or_signature_anywhere(
         with qtbot.waitSignal(app.finished, timeout=90_000):
             app.request_quit()
     finally:
-        if not app._finished:
+        if app.phase is not Phase.FINISHED:
             app.spawn(app.quit_now())
-            qtbot.waitUntil(lambda: app._finished, timeout=90_000)
+            qtbot.waitUntil(lambda: app.phase is Phase.FINISHED, timeout=90_000)
     sigs = signatures.all()
     assert len(sigs) >= 8
     out, err = capfd.readouterr()

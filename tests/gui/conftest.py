@@ -15,11 +15,12 @@ from typing import Any
 import keyring
 import pytest
 
-from gui.app import AppController, GuiOptions, guard_refcounts
+from gui.controller import AppController, GuiOptions, Phase
 from gui.core.client import GateClient
 from gui.core.heartbeat import State
 from gui.core.journal import Journal
 from gui.core.settings import SettingsStore
+from gui.qt_workarounds import guard_refcounts
 from gui.simulator import Simulator
 from tests.memkeyring import MemoryKeyring
 from tests.qt_fixtures import qloop  # noqa: F401  (the fixture, used by name)
@@ -73,13 +74,13 @@ def make_app(request: pytest.FixtureRequest, qtbot: Any, demo_sim: Simulator, tm
         made.append(controller)
         controller.window.resize(1200, 800)
         controller.start()
-        qtbot.waitUntil(lambda: controller._painted, timeout=10_000)
+        qtbot.waitUntil(lambda: controller.phase >= Phase.PAINTED, timeout=10_000)
         return controller
 
     make.adopt = made.append  # type: ignore[attr-defined]  # for controllers built by hand
     yield make
     for controller in made:
-        if not controller._finished:
+        if controller.phase is not Phase.FINISHED:
             demo_sim.clear_faults()
             future = asyncio.ensure_future(controller.quit_now())
             qtbot.waitUntil(future.done, timeout=20_000)

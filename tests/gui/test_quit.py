@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from gui.controller import Phase
 from gui.core.heartbeat import State
 from gui.core.settings import SettingsStore
 from gui.core.targets import parse_target
@@ -61,7 +62,7 @@ def test_cancel_keeps_running_and_beating(make_app, qtbot, demo_sim):
     beats = app.engine.status(BTC).beats
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2_000)
-    assert not app._finished and app.window.isVisible()
+    assert app.phase is not Phase.FINISHED and app.window.isVisible()
     qtbot.waitUntil(lambda: app.engine.status(BTC).beats > beats, timeout=5_000)
     assert app.window.mode == "stop"
     assert set(demo_sim.countdowns()) == {"spot:BTC_USDT", "spot:ETH_USDT"}
@@ -76,7 +77,7 @@ def test_a_stop_that_cannot_be_confirmed_is_named(make_app, qtbot, demo_sim):
     qtbot.waitUntil(lambda: dialog.disarm_button.isEnabled(), timeout=15_000)
     assert "spot:ETH_USDT" in dialog.progress.text()
     assert "spot:BTC_USDT" not in dialog.progress.text()
-    assert not app._finished
+    assert app.phase is not Phase.FINISHED
     assert app.engine.status(BTC).state is State.DISARMED
     assert any("Stop NOT confirmed" in t and "spot:ETH_USDT" in t
                for t in app.window.banner.texts())
@@ -100,7 +101,7 @@ def test_closing_with_a_tray_keeps_running_and_says_so_once(make_app, qtbot, dem
     said = []
     app.tray.notify = lambda title, message, level="info": said.append(title)
     app.window.close()
-    assert not app.window.isVisible() and not app._finished
+    assert not app.window.isVisible() and app.phase is not Phase.FINISHED
     assert said == ["Still running in the tray"]
     assert "close-to-tray" in SettingsStore(tmp_path / "config").load().notices_shown
     app.show_window()

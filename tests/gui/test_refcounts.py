@@ -6,7 +6,7 @@ import sys
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.app import guard_refcounts
+from gui.qt_workarounds import guard_refcounts
 
 
 class _Pinger(QObject):

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from gui.app import NO_DISPLAY_MESSAGE, AppController, GuiOptions, display_problem
+from gui.controller import AppController, GuiOptions
 from gui.core.heartbeat import State
 from gui.core.journal import Journal
 from gui.core.keys import KeyStore, ProfileStore
 from gui.core.settings import Settings, SettingsStore
 from gui.core.targets import parse_target
+from gui.startup import NO_DISPLAY_MESSAGE, display_problem
 from tests.gui.conftest import INTERVAL, TIMEOUT
 from tests.memkeyring import LockedKeyring
 from tests.simkeys import TEST_KEY, TEST_SECRET

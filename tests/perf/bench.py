@@ -466,7 +466,7 @@ def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from gui.app import AppController, GuiOptions
+    from gui.controller import AppController, GuiOptions, Phase
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
@@ -483,7 +483,7 @@ def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
         window = controller.window
         window.resize(1240, 800)
         controller.start()
-        await _until(lambda: controller._painted, 20, "the first paint")
+        await _until(lambda: controller.phase >= Phase.PAINTED, 20, "the first paint")
         await _until(lambda: window.picker.pair_list.count() > 0, 20, "the pair list")
         probe = LagProbe()
         probe.start()
@@ -603,7 +603,7 @@ def profile_idle(seconds: float) -> None:
     """The idle scenario in this process (20 targets, window shown) under cProfile."""
     tmp = offscreen_app("gk-bench-prof-")
     base = Path(tmp.name)
-    from gui.app import AppController, GuiOptions
+    from gui.controller import AppController, GuiOptions
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
