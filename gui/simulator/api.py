@@ -44,7 +44,7 @@ class ApiError(Exception):
         self.message = message
 
 
-def _bad_value(message: str) -> ApiError:
+def bad_value(message: str) -> ApiError:
     return ApiError(400, "INVALID_PARAM_VALUE", message)
 
 
@@ -52,7 +52,7 @@ def _missing(name: str) -> ApiError:
     return ApiError(400, "MISSING_REQUIRED_PARAM", f"missing required parameter: {name}")
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
     # bool is an int subclass in Python, but true/false is not a number of seconds.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -95,7 +95,7 @@ def _optional_name(body: dict[str, Any], name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise _bad_value(f"{name} must be a string")
+        raise bad_value(f"{name} must be a string")
     return value
 
 
@@ -104,13 +104,13 @@ def _positive_decimal(body: dict[str, Any], name: str) -> Decimal:
         raise _missing(name)
     value = body[name]
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _bad_value(f"{name} must be a decimal string")
+        raise bad_value(f"{name} must be a decimal string")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise _bad_value(f"{name} is not a decimal: {value!r}") from None
+        raise bad_value(f"{name} is not a decimal: {value!r}") from None
     if not number.is_finite() or number <= 0:
-        raise _bad_value(f"{name} must be positive: {value!r}")
+        raise bad_value(f"{name} must be positive: {value!r}")
     return number
 
 
@@ -120,7 +120,7 @@ def _order_text(body: dict[str, Any]) -> str:
         return "apiv4"
     # Gate's rule for a custom order id: "t-" and at most 28 characters after it.
     if not isinstance(text, str) or not text.startswith("t-") or len(text) > 30:
-        raise _bad_value("text must start with 't-' and be at most 30 characters")
+        raise bad_value("text must start with 't-' and be at most 30 characters")
     return text
 
 
@@ -133,9 +133,9 @@ def _page(req: ApiRequest, *, default_limit: int = 100) -> tuple[int, int]:
         else:
             offset = (int(req.query.get("page") or 1) - 1) * limit
     except ValueError:
-        raise _bad_value("limit, page and offset must be integers") from None
+        raise bad_value("limit, page and offset must be integers") from None
     if not 1 <= limit <= 1000 or offset < 0:
-        raise _bad_value("limit must be 1-1000, page and offset not negative")
+        raise bad_value("limit must be 1-1000, page and offset not negative")
     return offset, limit
 
 
@@ -143,10 +143,10 @@ def _countdown_timeout(body: dict[str, Any]) -> int:
     if body.get("timeout") is None:
         raise _missing("timeout")
     timeout = body["timeout"]
-    if not _is_int(timeout):
-        raise _bad_value("timeout must be an integer number of seconds")
+    if not is_int(timeout):
+        raise bad_value("timeout must be an integer number of seconds")
     if timeout != 0 and not MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S:
-        raise _bad_value(f"timeout must be 0 or between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S}")
+        raise bad_value(f"timeout must be 0 or between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S}")
     return int(timeout)
 
 
@@ -165,7 +165,7 @@ def describe_request(method: str, path: str, query: dict[str, str],
         if not isinstance(data, dict):
             return None, None
         raw_timeout = data.get("timeout")
-        timeout = raw_timeout if _is_int(raw_timeout) else None
+        timeout = raw_timeout if is_int(raw_timeout) else None
         if path.startswith("/spot/"):
             names = [data.get("currency_pair")]
             product = "spot"
@@ -219,7 +219,7 @@ class Api:
             try:
                 wanted = int(expiration)
             except ValueError:
-                raise _bad_value("expiration must be a Unix time in seconds") from None
+                raise bad_value("expiration must be a Unix time in seconds") from None
             found = [c for c in found if c.expiration_time == wanted]
         return [c.to_json() for c in found]
 
@@ -274,14 +274,14 @@ class Api:
         if side is None:
             raise _missing("side")
         if side not in ("buy", "sell"):
-            raise _bad_value("side must be buy or sell")
+            raise bad_value("side must be buy or sell")
         order_type = body.get("type") or "limit"
         if order_type != "limit":
             # Nothing trades on the simulator, so a market order has nothing to fill against.
-            raise _bad_value("only limit orders are supported")
+            raise bad_value("only limit orders are supported")
         tif = body.get("time_in_force") or "gtc"
         if tif not in ("gtc", "ioc", "poc", "fok"):
-            raise _bad_value("time_in_force must be gtc, ioc, poc or fok")
+            raise bad_value("time_in_force must be gtc, ioc, poc or fok")
         amount = _positive_decimal(body, "amount")
         price = _positive_decimal(body, "price")
         text = _order_text(body)
@@ -297,7 +297,7 @@ class Api:
         # orders is listed, with its total.
         offset, limit = _page(req)
         if limit > 100:
-            raise _bad_value("limit must be 1-100")
+            raise bad_value("limit must be 1-100")
         by_pair: dict[str, list[dict[str, Any]]] = {}
         for order in self.exchange.spot_orders():
             by_pair.setdefault(order["currency_pair"], []).append(order)
@@ -309,7 +309,7 @@ class Api:
         pair = self._pair(req.required_query("currency_pair"))
         status = req.required_query("status")
         if status not in ("open", "finished"):
-            raise _bad_value("status must be open or finished")
+            raise bad_value("status must be open or finished")
         side = self._spot_side(req.optional_query("side"))
         offset, limit = _page(req)
         orders = self.exchange.spot_orders(pair=pair, side=side, open_only=status == "open")
@@ -347,19 +347,19 @@ class Api:
         size = body.get("size")
         if size is None:
             raise _missing("size")
-        if not _is_int(size) or size == 0:
-            raise _bad_value("size must be a non-zero integer (negative to sell)")
+        if not is_int(size) or size == 0:
+            raise bad_value("size must be a non-zero integer (negative to sell)")
         price = _positive_decimal(body, "price")
         tif = body.get("tif") or "gtc"
         if tif not in ("gtc", "ioc", "poc"):
-            raise _bad_value("tif must be gtc, ioc or poc")
+            raise bad_value("tif must be gtc, ioc or poc")
         return self.exchange.place_option_order(contract, int(size), price, tif=tif,
                                                 text=_order_text(body))
 
     def options_list_orders(self, req: ApiRequest) -> Any:
         status = req.required_query("status")
         if status not in ("open", "finished"):
-            raise _bad_value("status must be open or finished")
+            raise bad_value("status must be open or finished")
         offset, limit = _page(req)
         orders = self.exchange.option_orders(
             underlying=req.optional_query("underlying"), contract=req.optional_query("contract"),
@@ -372,7 +372,7 @@ class Api:
                                    req.optional_query("underlying"))
         side = req.optional_query("side")
         if side not in (None, "ask", "bid"):
-            raise _bad_value("side must be ask or bid")
+            raise bad_value("side must be ask or bid")
         name = scope.partition(":")[2]
         if name == "all":
             return self.exchange.cancel_option_orders(side=side)
@@ -416,7 +416,7 @@ class Api:
             self._contract(contract)
             if (underlying is not None
                     and self.markets.contracts[contract].underlying != underlying):
-                raise _bad_value(f"contract {contract} does not belong to {underlying}")
+                raise bad_value(f"contract {contract} does not belong to {underlying}")
             return f"options:{contract}"
         return "options:all" if underlying is None else f"options:{underlying}"
 
@@ -429,18 +429,18 @@ class Api:
 
     def _underlying(self, name: str) -> str:
         if name not in self.markets.underlyings:
-            raise _bad_value(f"unknown underlying: {name}")
+            raise bad_value(f"unknown underlying: {name}")
         return name
 
     def _contract(self, name: str) -> str:
         if name not in self.markets.contracts:
-            raise _bad_value(f"unknown contract: {name}")
+            raise bad_value(f"unknown contract: {name}")
         return name
 
     @staticmethod
     def _spot_side(side: str | None) -> str | None:
         if side not in (None, "buy", "sell"):
-            raise _bad_value("side must be buy or sell")
+            raise bad_value("side must be buy or sell")
         return side
 
     @staticmethod
@@ -448,7 +448,7 @@ class Api:
         try:
             return int(text)
         except ValueError:
-            raise _bad_value(f"order id must be an integer: {text}") from None
+            raise bad_value(f"order id must be an integer: {text}") from None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
-from gui.simulator.api import ApiError, ApiRequest, _bad_value
+from gui.simulator.api import ApiError, ApiRequest, bad_value
 
 # Gate's gateway rejects a Timestamp further than this from its clock.
 TIMESTAMP_WINDOW_S = 60.0
@@ -54,7 +54,7 @@ def authenticate(req: ApiRequest, keys: dict[str, KeyGrant], server_now_s: float
     except ValueError:
         stamp = math.nan
     if not math.isfinite(stamp):
-        raise _bad_value(f"Timestamp is not a number of seconds: {timestamp!r}")
+        raise bad_value(f"Timestamp is not a number of seconds: {timestamp!r}")
     if abs(stamp - server_now_s) > TIMESTAMP_WINDOW_S:
         raise ApiError(401, "REQUEST_EXPIRED",
                        "gap between request Timestamp and server time exceeds 60")

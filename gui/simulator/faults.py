@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from gui.core.targets import TargetError, parse_target
-from gui.simulator.api import API_PREFIX, _is_int
+from gui.simulator.api import API_PREFIX, is_int
 
 
 class Fault(StrEnum):
@@ -41,7 +41,7 @@ _LABEL_FOR_STATUS = {
 }
 
 # What nginx in front of Gate answers when the upstream fails; clients must not choke on it.
-_NGINX_PAGE = (
+NGINX_PAGE = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
@@ -98,7 +98,7 @@ class FaultBook:
         except ValueError:
             raise ValueError(f"unknown fault kind {kind!r}; use one of "
                              f"{', '.join(k.value for k in Fault)}") from None
-        if count is not None and (not _is_int(count) or count < 1):
+        if count is not None and (not is_int(count) or count < 1):
             raise ValueError(f"count must be a positive integer or None, not {count!r}")
         if path is not None:
             if not isinstance(path, str) or not path.startswith("/"):
@@ -111,11 +111,11 @@ class FaultBook:
                 scope = parse_target(scope).text
             except (TargetError, AttributeError) as exc:
                 raise ValueError(f"scope: {exc}") from None
-        if status is not None and (not _is_int(status) or not 100 <= status <= 599):
+        if status is not None and (not is_int(status) or not 100 <= status <= 599):
             raise ValueError(f"status must be an HTTP status code, not {status!r}")
         if label is not None and not isinstance(label, str):
             raise ValueError(f"label must be a string, not {label!r}")
-        if not _is_int(latency_ms) or latency_ms < 0:
+        if not is_int(latency_ms) or latency_ms < 0:
             raise ValueError(f"latency_ms must be a non-negative integer, not {latency_ms!r}")
         if (not isinstance(hang_s, int | float) or isinstance(hang_s, bool)
                 or not math.isfinite(hang_s) or hang_s <= 0):

@@ -35,7 +35,7 @@ from gui.simulator.api import (
 )
 from gui.simulator.auth import authenticate
 from gui.simulator.exchange import RateWindow, RequestRecord
-from gui.simulator.faults import _NGINX_PAGE, Fault, FaultRule, fitting_label
+from gui.simulator.faults import NGINX_PAGE, Fault, FaultRule, fitting_label
 
 if TYPE_CHECKING:
     from gui.simulator.server import Simulator
@@ -52,7 +52,7 @@ def _is_loopback(ip: str) -> bool:
         return False
 
 
-class _SimHTTPServer(ThreadingHTTPServer):
+class SimHTTPServer(ThreadingHTTPServer):
     # Handler threads are tracked and released by Simulator.stop(); server_close must not
     # wait for keep-alive connections that clients leave open.
     block_on_close = False
@@ -140,7 +140,7 @@ class _SimHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
-    server: _SimHTTPServer
+    server: SimHTTPServer
     # An idle keep-alive connection is closed after this; stop() closes them at once anyway.
     timeout = 120
 
@@ -354,7 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
             # A proxy's page, not Gate's: none of Gate's headers.
             sim.exchange.set_request_status(record, status)
             reason = self.responses.get(status, ("Error",))[0]
-            page = _NGINX_PAGE.format(status=status, reason=reason).encode()
+            page = NGINX_PAGE.format(status=status, reason=reason).encode()
             self._send(status, page, "text/html")
         else:  # Fault.EMPTY
             sim.exchange.set_request_status(record, status)

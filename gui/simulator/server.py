@@ -20,7 +20,7 @@ from gui.simulator.auth import PERMISSIONS, KeyGrant
 from gui.simulator.demo import build_markets, seed_demo_orders
 from gui.simulator.exchange import Exchange, Firing, RequestRecord, option_scopes, spot_scopes
 from gui.simulator.faults import FaultBook
-from gui.simulator.http import _SimHTTPServer
+from gui.simulator.http import SimHTTPServer
 
 STOP_JOIN_S = 0.8
 
@@ -46,7 +46,7 @@ class Simulator:
             self.add_key(key, secret, spot="r", options="r")
         if demo:
             seed_demo_orders(self.exchange)
-        self._httpd: _SimHTTPServer | None = None
+        self._httpd: SimHTTPServer | None = None
         self._serve_thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -54,7 +54,7 @@ class Simulator:
     def start(self) -> None:
         if self._httpd is not None or self.stopping.is_set():
             raise RuntimeError("a Simulator starts once")
-        self._httpd = _SimHTTPServer((self.host, self.port), self)
+        self._httpd = SimHTTPServer((self.host, self.port), self)
         self.exchange.start()
         self._serve_thread = threading.Thread(
             target=self._httpd.serve_until_stopped, name="simulator-accept", daemon=True)
