@@ -45,7 +45,7 @@ from gui.core.settings import Profile, Settings, SettingsStore
 from gui.core.targets import parse_target
 from gui.core.urls import LIVE_URL, BaseUrlError
 from gui.simulator import Simulator
-from gui.simulator import server as sim_server
+from gui.simulator import http as sim_http
 from tests.memkeyring import (
     AltFileKeyring,
     EmptyChainer,
@@ -90,13 +90,13 @@ class Signatures:
 @pytest.fixture
 def signatures(monkeypatch: pytest.MonkeyPatch) -> Signatures:
     seen = Signatures()
-    original = sim_server._Handler._api
+    original = sim_http._Handler._api
 
     def recording(self: Any, *args: Any, **kwargs: Any) -> None:
         seen.add(self.headers.get("SIGN"))
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(sim_server._Handler, "_api", recording)
+    monkeypatch.setattr(sim_http._Handler, "_api", recording)
     return seen
 
 

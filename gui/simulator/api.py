@@ -1,0 +1,506 @@
+"""The routing and endpoint stages: Gate's APIv4 over one :class:`Exchange`.
+
+:func:`find_route` maps a method and a path below ``/api/v4`` to its :class:`Route`; once the
+request has passed authentication, permissions and the rate limit, the route's :class:`Api`
+method validates it and returns the JSON to answer, or raises :class:`ApiError` in Gate's error
+shape. The request object and the validation helpers the other stages use live here too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gui.simulator.exchange import (
+    MAX_TIMEOUT_S,
+    MIN_TIMEOUT_S,
+    OPTIONS_BALANCE,
+    SIM_USER_ID,
+    SPOT_BALANCES,
+    Exchange,
+    decimal_text,
+)
+
+API_PREFIX = "/api/v4"
+CONTROL_PREFIX = "/_sim"
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors, requests, validation helpers
+# ---------------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An answer in Gate's error shape: ``{"label": ..., "message": ...}``."""
+
+    def __init__(self, status: int, label: str, message: str) -> None:
+        super().__init__(f"{status} {label}: {message}")
+        self.status = status
+        self.label = label
+        self.message = message
+
+
+def bad_value(message: str) -> ApiError:
+    return ApiError(400, "INVALID_PARAM_VALUE", message)
+
+
+def _missing(name: str) -> ApiError:
+    return ApiError(400, "MISSING_REQUIRED_PARAM", f"missing required parameter: {name}")
+
+
+def is_int(value: object) -> bool:
+    # bool is an int subclass in Python, but true/false is not a number of seconds.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass
+class ApiRequest:
+    method: str
+    raw_path: str  # as received, with the /api/v4 prefix: what the signature covers
+    path: str  # below the prefix
+    raw_query: str
+    query: dict[str, str]
+    body: bytes
+    headers: dict[str, str]  # lower-case names
+    client_ip: str
+    params: dict[str, str] = field(default_factory=dict)  # from the path template
+
+    def json_object(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+        except (UnicodeDecodeError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            raise ApiError(400, "INVALID_REQUEST_BODY", "request body must be a JSON object")
+        return data
+
+    def optional_query(self, name: str) -> str | None:
+        value = self.query.get(name)
+        return value if value else None
+
+    def required_query(self, name: str) -> str:
+        value = self.query.get(name)
+        if not value:
+            raise _missing(name)
+        return value
+
+
+def _optional_name(body: dict[str, Any], name: str) -> str | None:
+    """A scope field of a body: absent, null and "" all mean "not given"."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise bad_value(f"{name} must be a string")
+    return value
+
+
+def _positive_decimal(body: dict[str, Any], name: str) -> Decimal:
+    if body.get(name) is None:
+        raise _missing(name)
+    value = body[name]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise bad_value(f"{name} must be a decimal string")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise bad_value(f"{name} is not a decimal: {value!r}") from None
+    if not number.is_finite() or number <= 0:
+        raise bad_value(f"{name} must be positive: {value!r}")
+    return number
+
+
+def _order_text(body: dict[str, Any]) -> str:
+    text = body.get("text")
+    if text is None or text == "":
+        return "apiv4"
+    # Gate's rule for a custom order id: "t-" and at most 28 characters after it.
+    if not isinstance(text, str) or not text.startswith("t-") or len(text) > 30:
+        raise bad_value("text must start with 't-' and be at most 30 characters")
+    return text
+
+
+def _page(req: ApiRequest, *, default_limit: int = 100) -> tuple[int, int]:
+    """(offset, limit) from Gate's page/offset and limit parameters."""
+    try:
+        limit = int(req.query.get("limit") or default_limit)
+        if "offset" in req.query:
+            offset = int(req.query["offset"] or 0)
+        else:
+            offset = (int(req.query.get("page") or 1) - 1) * limit
+    except ValueError:
+        raise bad_value("limit, page and offset must be integers") from None
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise bad_value("limit must be 1-1000, page and offset not negative")
+    return offset, limit
+
+
+def _countdown_timeout(body: dict[str, Any]) -> int:
+    if body.get("timeout") is None:
+        raise _missing("timeout")
+    timeout = body["timeout"]
+    if not is_int(timeout):
+        raise bad_value("timeout must be an integer number of seconds")
+    if timeout != 0 and not MIN_TIMEOUT_S <= timeout <= MAX_TIMEOUT_S:
+        raise bad_value(f"timeout must be 0 or between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S}")
+    return int(timeout)
+
+
+def describe_request(method: str, path: str, query: dict[str, str],
+                     body: bytes) -> tuple[str | None, int | None]:
+    """(scope, timeout) of a countdown or cancel-all request, for the log and fault matching.
+
+    Lenient on purpose: it runs before validation, and a malformed request just has no scope.
+    """
+    if method == "POST" and path in ("/spot/countdown_cancel_all",
+                                     "/options/countdown_cancel_all"):
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None, None
+        if not isinstance(data, dict):
+            return None, None
+        raw_timeout = data.get("timeout")
+        timeout = raw_timeout if is_int(raw_timeout) else None
+        if path.startswith("/spot/"):
+            names = [data.get("currency_pair")]
+            product = "spot"
+        else:
+            names = [data.get("contract"), data.get("underlying")]
+            product = "options"
+    elif method == "DELETE" and path == "/spot/orders":
+        names, product, timeout = [query.get("currency_pair")], "spot", None
+    elif method == "DELETE" and path == "/options/orders":
+        names, product, timeout = [query.get("contract"), query.get("underlying")], "options", None
+    else:
+        return None, None
+    for name in names:  # the contract wins over the underlying
+        if name is None or name == "":
+            continue
+        return (f"{product}:{name}" if isinstance(name, str) else None), timeout
+    return f"{product}:all", timeout
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints
+# ---------------------------------------------------------------------------------------------
+
+
+class Api:
+    """Gate's endpoints over one :class:`Exchange`. Each returns the JSON to answer."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.markets = exchange.markets
+
+    # -- public --------------------------------------------------------------------------------
+
+    def spot_time(self, req: ApiRequest) -> Any:
+        return {"server_time": self.exchange.server_time_ms()}
+
+    def currency_pairs(self, req: ApiRequest) -> Any:
+        return [p.to_json() for p in self.markets.spot_pairs.values()]
+
+    def currency_pair(self, req: ApiRequest) -> Any:
+        return self.markets.spot_pairs[self._pair(req.params["pair"])].to_json()
+
+    def underlyings(self, req: ApiRequest) -> Any:
+        return [u.to_json() for u in self.markets.underlyings.values()]
+
+    def contracts(self, req: ApiRequest) -> Any:
+        underlying = self._underlying(req.required_query("underlying"))
+        expiration = req.optional_query("expiration")
+        found = self.markets.contracts_of(underlying)
+        if expiration is not None:
+            try:
+                wanted = int(expiration)
+            except ValueError:
+                raise bad_value("expiration must be a Unix time in seconds") from None
+            found = [c for c in found if c.expiration_time == wanted]
+        return [c.to_json() for c in found]
+
+    def contract(self, req: ApiRequest) -> Any:
+        contract = self.markets.contracts.get(req.params["contract"])
+        if contract is None:
+            raise ApiError(404, "NOT_FOUND", f"contract {req.params['contract']} not found")
+        return contract.to_json()
+
+    def expirations(self, req: ApiRequest) -> Any:
+        underlying = self._underlying(req.required_query("underlying"))
+        return sorted({c.expiration_time for c in self.markets.contracts_of(underlying)})
+
+    # -- accounts ------------------------------------------------------------------------------
+
+    def spot_accounts(self, req: ApiRequest) -> Any:
+        locked = self.exchange.spot_locked()
+        wanted = req.optional_query("currency")
+        accounts = []
+        for currency in sorted(set(SPOT_BALANCES) | set(locked)):
+            if wanted is not None and currency != wanted:
+                continue
+            held = locked.get(currency, Decimal(0))
+            total = SPOT_BALANCES.get(currency, Decimal(0))
+            accounts.append({"currency": currency, "available": decimal_text(total - held),
+                             "locked": decimal_text(held), "update_id": 1})
+        return accounts
+
+    def options_accounts(self, req: ApiRequest) -> Any:
+        bid, ask = self.exchange.option_order_margin()
+        order_margin = bid + ask
+        return {
+            "user": SIM_USER_ID, "total": decimal_text(OPTIONS_BALANCE),
+            "position_value": "0", "equity": decimal_text(OPTIONS_BALANCE),
+            "short_enabled": True, "mmp_enabled": False, "liq_triggered": False,
+            "margin_mode": 0, "unrealised_pnl": "0", "init_margin": "0", "maint_margin": "0",
+            "order_margin": decimal_text(order_margin), "ask_order_margin": decimal_text(ask),
+            "bid_order_margin": decimal_text(bid),
+            "available": decimal_text(OPTIONS_BALANCE - order_margin), "point": "0",
+            "currency": "USDT", "orders_limit": 50, "position_notional_limit": 1_000_000,
+        }
+
+    # -- spot orders ---------------------------------------------------------------------------
+
+    def spot_create_order(self, req: ApiRequest) -> Any:
+        body = req.json_object()
+        raw_pair = _optional_name(body, "currency_pair")
+        if raw_pair is None:
+            raise _missing("currency_pair")
+        pair = self._pair(raw_pair)
+        side = body.get("side")
+        if side is None:
+            raise _missing("side")
+        if side not in ("buy", "sell"):
+            raise bad_value("side must be buy or sell")
+        order_type = body.get("type") or "limit"
+        if order_type != "limit":
+            # Nothing trades on the simulator, so a market order has nothing to fill against.
+            raise bad_value("only limit orders are supported")
+        tif = body.get("time_in_force") or "gtc"
+        if tif not in ("gtc", "ioc", "poc", "fok"):
+            raise bad_value("time_in_force must be gtc, ioc, poc or fok")
+        amount = _positive_decimal(body, "amount")
+        price = _positive_decimal(body, "price")
+        text = _order_text(body)
+        market = self.markets.spot_pairs[pair]
+        if not market.allows(side):
+            raise ApiError(400, "INVALID_CURRENCY_PAIR",
+                           f"{pair} is {market.trade_status}: no {side} orders")
+        return self.exchange.place_spot_order(pair, side, amount, price, order_type=order_type,
+                                              time_in_force=tif, text=text)
+
+    def spot_open_orders(self, req: ApiRequest) -> Any:
+        # Gate pages each pair's orders separately (limit at most 100); every pair with open
+        # orders is listed, with its total.
+        offset, limit = _page(req)
+        if limit > 100:
+            raise bad_value("limit must be 1-100")
+        by_pair: dict[str, list[dict[str, Any]]] = {}
+        for order in self.exchange.spot_orders():
+            by_pair.setdefault(order["currency_pair"], []).append(order)
+        return [{"currency_pair": pair, "total": len(orders),
+                 "orders": orders[offset:offset + limit]}
+                for pair, orders in sorted(by_pair.items())]
+
+    def spot_list_orders(self, req: ApiRequest) -> Any:
+        pair = self._pair(req.required_query("currency_pair"))
+        status = req.required_query("status")
+        if status not in ("open", "finished"):
+            raise bad_value("status must be open or finished")
+        side = self._spot_side(req.optional_query("side"))
+        offset, limit = _page(req)
+        orders = self.exchange.spot_orders(pair=pair, side=side, open_only=status == "open")
+        orders.sort(key=lambda o: int(o["id"]), reverse=True)  # newest first, like Gate
+        return orders[offset:offset + limit]
+
+    def spot_cancel_orders(self, req: ApiRequest) -> Any:
+        raw_pair = req.optional_query("currency_pair")
+        pair = None if raw_pair is None else self._pair(raw_pair)
+        side = self._spot_side(req.optional_query("side"))
+        return self.exchange.cancel_spot_orders(pair=pair, side=side)
+
+    def spot_get_order(self, req: ApiRequest) -> Any:
+        pair = self._pair(req.required_query("currency_pair"))
+        order = self.exchange.spot_order(req.params["order_id"])
+        if order is None or order["currency_pair"] != pair:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return order
+
+    def spot_cancel_order(self, req: ApiRequest) -> Any:
+        pair = self._pair(req.required_query("currency_pair"))
+        order = self.exchange.cancel_spot_order(req.params["order_id"], pair)
+        if order is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return order
+
+    # -- option orders -------------------------------------------------------------------------
+
+    def options_create_order(self, req: ApiRequest) -> Any:
+        body = req.json_object()
+        name = _optional_name(body, "contract")
+        if name is None:
+            raise _missing("contract")
+        contract = self._contract(name)
+        size = body.get("size")
+        if size is None:
+            raise _missing("size")
+        if not is_int(size) or size == 0:
+            raise bad_value("size must be a non-zero integer (negative to sell)")
+        price = _positive_decimal(body, "price")
+        tif = body.get("tif") or "gtc"
+        if tif not in ("gtc", "ioc", "poc"):
+            raise bad_value("tif must be gtc, ioc or poc")
+        return self.exchange.place_option_order(contract, int(size), price, tif=tif,
+                                                text=_order_text(body))
+
+    def options_list_orders(self, req: ApiRequest) -> Any:
+        status = req.required_query("status")
+        if status not in ("open", "finished"):
+            raise bad_value("status must be open or finished")
+        offset, limit = _page(req)
+        orders = self.exchange.option_orders(
+            underlying=req.optional_query("underlying"), contract=req.optional_query("contract"),
+            open_only=status == "open")
+        orders.sort(key=lambda o: int(o["id"]), reverse=True)
+        return orders[offset:offset + limit]
+
+    def options_cancel_orders(self, req: ApiRequest) -> Any:
+        scope = self.options_scope(req.optional_query("contract"),
+                                   req.optional_query("underlying"))
+        side = req.optional_query("side")
+        if side not in (None, "ask", "bid"):
+            raise bad_value("side must be ask or bid")
+        name = scope.partition(":")[2]
+        if name == "all":
+            return self.exchange.cancel_option_orders(side=side)
+        if name in self.markets.contracts:
+            return self.exchange.cancel_option_orders(contract=name, side=side)
+        return self.exchange.cancel_option_orders(underlying=name, side=side)
+
+    def options_get_order(self, req: ApiRequest) -> Any:
+        order = self.exchange.option_order(self._option_id(req.params["order_id"]))
+        if order is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return order
+
+    def options_cancel_order(self, req: ApiRequest) -> Any:
+        order = self.exchange.cancel_option_order(self._option_id(req.params["order_id"]))
+        if order is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return order
+
+    # -- countdowns ----------------------------------------------------------------------------
+
+    def spot_countdown(self, req: ApiRequest) -> Any:
+        body = req.json_object()
+        timeout = _countdown_timeout(body)
+        pair = _optional_name(body, "currency_pair")
+        scope = "spot:all" if pair is None else f"spot:{self._pair(pair)}"
+        return {"triggerTime": str(self.exchange.set_countdown(scope, timeout))}
+
+    def options_countdown(self, req: ApiRequest) -> Any:
+        body = req.json_object()
+        timeout = _countdown_timeout(body)
+        scope = self.options_scope(_optional_name(body, "contract"),
+                                   _optional_name(body, "underlying"))
+        return {"triggerTime": str(self.exchange.set_countdown(scope, timeout))}
+
+    def options_scope(self, contract: str | None, underlying: str | None) -> str:
+        """The options scope a contract/underlying pair names: the contract wins."""
+        if underlying is not None:
+            self._underlying(underlying)
+        if contract is not None:
+            self._contract(contract)
+            if (underlying is not None
+                    and self.markets.contracts[contract].underlying != underlying):
+                raise bad_value(f"contract {contract} does not belong to {underlying}")
+            return f"options:{contract}"
+        return "options:all" if underlying is None else f"options:{underlying}"
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def _pair(self, pair: str) -> str:
+        if pair not in self.markets.spot_pairs:
+            raise ApiError(400, "INVALID_CURRENCY_PAIR", f"invalid currency pair: {pair}")
+        return pair
+
+    def _underlying(self, name: str) -> str:
+        if name not in self.markets.underlyings:
+            raise bad_value(f"unknown underlying: {name}")
+        return name
+
+    def _contract(self, name: str) -> str:
+        if name not in self.markets.contracts:
+            raise bad_value(f"unknown contract: {name}")
+        return name
+
+    @staticmethod
+    def _spot_side(side: str | None) -> str | None:
+        if side not in (None, "buy", "sell"):
+            raise bad_value("side must be buy or sell")
+        return side
+
+    @staticmethod
+    def _option_id(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise bad_value(f"order id must be an integer: {text}") from None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str  # "/spot/orders/{order_id}": also the rate-limit endpoint
+    pattern: re.Pattern[str]
+    handler: Callable[[Api, ApiRequest], Any]
+    private: bool
+
+    @property
+    def product(self) -> str:
+        return self.template.split("/")[1]
+
+
+def _route(method: str, template: str, handler: Callable[[Api, ApiRequest], Any],
+           *, private: bool) -> Route:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return Route(method, template, re.compile(f"^{regex}$"), handler, private)
+
+
+ROUTES: tuple[Route, ...] = (
+    _route("GET", "/spot/time", Api.spot_time, private=False),
+    _route("GET", "/spot/currency_pairs", Api.currency_pairs, private=False),
+    _route("GET", "/spot/currency_pairs/{pair}", Api.currency_pair, private=False),
+    _route("GET", "/options/underlyings", Api.underlyings, private=False),
+    _route("GET", "/options/contracts", Api.contracts, private=False),
+    _route("GET", "/options/contracts/{contract}", Api.contract, private=False),
+    _route("GET", "/options/expirations", Api.expirations, private=False),
+    _route("GET", "/spot/accounts", Api.spot_accounts, private=True),
+    _route("GET", "/options/accounts", Api.options_accounts, private=True),
+    _route("POST", "/spot/orders", Api.spot_create_order, private=True),
+    _route("GET", "/spot/orders", Api.spot_list_orders, private=True),
+    _route("DELETE", "/spot/orders", Api.spot_cancel_orders, private=True),
+    _route("GET", "/spot/open_orders", Api.spot_open_orders, private=True),
+    _route("GET", "/spot/orders/{order_id}", Api.spot_get_order, private=True),
+    _route("DELETE", "/spot/orders/{order_id}", Api.spot_cancel_order, private=True),
+    _route("POST", "/options/orders", Api.options_create_order, private=True),
+    _route("GET", "/options/orders", Api.options_list_orders, private=True),
+    _route("DELETE", "/options/orders", Api.options_cancel_orders, private=True),
+    _route("GET", "/options/orders/{order_id}", Api.options_get_order, private=True),
+    _route("DELETE", "/options/orders/{order_id}", Api.options_cancel_order, private=True),
+    _route("POST", "/spot/countdown_cancel_all", Api.spot_countdown, private=True),
+    _route("POST", "/options/countdown_cancel_all", Api.options_countdown, private=True),
+)
+
+
+def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    for route in ROUTES:
+        if route.method != method:
+            continue
+        match = route.pattern.match(path)
+        if match:
+            return route, match.groupdict()
+    return None
