@@ -1,4 +1,4 @@
-"""The one place engine events become Qt signals (DESIGN.md: data flows one way).
+"""The one place engine events become Qt signals (docs/ARCHITECTURE.md: data flows one way).
 
 The engine calls its listeners on the asyncio loop's thread, which under qasync is the GUI
 thread; the journal calls its listeners on whatever thread wrote the line. Signals emitted from

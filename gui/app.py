@@ -114,8 +114,8 @@ def run_gui(options: GuiOptions) -> int:
     from gui import APP_NAME
     from gui.core.journal import Journal, data_dir
     from gui.core.settings import SettingsStore, config_dir
+    from gui.resources import state_icon
     from gui.single_instance import SingleInstance, instance_name
-    from gui.target_card import state_icon
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
     assert isinstance(app, QApplication)

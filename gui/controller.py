@@ -23,14 +23,13 @@ from PySide6.QtWidgets import QMessageBox
 from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
-from gui.main_window import MainWindow, confirm_cancel_now
+from gui.dialogs.quit_dialog import QuitDialog
 from gui.notifications import Notifier
 from gui.qt_workarounds import guard_refcounts
-from gui.quit_dialog import QuitDialog
 from gui.startup import startup_figures
 from gui.tasks import in_thread
-from gui.tray import Tray, TraySnapshot
-from gui.words import overall_state
+from gui.tray import Tray
+from gui.window.main_window import MainWindow, confirm_cancel_now
 
 if TYPE_CHECKING:
     from gui.core.client import GateClient
@@ -131,7 +130,7 @@ class AppController(QObject):
         self.window.set_close_guard(self._window_closing)
         if use_tray is None:
             use_tray = Tray.available()
-        self.tray: Tray | None = Tray(self._tray_snapshot, self) if use_tray else None
+        self.tray: Tray | None = Tray(self) if use_tray else None
         self.notifier = Notifier(self.window.banner, self.tray, self)
 
         self.adapter.eventReceived.connect(self._on_event)
@@ -146,6 +145,8 @@ class AppController(QObject):
         w.firstPainted.connect(self._first_painted)
         w.picker.selectionChanged.connect(w.refresh_arm_state)
         if self.tray is not None:
+            self.adapter.statusChanged.connect(self.tray.update_status)
+            w.armableChanged.connect(self.tray.set_can_arm)
             self.tray.armRequested.connect(self.arm_selected)
             self.tray.stopRequested.connect(self.stop)
             self.tray.toggleWindowRequested.connect(self.toggle_window)
@@ -156,9 +157,6 @@ class AppController(QObject):
         self._orders_timer = QTimer(self)
         self._orders_timer.setInterval(ORDERS_REFRESH_MS)
         self._orders_timer.timeout.connect(self.refresh_orders)
-        # The tray says what the window's summary says (its tooltip counts the seconds left),
-        # refreshed with it rather than on a timer of its own that would wake the app again.
-        self.window.summaryChanged.connect(self._refresh_tray)
         # Engine events ask for the mode to be refreshed; a burst of them (200 targets arming
         # or beating at once) gets one refresh when the loop next turns, not one per event.
         self._mode_timer = QTimer(self)
@@ -313,7 +311,7 @@ class AppController(QObject):
         self.window.set_profile_text(label)
         self.window.set_can_arm(True)
         for target in list(self.window.cards):
-            self.window.remove_card(target)
+            self._remove_card(target)
         if self._phase >= Phase.PAINTED:
             self.window.picker.set_client(client, self._cache_key)
             self.refresh_orders()
@@ -390,7 +388,7 @@ class AppController(QObject):
             self._keys_dialog.raise_()
             return
         try:
-            from gui.keys_dialog import ProfilesDialog
+            from gui.dialogs.keys_dialog import ProfilesDialog
         except ImportError as exc:
             self.window.post("critical", "Keys dialog unavailable", str(exc))
             return
@@ -447,7 +445,7 @@ class AppController(QObject):
                 status = engine.status(target)
                 if status is None or not (status.state.live or status.state is State.STOPPING):
                     if target not in chosen:
-                        self.window.remove_card(target)
+                        self._remove_card(target)
                         engine.forget(target)
             warning = engine.arm(chosen, timeout, interval)
         except InvalidInputError as exc:
@@ -494,13 +492,18 @@ class AppController(QObject):
                              f"The exchange confirmed every countdown is off ({names}).",
                              key="stop")
 
+    def _remove_card(self, target: Target) -> None:
+        self.window.remove_card(target)
+        if self.tray is not None:
+            self.tray.forget(target)
+
     def dismiss(self, target: Target) -> None:
         if self.engine is not None:
             status = self.engine.status(target)
             if status is not None and (status.state.live or status.state is State.STOPPING):
                 return
             self.engine.forget(target)
-        self.window.remove_card(target)
+        self._remove_card(target)
         self._refresh_mode()
 
     def _refresh_mode(self) -> None:
@@ -522,7 +525,8 @@ class AppController(QObject):
         # also depends on the selection, the timing and the key, so it is set again.
         if mode != self.window.mode or mode == "arm":
             self.window.set_mode(mode)
-        self._refresh_tray()
+        if self.tray is not None:
+            self.tray.set_mode(mode)
 
     def _refresh_mode_soon(self) -> None:
         """Refresh the mode once the loop turns: one refresh for a whole burst of events."""
@@ -655,19 +659,6 @@ class AppController(QObject):
             self.window.hide()
         else:
             self.show_window()
-
-    def _tray_snapshot(self) -> TraySnapshot:
-        state, line = overall_state(self.window.statuses(), time.monotonic(), self._stopping)
-        mode = self.window.mode
-        return TraySnapshot(state=state, status_line=line, armed=mode == "stop",
-                            stopping=mode == "stopping",
-                            can_arm=self.window.arm_problem() is None)
-
-    def _refresh_tray(self) -> None:
-        if self.tray is None:
-            return
-        snap = self._tray_snapshot()
-        self.tray.set_state(snap.state, f"gate-killswitch — {snap.status_line}")
 
     def _window_closing(self) -> bool:
         """The window's close button. True lets the window close."""

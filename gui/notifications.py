@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui.core.heartbeat import EngineEvent, EventKind
@@ -117,7 +117,6 @@ class NoticeBanner(QWidget):
 class Notifier(QObject):
     """Decides what is worth interrupting the person for, and says it once per episode."""
 
-    posted = Signal(object)  # Notice
 
     def __init__(self, banner: NoticeBanner, tray: Tray | None = None,
                  parent: QObject | None = None) -> None:
@@ -137,7 +136,6 @@ class Notifier(QObject):
             self.tray.notify(title, text, level)
         else:
             self.banner.post(notice)
-        self.posted.emit(notice)
 
     def key_rejected(self, message: str) -> None:
         if ("key", None) in self._said:

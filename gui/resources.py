@@ -1,4 +1,5 @@
-"""Find the files under ``resources/`` from a checkout, an installed wheel or a frozen bundle.
+"""Find the files under ``resources/`` from a checkout, an installed wheel or a frozen bundle, and
+load the state icons from there.
 
 The wheel carries ``resources/`` as the package ``gui._resources`` (see pyproject.toml); a
 PyInstaller bundle puts it at ``<bundle>/resources``; a checkout has it beside ``gui/``.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
+
+from PySide6.QtGui import QIcon
 
 
 @functools.cache
@@ -38,3 +41,15 @@ def resources_dir() -> Path:
 def resource_path(*parts: str) -> Path:
     """Path of a resource file, e.g. ``resource_path("icons", "armed.svg")``."""
     return resources_dir().joinpath(*parts)
+
+
+_icon_cache: dict[str, QIcon] = {}
+
+
+def state_icon(name: str) -> QIcon:
+    """The icon ``resources/icons/<name>.svg``, loaded once."""
+    icon = _icon_cache.get(name)
+    if icon is None:
+        icon = QIcon(str(resource_path("icons", f"{name}.svg")))
+        _icon_cache[name] = icon
+    return icon

@@ -1,32 +1,31 @@
 """The tray icon: the overall state at a glance, and the few actions that matter from anywhere.
 
 Built only where a system tray exists (``Tray.available()``); without one the app keeps its
-window and says nothing about it. The menu is rebuilt each time it opens (``aboutToShow``) so
-its status line and ARM/STOP entry are never stale. Cleaned up by :meth:`Tray.close`.
+window and says nothing about it. The tray keeps the statuses it is handed (the adapter's
+``statusChanged``, wired by the controller) and works the overall state out itself, as the
+window's header does; it never reads the window. Its tooltip counts the seconds left: one
+timer is set for the moment its text next changes. The menu is rebuilt each time it opens
+(``aboutToShow``) so its status line and ARM/STOP entry are never stale. Cleaned up by
+:meth:`Tray.close`.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from gui.core.heartbeat import State, TargetStatus
+from gui.core.targets import Target
 from gui.resources import resource_path
-from gui.words import OVERALL_STATES
+from gui.words import OVERALL_STATES, left_text_changes_in, overall_state
 
-
-@dataclass(frozen=True)
-class TraySnapshot:
-    """What the tray shows; built by the app from the engine's statuses."""
-
-    state: str  # one of OVERALL_STATES
-    status_line: str  # "Armed · 2 targets · 42 s left"
-    armed: bool  # the ARM/STOP entry says STOP
-    stopping: bool
-    can_arm: bool
+#: the longest the tooltip goes without being worked out again, whatever it shows
+_SAFETY_S = 60.0
 
 
 class Tray(QObject):
@@ -39,12 +38,16 @@ class Tray(QObject):
     cancelNowRequested = Signal()
     quitRequested = Signal()
 
-    def __init__(self, snapshot: Callable[[], TraySnapshot], parent: QObject | None = None
-                 ) -> None:
+    def __init__(self, parent: QObject | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
-        self._snapshot = snapshot
+        self._clock = clock
+        self._statuses: dict[Target, TargetStatus] = {}
+        self._mode = "arm"  # as the window's big button: 'arm', 'stop' or 'stopping'
+        self._can_arm = False
         self._state = ""
         self._tooltip = ""
+        self._line = ""
         self._icons = {state: QIcon(str(resource_path("icons", f"{state}.svg")))
                        for state in OVERALL_STATES}
         self.icon = QSystemTrayIcon(self._icons["idle"])
@@ -52,8 +55,50 @@ class Tray(QObject):
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self.refresh)
         self.set_state("idle", "gate-killswitch: not armed")
         self.rebuild_menu()
+
+    # ------------------------------------------------------------------ what it is told
+
+    def update_status(self, status: TargetStatus) -> None:
+        """A target's new status; an idle one the tray has not seen is none of its business."""
+        if status.target in self._statuses or status.state is not State.IDLE:
+            self._statuses[status.target] = status
+            self.refresh()
+
+    def forget(self, target: Target) -> None:
+        """The target's card was dismissed or replaced: it is no longer shown anywhere."""
+        if self._statuses.pop(target, None) is not None:
+            self.refresh()
+
+    def set_mode(self, mode: str) -> None:
+        """What the big button says: 'arm', 'stop' or 'stopping' (the menu's ARM/STOP entry)."""
+        if mode not in ("arm", "stop", "stopping"):
+            raise ValueError(mode)
+        if mode != self._mode:
+            self._mode = mode
+            self.refresh()
+
+    def set_can_arm(self, can: bool) -> None:
+        """Whether ARM can be pressed now (a selection, valid timing, a key)."""
+        self._can_arm = can
+
+    def refresh(self) -> None:
+        """Work the overall state out from the statuses, show it, and plan the next change."""
+        now = self._clock()
+        statuses = list(self._statuses.values())
+        state, self._line = overall_state(statuses, now, self._mode == "stopping")
+        self.set_state(state, f"gate-killswitch — {self._line}")
+        # The line says the soonest time left in whole seconds (overall_state): it changes as
+        # that reaches the next whole second below it.
+        lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
+        changes_in = left_text_changes_in(min(lefts)) if lefts else None
+        wait = _SAFETY_S if changes_in is None else min(changes_in, _SAFETY_S)
+        self._timer.start(max(1, math.ceil(wait * 1000)))
 
     @staticmethod
     def available() -> bool:
@@ -63,6 +108,7 @@ class Tray(QObject):
         self.icon.show()
 
     def close(self) -> None:
+        self._timer.stop()
         self.icon.hide()
         self.icon.setContextMenu(None)
         self.menu.deleteLater()
@@ -95,21 +141,21 @@ class Tray(QObject):
     # ------------------------------------------------------------------ menu
 
     def rebuild_menu(self) -> None:
-        snap = self._snapshot()
+        self.refresh()
         self.menu.clear()
-        status = QAction(snap.status_line, self.menu)
+        status = QAction(self._line, self.menu)
         status.setEnabled(False)
         self.menu.addAction(status)
         self.menu.addSeparator()
-        if snap.stopping:
+        if self._mode == "stopping":
             toggle = QAction("Stopping…", self.menu)
             toggle.setEnabled(False)
-        elif snap.armed:
+        elif self._mode == "stop":
             toggle = QAction("STOP: disarm everything", self.menu)
             toggle.triggered.connect(self.stopRequested.emit)
         else:
             toggle = QAction("ARM the selected markets", self.menu)
-            toggle.setEnabled(snap.can_arm)
+            toggle.setEnabled(self._can_arm)
             toggle.triggered.connect(self.armRequested.emit)
         self.menu.addAction(toggle)
         show = QAction("Show window", self.menu)

@@ -1,4 +1,5 @@
-"""Qt test fixtures shared by the GUI tests: a qasync loop per test (see STYLE.md).
+"""Qt test fixtures shared by the GUI tests: a qasync loop per test (docs/ARCHITECTURE.md,
+"Tests").
 
 Import the fixtures into a conftest: ``from tests.qt_fixtures import qloop  # noqa: F401``.
 """

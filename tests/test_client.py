@@ -18,6 +18,7 @@ from gui.core.client import (
     check_timeout,
     parse_trigger_time,
 )
+from gui.core.orders import open_orders
 from gui.core.targets import parse_target
 from gui.core.transport import HttpTransport
 from gui.core.urls import BaseUrlError
@@ -187,23 +188,23 @@ def test_options_countdown_underlying_contract_and_all(sim: Simulator,
 
 def test_open_orders_and_cancel_now(demo_sim: Simulator) -> None:
     with GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET) as client:
-        spot = client.open_orders(parse_target("spot:all"))
+        spot = open_orders(client, parse_target("spot:all"))
         assert spot, "the demo has open spot orders"
         pair = spot[0].market
-        on_pair = client.open_orders(parse_target(f"spot:{pair}"))
+        on_pair = open_orders(client, parse_target(f"spot:{pair}"))
         assert on_pair and all(o.market == pair for o in on_pair)
         results = client.cancel_now(parse_target(f"spot:{pair}"))
         assert {r.id for r in results} == {o.id for o in on_pair}
         assert all(r.succeeded for r in results)
-        assert client.open_orders(parse_target(f"spot:{pair}")) == []
-        others = client.open_orders(parse_target("spot:all"))
+        assert open_orders(client, parse_target(f"spot:{pair}")) == []
+        others = open_orders(client, parse_target("spot:all"))
         assert len(others) == len(spot) - len(on_pair)
 
-        options = client.open_orders(parse_target("options:all"))
+        options = open_orders(client, parse_target("options:all"))
         assert options, "the demo has open option orders"
         results = client.cancel_now(parse_target("options:all"))
         assert len(results) == len(options) and all(r.succeeded for r in results)
-        assert client.open_orders(parse_target("options:all")) == []
+        assert open_orders(client, parse_target("options:all")) == []
 
 
 def test_open_orders_are_read_past_the_first_page(sim: Simulator, client: GateClient) -> None:
@@ -216,10 +217,10 @@ def test_open_orders_are_read_past_the_first_page(sim: Simulator, client: GateCl
     contract = _contract(client)
     for _ in range(1010):
         sim.place_order("options", contract)
-    spot = client.open_orders(parse_target("spot:all"))
+    spot = open_orders(client, parse_target("spot:all"))
     assert len(spot) == 233 == len({o.id for o in spot})
-    assert len(client.open_orders(BTC)) == 230
-    options = client.open_orders(parse_target(f"options:{contract}"))
+    assert len(open_orders(client, BTC)) == 230
+    options = open_orders(client, parse_target(f"options:{contract}"))
     assert len(options) == 1010 == len({o.id for o in options})
     # Pages 1-3 (230 = 100 + 100 + 30), asked for twice; the options in two pages.
     assert len(sim.requests("/spot/open_orders")) == 2 * 3

@@ -50,6 +50,7 @@ from gui.core.client import (
     Underlying,
 )
 from gui.core.errors import BadResponseError, GateError, NetworkError, RateLimitedError
+from gui.core.orders import open_orders
 from gui.core.targets import parse_target
 
 BASE_URL = "http://127.0.0.1:9/api/v4"  # never contacted: the stub answers
@@ -302,7 +303,7 @@ CALLS: dict[str, tuple[Callable[[GateClient], Any], Callable[[Any], bool], bool]
                            False),
     "cancel_option_orders": (lambda c: c.cancel_option_orders(underlying="BTC_USDT"),
                              _list_of(CancelResult), False),
-    "open_orders": (lambda c: c.open_orders(SPOT_ALL), _list_of(OpenOrder), False),
+    "open_orders": (lambda c: open_orders(c, SPOT_ALL), _list_of(OpenOrder), False),
     "spot_open_orders": (lambda c: c.spot_open_orders(), _list_of(OpenOrder), False),
     "option_open_orders": (lambda c: c.option_open_orders(contract=CONTRACT),
                            _list_of(OpenOrder), False),

@@ -77,10 +77,6 @@ class ClockSync:
         """How far off the mapping can be: half the round trip."""
         return self.rtt / 2
 
-    @property
-    def server_minus_wall(self) -> float:
-        return self.server_minus_mono - self.wall_minus_mono
-
     def server_time(self, mono: float) -> float:
         return mono + self.server_minus_mono
 
@@ -257,7 +253,6 @@ class GateClient:
         pool_size: int = 64,
     ) -> None:
         self.base_url = validate_base_url(base_url)
-        self._root = self.base_url[: -len(API_PREFIX)]
         self._key = key or None
         self._secret = secret or None
         if (self._key is None) != (self._secret is None):
@@ -504,17 +499,6 @@ class GateClient:
                 message=str(obj.get("message", "") or ""),
             ))
         return results
-
-    def open_orders(self, target: Target, *, request_timeout: float | None = None
-                    ) -> list[OpenOrder]:
-        """The open orders a countdown on ``target`` would cancel."""
-        if target.product is Product.SPOT:
-            orders = self.spot_open_orders(request_timeout=request_timeout)
-            return [o for o in orders if target.is_all or o.market == target.name]
-        params = target.countdown_params()
-        return self.option_open_orders(underlying=params.get("underlying"),
-                                       contract=params.get("contract"),
-                                       request_timeout=request_timeout)
 
     def spot_open_orders(self, *, request_timeout: float | None = None) -> list[OpenOrder]:
         """Every open spot order: Gate pages each pair's orders, so pages are read until no

@@ -1,7 +1,8 @@
 """The engine: keeps one countdown per armed target alive, and makes stop mean stop.
 
 One asyncio task per armed target sends that target's requests, so they never overlap or
-reorder. The blocking client runs in a thread pool behind ``await``. Rules (DESIGN.md):
+reorder. The blocking client runs in a thread pool behind ``await``. Rules (see also
+docs/ARCHITECTURE.md, "The engine"):
 
 - A beat is ``countdown(timeout)``; the next is due ``interval`` after the send, a little early
   (up to 5 %, at random) to spread the beats of many targets. With an interval of

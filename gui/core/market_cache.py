@@ -196,11 +196,6 @@ class MarketCache:
                 log.info("Could not write the market cache %s (%s); keeping it in memory.",
                          self.path_for(cache_key), type(exc).__name__)
 
-    def clear_memory(self) -> None:
-        """Forget the in-memory copies (the next read goes to disk again)."""
-        with self._lock:
-            self._memory.clear()
-
     # -- disk ------------------------------------------------------------------------------------
 
     def _entries(self, cache_key: str) -> dict[MarketKind, _Entry]:

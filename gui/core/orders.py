@@ -41,6 +41,16 @@ def fetch_open_orders(client: GateClient, targets: Sequence[Target],
     return result
 
 
+def open_orders(client: GateClient, target: Target,
+                timeout: float = ORDERS_REQUEST_TIMEOUT_S) -> list[OpenOrder]:
+    """The open orders a countdown on ``target`` would cancel; blocking. Raises what the
+    exchange answered (a :class:`GateError`)."""
+    found = fetch_open_orders(client, [target], timeout)[target]
+    if isinstance(found, GateError):
+        raise found
+    return found
+
+
 def in_scope(target: Target, market: str) -> bool:
     """Whether an order on ``market`` (a pair or a contract) is in ``target``'s scope."""
     if target.is_all or market == target.name:

@@ -13,7 +13,7 @@ from gui.core.clock import Clock, SystemClock
 GATE_LIMIT = 200
 GATE_WINDOW_S = 10.0
 # Stay under Gate's count: arrival times at the exchange jitter around our send times.
-DEFAULT_LIMIT = 190
+DEFAULT_LIMIT = GATE_LIMIT - 10
 
 
 class Slot:
@@ -75,8 +75,5 @@ class RateBudget:
     def pause(self, endpoint: str, until_mono: float) -> None:
         """Hold every request to ``endpoint`` until ``until_mono`` (the exchange said 429)."""
         self._paused_until[endpoint] = max(self._paused_until.get(endpoint, 0.0), until_mono)
-
-    def used(self, endpoint: str) -> int:
-        return len(self._prune(endpoint, self._clock.monotonic()))
 
 

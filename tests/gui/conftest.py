@@ -1,7 +1,7 @@
 """GUI test fixtures: an app on the in-process simulator, isolated from the person's machine.
 
 Every test gets its own config, data and cache directories under ``tmp_path`` and an in-memory
-keyring; the window runs offscreen on a qasync loop (``qloop``, see STYLE.md).
+keyring; the window runs offscreen on a qasync loop (``qloop``, see docs/ARCHITECTURE.md, "Tests").
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QFrame, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
-from gui.journal_pane import MAX_ROWS, JournalPane
 from gui.resources import resource_path
+from gui.window.journal_pane import MAX_ROWS, JournalPane
 
 
 def record(i: int, event: str = "beat") -> dict[str, object]:

@@ -8,7 +8,7 @@ from gui.controller import Phase
 from gui.core.heartbeat import State
 from gui.core.settings import SettingsStore
 from gui.core.targets import parse_target
-from gui.quit_dialog import QuitDialog
+from gui.dialogs.quit_dialog import QuitDialog
 
 BTC = parse_target("spot:BTC_USDT")
 ETH = parse_target("spot:ETH_USDT")

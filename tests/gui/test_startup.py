@@ -151,7 +151,7 @@ def test_the_journal_pane_shows_events_and_opens_its_folder(make_app, qtbot, dem
                                 for r in pane.row_texts()), timeout=5_000)
     assert any(r[1] == "arm" for r in pane.row_texts())
     opened = []
-    monkeypatch.setattr("gui.journal_pane.QDesktopServices.openUrl",
+    monkeypatch.setattr("gui.window.journal_pane.QDesktopServices.openUrl",
                         lambda url: opened.append(url.toLocalFile()) or True)
     qtbot.mouseClick(pane.open_folder, Qt.MouseButton.LeftButton)
     assert opened == [str(tmp_path / "data")]
@@ -159,7 +159,7 @@ def test_the_journal_pane_shows_events_and_opens_its_folder(make_app, qtbot, dem
 
 def test_without_a_profile_the_keys_dialog_opens_and_a_chosen_profile_is_used(
         qtbot, qloop, demo_sim, tmp_path):
-    from gui.keys_dialog import ProfilesDialog
+    from gui.dialogs.keys_dialog import ProfilesDialog
 
     settings = SettingsStore(tmp_path / "config")
     profiles = ProfileStore(settings, KeyStore())

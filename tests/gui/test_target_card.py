@@ -16,13 +16,8 @@ from pytestqt.qtbot import QtBot
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import spot
 from gui.resources import resource_path
-from gui.target_card import (
-    AGE_LATE_S,
-    COUNTDOWN_LATE_S,
-    NextChange,
-    SteadyLabel,
-    TargetCard,
-)
+from gui.window.painted import SteadyLabel
+from gui.window.target_card import AGE_LATE_S, COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.words import age_text_changes_in, format_age, format_left, left_text_changes_in
 
 BTC = spot("BTC_USDT")

@@ -12,8 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target, spot
-from gui.main_window import SAFETY_TICK_S, CardGrid, MainWindow
-from gui.target_card import AGE_LATE_S, COUNTDOWN_LATE_S, TargetCard
+from gui.window.card_grid import CardGrid
+from gui.window.main_window import SAFETY_TICK_S, MainWindow
+from gui.window.target_card import AGE_LATE_S, COUNTDOWN_LATE_S, TargetCard
 
 T0 = 1000.0
 
@@ -148,7 +149,7 @@ def test_cards_scrolled_into_sight_catch_up_at_once(
     window.tick()
     assert first.countdown.text() == "37 s"
     assert last.countdown.text() == "41 s"  # out of sight: not repainted
-    bar = window.scroll.verticalScrollBar()
+    bar = window.cards_scroll.verticalScrollBar()
     bar.setValue(bar.maximum())
     qtbot.waitUntil(lambda: last.countdown.text() == "37 s", timeout=2_000)
 
@@ -251,6 +252,6 @@ def test_the_grid_follows_the_width(qtbot: QtBot) -> None:
 def test_scrolling_is_wired_to_a_repaint(qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
     # The scroll bar's valueChanged(int) reaches tick_soon(), which takes no argument.
     window.tick()
-    bar = window.scroll.verticalScrollBar()
+    bar = window.cards_scroll.verticalScrollBar()
     bar.valueChanged.emit(3)
     assert window.repaint_due == pytest.approx(T0)

@@ -408,7 +408,8 @@ def gui_targets(sim: SimProcess, count: int) -> list[Any]:
 
 
 def quiet_offscreen_noise() -> None:
-    """Drop the two warnings the offscreen platform always prints (STYLE.md)."""
+    """Drop the two warnings the offscreen platform always prints (docs/ARCHITECTURE.md,
+    "Tests")."""
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
     noise = ("This plugin does not support propagateSizeHints()",

@@ -22,7 +22,8 @@ from tests.memkeyring import MemoryKeyring
 from tests.qt_fixtures import qloop  # noqa: F401
 from tests.simkeys import RO_KEY, RO_SECRET, TEST_KEY, TEST_SECRET
 
-# Qt warnings fail these tests, except what the offscreen platform always prints: STYLE.md's two
+# Qt warnings fail these tests, except what the offscreen platform always prints: the two that
+# docs/ARCHITECTURE.md names
 # lines, and propagateSizeHints, which every top-level window with a layout triggers offscreen.
 OFFSCREEN_NOISE = (
     r"This plugin does not support raise\(\)",

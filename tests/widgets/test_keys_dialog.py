@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLineEdit, QWidget
 from gui.core.keys import SERVICE, KeyStore, ProfileStore
 from gui.core.settings import SettingsStore
 from gui.core.urls import TESTNET_URL
-from gui.keys_dialog import ENDPOINT_CUSTOM, ENDPOINT_TESTNET, ProfilesDialog
+from gui.dialogs.keys_dialog import ENDPOINT_CUSTOM, ENDPOINT_TESTNET, ProfilesDialog
 from gui.simulator import Simulator
 from tests.memkeyring import LockedKeyring, MemoryKeyring, _unregister, no_backend
 from tests.widgets.conftest import RO_KEY, RO_SECRET, TEST_KEY, TEST_SECRET, run

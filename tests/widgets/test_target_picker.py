@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem, QMessa
 from gui.core.client import GateClient
 from gui.core.market_cache import MarketCache
 from gui.core.targets import options, parse_target, spot
+from gui.picker.parts import NAME_ROLE
+from gui.picker.target_picker import TargetPicker
 from gui.simulator import Simulator
-from gui.target_picker import NAME_ROLE, TargetPicker
 from tests.widgets.conftest import run
 
 PAIR_COUNT = 33  # the simulator's market list

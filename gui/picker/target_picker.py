@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -53,93 +51,29 @@ from gui.core.targets import (
     spot,
     underlying_of,
 )
+from gui.picker.parts import (
+    CONTRACT_COLUMNS,
+    NAME_ROLE,
+    SORT_ROLE,
+    LoadStatus,
+    SpaceTogglesRowCheck,
+    contract_row,
+    set_check,
+)
 from gui.tasks import BackgroundTasks, in_thread
-from gui.words import describe_target, format_expiry, format_number, hour_minute, list_error_text
+from gui.words import describe_target, format_number, hour_minute, list_error_text
 
 __all__ = ["LoadStatus", "TargetPicker"]
 
 log = logging.getLogger(__name__)
 
-NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the pair, underlying or contract name of an item
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a contract column sorts by
 TARGET_ROLE = Qt.ItemDataRole.UserRole + 3  # the target text of a "Selected" row
-
-_CONTRACT_COLUMNS = ("Expiry", "Strike", "Call/Put", "Contract")
 
 
 # -- words for people ----------------------------------------------------------------------------
 
 
 # -- an in-place status line: loading, a note, or an error with Retry ----------------------------
-
-class LoadStatus(QWidget):
-    """One line under a list: "Loading…", a note, or an error message with a Retry button."""
-
-    retryRequested = Signal()
-
-    def __init__(self, what: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.what = what
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAccessibleName(f"{what} status")
-        self.retry_button = QPushButton("Retry", self)
-        self.retry_button.setAccessibleName(f"Retry loading {what}")
-        self.retry_button.clicked.connect(self.retryRequested)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.state = "idle"
-        self.clear()
-
-    def _show(self, state: str, text: str, *, error: bool, retry: bool) -> None:
-        self.state = state
-        self.label.setText(text)
-        # Red text plus the words "Could not": never colour alone.
-        self.label.setStyleSheet("color: #b3261e;" if error else "")
-        self.retry_button.setVisible(retry)
-        self.setVisible(bool(text))
-
-    def show_loading(self, what: str | None = None) -> None:
-        self._show("loading", f"Loading {what or self.what}…", error=False, retry=False)
-
-    def show_note(self, text: str) -> None:
-        self._show("note", text, error=False, retry=False)
-
-    def show_error(self, message: str) -> None:
-        self._show("error", message, error=True, retry=True)
-
-    def clear(self) -> None:
-        self._show("idle", "", error=False, retry=False)
-
-    @property
-    def text(self) -> str:
-        return self.label.text()
-
-
-class _SpaceTogglesRowCheck(QObject):
-    """Space toggles the check box of the current row of a table, whatever column has focus.
-
-    Qt's own Space handling toggles only when the focused cell itself is checkable, and the
-    check box lives in the first column.
-    """
-
-    def __init__(self, view: QTableView, toggle: Callable[[QModelIndex], None]) -> None:
-        super().__init__(view)
-        self._view = view
-        self._toggle = toggle
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Select)
-                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
-            index = self._view.currentIndex()
-            if index.isValid():
-                self._toggle(index)
-                return True
-        return False
 
 
 # -- the picker ----------------------------------------------------------------------------------
@@ -321,8 +255,8 @@ class TargetPicker(QWidget):
         self.contracts_status = LoadStatus("option contracts", right)
         self.contracts_status.retryRequested.connect(self._retry_contracts)
 
-        self.contract_model = QStandardItemModel(0, len(_CONTRACT_COLUMNS), self)
-        self.contract_model.setHorizontalHeaderLabels(list(_CONTRACT_COLUMNS))
+        self.contract_model = QStandardItemModel(0, len(CONTRACT_COLUMNS), self)
+        self.contract_model.setHorizontalHeaderLabels(list(CONTRACT_COLUMNS))
         self.contract_model.itemChanged.connect(self._contract_item_changed)
         self.contract_proxy = QSortFilterProxyModel(self)
         self.contract_proxy.setSourceModel(self.contract_model)
@@ -347,7 +281,7 @@ class TargetPicker(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.contract_table.installEventFilter(
-            _SpaceTogglesRowCheck(self.contract_table, self._toggle_contract_row))
+            SpaceTogglesRowCheck(self.contract_table, self._toggle_contract_row))
 
         filter_row = QHBoxLayout()
         filter_row.addWidget(filter_label)
@@ -456,13 +390,13 @@ class TargetPicker(QWidget):
             for row in range(self.pair_list.count()):
                 item = self.pair_list.item(row)
                 want = spot(item.data(NAME_ROLE)) in chosen
-                _set_check(item, want)
+                set_check(item, want)
             underlying = self._shown_underlying
             self.underlying_check.setChecked(
                 underlying is not None and options(underlying) in chosen)
             for row in range(self.contract_model.rowCount()):
                 contract_item = self.contract_model.item(row, 0)
-                _set_check(contract_item, options(contract_item.data(NAME_ROLE)) in chosen)
+                set_check(contract_item, options(contract_item.data(NAME_ROLE)) in chosen)
             for row in range(self.underlying_list.count()):
                 item = self.underlying_list.item(row)
                 font = item.font()
@@ -732,7 +666,7 @@ class TargetPicker(QWidget):
         try:
             self.contract_model.removeRows(0, self.contract_model.rowCount())
             for contract in contracts:
-                self.contract_model.appendRow(_contract_row(contract))
+                self.contract_model.appendRow(contract_row(contract))
         finally:
             self._syncing = False
         self.contract_proxy.sort(self.contract_table.horizontalHeader().sortIndicatorSection(),
@@ -874,34 +808,4 @@ class TargetPicker(QWidget):
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _set_check(item: QListWidgetItem | QStandardItem, checked: bool) -> None:
-    state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
-    if item.checkState() != state:
-        item.setCheckState(state)
 
-
-def _contract_row(contract: OptionContract) -> list[QStandardItem]:
-    expiry = QStandardItem(format_expiry(contract.expiration_time))
-    expiry.setData(contract.name, NAME_ROLE)
-    expiry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                    | Qt.ItemFlag.ItemIsUserCheckable)
-    expiry.setCheckState(Qt.CheckState.Unchecked)
-    moment = datetime.fromtimestamp(contract.expiration_time, tz=UTC)
-    expiry.setToolTip(f"Expires {moment:%Y-%m-%d %H:%M} UTC")
-    try:
-        strike_value = float(Decimal(contract.strike))
-    except (InvalidOperation, ValueError):
-        strike_value = 0.0
-    # Ties on expiry sort by strike, then calls before puts: the order of Gate's own board.
-    expiry.setData((f"{contract.expiration_time:012d}|{strike_value:024.8f}|"
-                    f"{0 if contract.is_call else 1}"), SORT_ROLE)
-    strike = QStandardItem(format_number(contract.strike))
-    strike.setData(strike_value, SORT_ROLE)
-    strike.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    kind = QStandardItem("Call" if contract.is_call else "Put")
-    kind.setData(kind.text(), SORT_ROLE)
-    name = QStandardItem(contract.name)
-    name.setData(contract.name, SORT_ROLE)
-    for item in (strike, kind, name):
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    return [expiry, strike, kind, name]

@@ -1,8 +1,8 @@
 """Quitting while armed: disarm and quit, quit and let the exchange fire, or cancel.
 
-Non-blocking: show it with :meth:`QDialog.open` and connect its signals (STYLE.md: no ``exec()``
-inside an async slot). While the disarm runs the dialog says so; if a stop cannot be confirmed it
-says which, and the three answers are offered again.
+Non-blocking: show it with :meth:`QDialog.open` and connect its signals (no ``exec()`` inside an
+async slot: docs/ARCHITECTURE.md). While the disarm runs the dialog says so; if a stop cannot be
+confirmed it says which, and the three answers are offered again.
 """
 
 from __future__ import annotations

@@ -17,40 +17,26 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
-    QColor,
-    QFocusEvent,
-    QKeyEvent,
     QKeySequence,
-    QPainter,
-    QPainterPath,
-    QPaintEvent,
     QPalette,
-    QResizeEvent,
     QShortcut,
     QShowEvent,
-    QValidator,
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QDoubleSpinBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -68,24 +54,21 @@ from gui.core.heartbeat import (
 )
 from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
 from gui.core.targets import Target
-from gui.journal_pane import JournalPane
 from gui.notifications import Notice, NoticeBanner
-from gui.target_card import (
-    COUNTDOWN_LATE_S,
-    NextChange,
-    SteadyLabel,
-    TargetCard,
-    state_icon,
-)
+from gui.resources import state_icon
+from gui.window.arm_button import HoldButton
+from gui.window.card_grid import CardGrid, CardsScroll
+from gui.window.journal_pane import JournalPane
+from gui.window.painted import SteadyLabel
+from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
+from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
 from gui.words import left_text_changes_in, overall_state
 
-HOLD_MS = 600
 #: the longest the window sleeps between repaints, whatever is shown (it also lets Python run
 #: its signal handlers: Ctrl+C is seen within this)
 SAFETY_TICK_S = 1.0
 #: a timer in whole milliseconds may land a hair before the change it was set for
 TIMER_SLACK_MS = 1
-CARD_MIN_WIDTH = 340
 #: a card the window has not planned a repaint for yet
 _UNPLANNED = NextChange(-math.inf, -math.inf)
 DEMO_TEXT = "DEMO — simulated exchange on this computer; no real orders"
@@ -94,149 +77,6 @@ ARM_TIP = ("ARM: start keeping the exchange's countdown alive for the selected m
            "A single key press does nothing, so it cannot be triggered by accident.")
 STOP_TIP = ("STOP: turn every countdown off on the exchange.\n"
             "Click it, press Ctrl+Shift+S, or hold Space (or Enter) on it for 0.6 s.")
-
-_HOLD_KEYS = {Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select}
-
-
-class HoldButton(QPushButton):
-    """The big ARM/STOP button.
-
-    A mouse click activates it; from the keyboard it must be held for :data:`HOLD_MS` while a
-    fill grows across it, so a stray Space or Enter never arms or stops anything.
-    """
-
-    activated = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAutoDefault(False)
-        self.setDefault(False)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._progress = 0.0
-        self._holding = False
-        self._elapsed = QElapsedTimer()
-        self._timer = QTimer(self)
-        self._timer.setInterval(16)
-        self._timer.timeout.connect(self._advance)
-        self.clicked.connect(self._clicked)
-
-    @property
-    def hold_progress(self) -> float:
-        return self._progress
-
-    def _clicked(self) -> None:
-        if self.isEnabled():
-            self.activated.emit()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if Qt.Key(event.key()) in _HOLD_KEYS:
-            # QPushButton would click on a bare Space release: never here.
-            event.accept()
-            if not event.isAutoRepeat() and not self._holding and self.isEnabled():
-                self._holding = True
-                self._elapsed.start()
-                self._timer.start()
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if Qt.Key(event.key()) in _HOLD_KEYS:
-            event.accept()
-            if not event.isAutoRepeat():
-                self.cancel_hold()
-            return
-        super().keyReleaseEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        self.cancel_hold()
-        super().focusOutEvent(event)
-
-    def cancel_hold(self) -> None:
-        if self._holding or self._progress:
-            self._holding = False
-            self._timer.stop()
-            self._progress = 0.0
-            self.update()
-
-    def _advance(self) -> None:
-        if not self._holding:
-            return
-        self._progress = min(1.0, self._elapsed.elapsed() / HOLD_MS)
-        self.update()
-        if self._progress >= 1.0:
-            self.cancel_hold()
-            if self.isEnabled():
-                self.activated.emit()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self._progress <= 0:
-            return
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
-        clip = QPainterPath()
-        clip.addRoundedRect(rect, 8, 8)
-        painter.setClipPath(clip)
-        fill = QRectF(rect.left(), rect.top(), rect.width() * self._progress, rect.height())
-        painter.fillRect(fill, QColor(255, 255, 255, 90))
-        painter.end()
-
-
-def seconds_problem(text: str, minimum: float, maximum: float, *, whole: bool) -> str | None:
-    """Why ``text`` typed into a seconds field is not a value, or None."""
-    raw = text.strip().removesuffix("s").strip()
-    pattern = r"\d+" if whole else r"\d+(\.\d+)?"
-    if not re.fullmatch(pattern, raw):
-        return (f"{raw or 'An empty field'!s:.20} is not "
-                + ("whole seconds, like 60." if whole else "a number of seconds, like 15 or 2.5."))
-    value = float(raw)
-    if value < minimum:
-        return f"{raw} s is too short: at least {minimum:g} s."
-    if value > maximum:
-        return f"{raw} s is too long: at most {maximum:g} s."
-    return None
-
-
-class _StrictSeconds:
-    """A spin box that keeps every keystroke (Qt would silently drop the one that makes the
-    text invalid, turning '100000' into 10000) and says what is wrong instead; on leaving the
-    field, a value that is not allowed is put back to the last good one."""
-
-    whole = True
-
-    def problem(self, text: str) -> str | None:
-        box: Any = self
-        return seconds_problem(text.removeprefix(box.prefix()), box.minimum(), box.maximum(),
-                               whole=self.whole)
-
-    def validate(self, text: str, pos: int) -> object:
-        state = (QValidator.State.Acceptable if self.problem(text) is None
-                 else QValidator.State.Intermediate)
-        return state, text, pos
-
-    def fixup(self, text: str) -> str:
-        box: Any = self
-        return str(box.textFromValue(box.value())) + str(box.suffix())
-
-
-class TimeoutSpinBox(_StrictSeconds, QSpinBox):
-    """Whole seconds."""
-
-
-class SecondsSpinBox(_StrictSeconds, QDoubleSpinBox):
-    """Seconds with as many decimals as the value needs: '15 s', '1.25 s'."""
-
-    whole = False
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text.strip().removesuffix("s").strip())
-        except ValueError:
-            return float(self.value())
 
 
 class _FirstPaint(QObject):
@@ -259,88 +99,6 @@ class _FirstPaint(QObject):
         return False
 
 
-class CardGrid(QWidget):
-    """Target cards in as many columns as fit, in the order they came.
-
-    A new card goes into the next free cell; the cards are placed again only when the column
-    count changes or a card leaves (once, after a burst of removals), never for each new card:
-    arming two hundred targets at once would otherwise place cards 20,000 times.
-    """
-
-    resized = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setHorizontalSpacing(12)
-        self._grid.setVerticalSpacing(12)
-        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self._cards: list[TargetCard] = []
-        self._columns = 1
-        self._grid.setColumnStretch(0, 1)
-        self._repack = QTimer(self)
-        self._repack.setSingleShot(True)
-        self._repack.setInterval(0)
-        self._repack.timeout.connect(self._place_all)  # a method: a lambda would keep self alive
-
-    @property
-    def cards(self) -> list[TargetCard]:
-        return list(self._cards)
-
-    def position(self, card: TargetCard) -> tuple[int, int] | None:
-        """The (row, column) of ``card`` in the grid, or None when it is not placed."""
-        index = self._grid.indexOf(card)
-        if index < 0:
-            return None
-        row, column, _rows, _columns = self._grid.getItemPosition(index)
-        return row, column
-
-    def add_card(self, card: TargetCard) -> None:
-        index = len(self._cards)
-        self._cards.append(card)
-        if not self._repack.isActive():  # else the coming repack places it
-            self._grid.addWidget(card, index // self._columns, index % self._columns)
-
-    def remove_card(self, card: TargetCard) -> None:
-        if card not in self._cards:
-            return
-        self._cards.remove(card)
-        self._grid.removeWidget(card)
-        self._repack.start()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._relayout()
-        self.resized.emit()
-
-    def _place_all(self) -> None:
-        self._relayout(force=True)
-
-    def _relayout(self, force: bool = False) -> None:
-        columns = max(1, min(3, self.width() // (CARD_MIN_WIDTH + 12)))
-        if not force and columns == self._columns:
-            return
-        self._repack.stop()
-        self._columns = columns
-        while self._grid.count():
-            self._grid.takeAt(0)
-        for i, card in enumerate(self._cards):
-            self._grid.addWidget(card, i // columns, i % columns)
-        for column in range(3):
-            self._grid.setColumnStretch(column, 1 if column < columns else 0)
-
-
-class _CardsScroll(QScrollArea):
-    """The scroll area of the cards; says when its viewport changes size (more cards show)."""
-
-    resized = Signal()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.resized.emit()
-
-
 class MainWindow(QMainWindow):
     """The window. It asks through signals; the app decides and hands back what to draw."""
 
@@ -351,7 +109,7 @@ class MainWindow(QMainWindow):
     dismissRequested = Signal(object)  # Target
     firstPainted = Signal()
     timingChanged = Signal()
-    summaryChanged = Signal()  # the overall state or its line (with the time left) changed
+    armableChanged = Signal(bool)  # whether ARM can be pressed now
 
     def __init__(self, *, demo: bool = False, picker: QWidget | None = None,
                  journal_dir: object = None, parent: QWidget | None = None,
@@ -378,13 +136,14 @@ class MainWindow(QMainWindow):
         self._mode = "arm"
         self._can_arm = False
         self._why_not = "Loading the profile…"
+        self._armable = False  # as last said by armableChanged
         self._stopping = False
         self._close_guard: Callable[[], bool] | None = None
         self._interval_follows = True  # interval = timeout / 4 until the person sets it
         self._refused_text: str | None = None  # what was wrong with the text last typed
 
         if picker is None:
-            from gui.target_picker import TargetPicker
+            from gui.picker.target_picker import TargetPicker
 
             picker = TargetPicker()
         self.picker = picker
@@ -626,19 +385,19 @@ class MainWindow(QMainWindow):
         inner.addWidget(self.empty)
         inner.addWidget(self.grid)
         inner.addStretch(1)
-        self.scroll = _CardsScroll()
-        self.scroll.resized.connect(self.tick_soon)
-        self.scroll.verticalScrollBar().valueChanged.connect(self.tick_soon)
-        self.scroll.horizontalScrollBar().valueChanged.connect(self.tick_soon)
-        self.scroll.setObjectName("cardsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(container)
+        self.cards_scroll = CardsScroll()
+        self.cards_scroll.resized.connect(self.tick_soon)
+        self.cards_scroll.verticalScrollBar().valueChanged.connect(self.tick_soon)
+        self.cards_scroll.horizontalScrollBar().valueChanged.connect(self.tick_soon)
+        self.cards_scroll.setObjectName("cardsScroll")
+        self.cards_scroll.setWidgetResizable(True)
+        self.cards_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.cards_scroll.setWidget(container)
         panel_layout = QVBoxLayout(cards_panel)
         panel_layout.setContentsMargins(14, 12, 14, 14)
         panel_layout.setSpacing(10)
         panel_layout.addLayout(head)
-        panel_layout.addWidget(self.scroll, 1)
+        panel_layout.addWidget(self.cards_scroll, 1)
 
         journal_panel = QFrame()
         journal_panel.setObjectName("journalPanel")
@@ -787,6 +546,9 @@ class MainWindow(QMainWindow):
         mode = self._mode
         if mode == "arm":
             problem = self.arm_problem()
+            if (problem is None) != self._armable:
+                self._armable = problem is None
+                self.armableChanged.emit(self._armable)
             button.setText("ARM")
             button.setAccessibleName("Arm")
             button.setToolTip(ARM_TIP + (f"\n\nNot now: {problem}" if problem else ""))
@@ -981,19 +743,14 @@ class MainWindow(QMainWindow):
         """Say the overall state in the header; returns when its text next changes."""
         statuses = self.statuses()
         state, line = overall_state(statuses, now, self._mode == "stopping")
-        changed = False
         if self.summary.text() != line:
             self.summary.setText(line)
             self._update_empty()
-            changed = True
         if self.summary.property("state") != state:
             self.summary.setProperty("state", state)
             self.summary_icon.setPixmap(state_icon(state).pixmap(QSize(22, 22)))
             self.summary.style().unpolish(self.summary)
             self.summary.style().polish(self.summary)
-            changed = True
-        if changed:
-            self.summaryChanged.emit()
         # The line says the soonest time left, in whole seconds (overall_state).
         lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
         changes_in = left_text_changes_in(min(lefts)) if lefts else None

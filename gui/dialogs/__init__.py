@@ -1,0 +1,1 @@
+"""The dialogs: profiles and keys, and quitting while armed."""

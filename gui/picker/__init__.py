@@ -1,0 +1,1 @@
+"""What to protect: the spot, options and by-name picker."""

@@ -1,0 +1,134 @@
+"""The picker's parts: an in-place load status with Retry, Space toggling a row's check box,
+and the option-contract rows with their roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QStandardItem
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidgetItem,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
+
+from gui.core.client import OptionContract
+from gui.words import format_expiry, format_number
+
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the pair, underlying or contract name of an item
+
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a contract column sorts by
+
+
+CONTRACT_COLUMNS = ("Expiry", "Strike", "Call/Put", "Contract")
+
+
+class LoadStatus(QWidget):
+    """One line under a list: "Loading…", a note, or an error message with a Retry button."""
+
+    retryRequested = Signal()
+
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.what = what
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAccessibleName(f"{what} status")
+        self.retry_button = QPushButton("Retry", self)
+        self.retry_button.setAccessibleName(f"Retry loading {what}")
+        self.retry_button.clicked.connect(self.retryRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.state = "idle"
+        self.clear()
+
+    def _show(self, state: str, text: str, *, error: bool, retry: bool) -> None:
+        self.state = state
+        self.label.setText(text)
+        # Red text plus the words "Could not": never colour alone.
+        self.label.setStyleSheet("color: #b3261e;" if error else "")
+        self.retry_button.setVisible(retry)
+        self.setVisible(bool(text))
+
+    def show_loading(self, what: str | None = None) -> None:
+        self._show("loading", f"Loading {what or self.what}…", error=False, retry=False)
+
+    def show_note(self, text: str) -> None:
+        self._show("note", text, error=False, retry=False)
+
+    def show_error(self, message: str) -> None:
+        self._show("error", message, error=True, retry=True)
+
+    def clear(self) -> None:
+        self._show("idle", "", error=False, retry=False)
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+
+class SpaceTogglesRowCheck(QObject):
+    """Space toggles the check box of the current row of a table, whatever column has focus.
+
+    Qt's own Space handling toggles only when the focused cell itself is checkable, and the
+    check box lives in the first column.
+    """
+
+    def __init__(self, view: QTableView, toggle: Callable[[QModelIndex], None]) -> None:
+        super().__init__(view)
+        self._view = view
+        self._toggle = toggle
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Select)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            index = self._view.currentIndex()
+            if index.isValid():
+                self._toggle(index)
+                return True
+        return False
+
+
+def set_check(item: QListWidgetItem | QStandardItem, checked: bool) -> None:
+    state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+    if item.checkState() != state:
+        item.setCheckState(state)
+
+
+def contract_row(contract: OptionContract) -> list[QStandardItem]:
+    expiry = QStandardItem(format_expiry(contract.expiration_time))
+    expiry.setData(contract.name, NAME_ROLE)
+    expiry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                    | Qt.ItemFlag.ItemIsUserCheckable)
+    expiry.setCheckState(Qt.CheckState.Unchecked)
+    moment = datetime.fromtimestamp(contract.expiration_time, tz=UTC)
+    expiry.setToolTip(f"Expires {moment:%Y-%m-%d %H:%M} UTC")
+    try:
+        strike_value = float(Decimal(contract.strike))
+    except (InvalidOperation, ValueError):
+        strike_value = 0.0
+    # Ties on expiry sort by strike, then calls before puts: the order of Gate's own board.
+    expiry.setData((f"{contract.expiration_time:012d}|{strike_value:024.8f}|"
+                    f"{0 if contract.is_call else 1}"), SORT_ROLE)
+    strike = QStandardItem(format_number(contract.strike))
+    strike.setData(strike_value, SORT_ROLE)
+    strike.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    kind = QStandardItem("Call" if contract.is_call else "Put")
+    kind.setData(kind.text(), SORT_ROLE)
+    name = QStandardItem(contract.name)
+    name.setData(contract.name, SORT_ROLE)
+    for item in (strike, kind, name):
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    return [expiry, strike, kind, name]
