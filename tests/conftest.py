@@ -20,9 +20,9 @@ __all__ = ["RO_KEY", "RO_SECRET", "TEST_KEY", "TEST_SECRET"]
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
                        monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    """No test touches the user's config, data, cache or keyring: each gets its own."""
+    """No test touches the user's config, data, cache, state or keyring: each gets its own."""
     home = Path(tmp_path_factory.mktemp("user"))
-    for name in ("CONFIG", "DATA", "CACHE"):
+    for name in ("CONFIG", "DATA", "CACHE", "STATE"):
         monkeypatch.setenv(f"GATE_KILLSWITCH_{name}_DIR", str(home / name.lower()))
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     # The machine's proxy and CA settings would send the loopback simulator's traffic elsewhere;
