@@ -3,7 +3,7 @@
     QT_QPA_PLATFORM=offscreen python scripts/screenshot.py [--out docs/screenshot.png]
 
 Runs against the embedded simulator with its demo key; the settings, journal and market cache
-go to a temporary directory, so the person's own are never touched.
+go to a temporary directory (with the state directory), so the person's own are never touched.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gate-killswitch-shot-"))
     for name, sub in (("GATE_KILLSWITCH_CONFIG_DIR", "config"),
                       ("GATE_KILLSWITCH_DATA_DIR", "data"),
-                      ("GATE_KILLSWITCH_CACHE_DIR", "cache")):
+                      ("GATE_KILLSWITCH_CACHE_DIR", "cache"),
+                      ("GATE_KILLSWITCH_STATE_DIR", "state")):
         os.environ[name] = str(tmp / sub)
 
     import PySide6.QtWidgets  # noqa: F401  (before qasync)

@@ -428,7 +428,7 @@ def offscreen_app(prefix: str) -> tempfile.TemporaryDirectory[str]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["QT_API"] = "pyside6"
     tmp = tempfile.TemporaryDirectory(prefix=prefix)
-    for name in ("config", "data", "cache"):
+    for name in ("config", "data", "cache", "state"):
         os.environ[f"GATE_KILLSWITCH_{name.upper()}_DIR"] = str(Path(tmp.name) / name)
     import PySide6.QtWidgets  # noqa: F401  (before qasync)
     from PySide6.QtWidgets import QApplication

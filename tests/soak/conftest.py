@@ -34,7 +34,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     home = Path(tempfile.mkdtemp(prefix="gate-killswitch-soak-"))
     env = dict(os.environ, **{f"GATE_KILLSWITCH_{d}_DIR": str(home / d.lower())
-                              for d in ("CONFIG", "DATA", "CACHE")})
+                              for d in ("CONFIG", "DATA", "CACHE", "STATE")})
     command = [sys.executable, "-m", "tests.soak.soak", "--minutes", str(MINUTES),
                "--json", str(home / "report.json")]
     seed = os.environ.get("GATE_KILLSWITCH_SOAK_SEED")
