@@ -163,3 +163,65 @@ def test_demo_runner_needs_no_account(app_env: dict[str, str]) -> None:
     runner.proc.send_signal(signal.SIGINT)
     code, out, _err = runner.finish()
     assert code == 0 and "DEMO" in out
+
+
+def _countdown_posts(sim: Simulator) -> int:
+    return len([r for r in sim.requests() if r.path.endswith("countdown_cancel_all")])
+
+
+def test_a_runner_whose_stdout_is_closed_still_stops_on_sigint_and_disarms(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    # What `gate-killswitch run ... | head -1` leaves: the reader went away after a line.
+    sim = profile
+    proc = subprocess.Popen([sys.executable, "-m", "gui", "run", "--profile", "sim", "--target",
+                             "spot:BTC_USDT", "--timeout", "5", "--interval", "0.5"],
+                            env=app_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        proc.stdout.readline()
+        proc.stdout.close()  # the reader went away: every later print of the runner fails
+        seen = _countdown_posts(sim)
+        deadline = time.monotonic() + 10
+        # Beats go on after the pipe closed, so the runner's prints have hit the broken pipe.
+        while _countdown_posts(sim) < seen + 3:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        assert sim.countdowns() != {}
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert code == 0, err
+    assert sim.countdowns() == {}
+    assert "Traceback" not in err and "Logging error" not in err
+
+
+def test_sighup_stops_the_beats_leaves_the_countdown_to_fire_and_journals_it(
+        profile: Simulator, app_env: dict[str, str], tmp_path: Path) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=1)
+    runner.proc.send_signal(signal.SIGHUP)
+    code, out, err = runner.finish()
+    assert code == 1, out + err
+    assert "SIGHUP" in out
+    # Not disarmed: the exchange's countdown is left to run out, as the trader's absence asks.
+    assert "spot:BTC_USDT" in sim.countdowns()
+    journal = (tmp_path / "data" / "journal.jsonl").read_text(encoding="utf-8")
+    assert '"event":"hangup"' in journal and "spot:BTC_USDT" in journal
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_journal_that_is_a_fifo_is_refused_with_a_message(app_env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    os.mkfifo(tmp_path / "data" / "journal.jsonl")
+    done = gk(app_env, "run", "--demo", "--target", "spot:BTC_USDT")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
