@@ -126,6 +126,15 @@ def run_gui(options: GuiOptions) -> int:
     app.setWindowIcon(state_icon("gate-killswitch"))
     apply_theme(app)
 
+    from gui.core.journal import JournalError
+
+    journal = Journal(data_dir() / "demo") if options.demo else Journal()
+    try:
+        journal.check()
+    except JournalError as exc:
+        print(f"gate-killswitch: {exc}", file=sys.stderr)
+        return 2
+
     instance: SingleInstance | None = None
     if not options.self_test:
         instance = SingleInstance(instance_name(config_dir()))
@@ -147,12 +156,10 @@ def run_gui(options: GuiOptions) -> int:
         simulator.start()
         client = GateClient(simulator.base_url, DEMO_KEY, DEMO_SECRET)
         label, cache_key = f"Demo exchange · {simulator.base_url.split('/')[2]}", "demo"
-        journal = Journal(data_dir() / "demo")
     else:
         from gui.core.keys import KeyStore, ProfileStore
 
         profile_store = ProfileStore(settings_store, KeyStore())
-        journal = Journal()
 
     controller = AppController(
         options, settings_store=settings_store, journal=journal, profile_store=profile_store,

@@ -225,3 +225,33 @@ def test_a_journal_that_is_a_fifo_is_refused_with_a_message(app_env: dict[str, s
     done = gk(app_env, "run", "--demo", "--target", "spot:BTC_USDT")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_target_covered_by_another_is_left_out_and_said(profile: Simulator,
+                                                         app_env: dict[str, str]) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "options:all", "--target",
+                    "options:BTC_USDT", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=2)
+    assert set(sim.countdowns()) == {"options:all", "spot:BTC_USDT"}
+    runner.proc.send_signal(signal.SIGINT)
+    code, out, err = runner.finish()
+    assert code == 0, out + err
+    assert "options:BTC_USDT is left out: options:all already covers it." in err
+    assert "Armed 2 target(s)" in out
+
+
+def test_after_fired_the_runner_says_why_it_still_waits(profile: Simulator,
+                                                        app_env: dict[str, str]) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=1)
+    sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    try:
+        runner.wait_for("FIRED", seconds=15)
+        runner.wait_for("A beat of unknown fate could still reach the exchange", seconds=5)
+    finally:
+        runner.proc.kill()
+        runner.finish()

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from gui.core.arm_request import check_arm_request
 from gui.core.client import GateClient
 from gui.core.errors import GateError, InvalidInputError
 from gui.core.heartbeat import (
@@ -35,12 +36,11 @@ from gui.core.heartbeat import (
     EngineEvent,
     EventKind,
     State,
-    check_interval,
 )
 from gui.core.journal import Journal, JournalError
 from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
 from gui.core.settings import SettingsStore
-from gui.core.targets import Target, TargetError, parse_target
+from gui.core.targets import Target, TargetError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -136,18 +136,18 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        targets = list(dict.fromkeys(parse_target(t) for t in args.targets))
-        interval, warning = check_interval(args.timeout, args.interval)
+        request = check_arm_request(args.targets, args.timeout, args.interval)
     except (TargetError, InvalidInputError) as exc:
         print(f"gate-killswitch run: {exc}", file=err)
         return EXIT_BAD_INPUT
+    targets, interval = request.targets, request.interval
     try:
         Journal().check()
     except JournalError as exc:
         print(f"gate-killswitch run: {exc}", file=err)
         return EXIT_BAD_INPUT
-    if warning:
-        print(f"Warning: {warning}", file=err)
+    for note in request.notes():
+        print(note, file=err)
     with contextlib.ExitStack() as stack:
         if args.demo:
             base_url, key, secret = stack.enter_context(_demo_exchange())
