@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from gui.core.heartbeat import Engine, EngineEvent, TargetStatus
     from gui.core.journal import Journal
     from gui.core.keys import ProfileStore
+    from gui.core.owners import Owners
     from gui.core.settings import Settings, SettingsStore
     from gui.core.targets import Target
     from gui.simulator import Simulator
@@ -122,6 +123,7 @@ class AppController(QObject):
         self._done: asyncio.Future[int] | None = None
         self._retired_engines: list[Engine] = []
         self._loading_profile = False
+        self._owners: Owners | None = None
 
         self.adapter = EngineAdapter(self)
         self.adapter.attach_journal(journal)
@@ -304,6 +306,8 @@ class AppController(QObject):
                              key="profile")
             return False
         old_engine, old_client = self.engine, self.client
+        if self._owners is not None:
+            self._owners.release_all()
         self.client = client
         self._cache_key = cache_key or client.base_url
         self.engine = Engine(client, journal=self.journal, clock=PreciseClock())
@@ -447,6 +451,10 @@ class AppController(QObject):
                     if target not in chosen:
                         self._remove_card(target)
                         engine.forget(target)
+            refusal = self._claim(chosen)
+            if refusal is not None:
+                self.window.post("warning", "Cannot arm", refusal, key="arm")
+                return False
             warning = engine.arm(chosen, timeout, interval)
         except InvalidInputError as exc:
             self.window.post("warning", "Cannot arm", str(exc), key="arm")
@@ -459,6 +467,35 @@ class AppController(QObject):
         self._refresh_mode()
         self.refresh_orders()
         return True
+
+    def _claim(self, targets: list[Target]) -> str | None:
+        """Claim ``targets`` for this window (one owner per countdown on this computer);
+        the refusal to show, or None. The demo's exchange is this process's own: no claim."""
+        from gui.core.owners import OwnedElsewhere, Owners
+
+        if self.options.demo:
+            return None
+        scope = self.profile_name or f"exchange {self._cache_key}"
+        if self._owners is None or self._owners.profile != scope:
+            if self._owners is not None:
+                self._owners.release_all()
+            self._owners = Owners(scope, "the window")
+        try:
+            self._owners.claim(targets)
+        except OwnedElsewhere as exc:
+            return str(exc)
+        except OSError as exc:
+            return (f"This computer's claims on targets cannot be recorded ({exc}); without "
+                    "them another heartbeat could fight this one.")
+        return None
+
+    def _release_unbeaten(self) -> None:
+        """Give up the claims on targets this window no longer beats or sweeps."""
+        owners, engine = self._owners, self.engine
+        if owners is None or not owners.held:
+            return
+        beaten = set(engine.armed_targets) | set(engine.sweeping) if engine else set()
+        owners.release([t for t in owners.held if t not in beaten])
 
     def stop(self) -> None:
         """STOP: disarm every armed target; the button says Stopping… until each is confirmed."""
@@ -527,6 +564,7 @@ class AppController(QObject):
             self.window.set_mode(mode)
         if self.tray is not None:
             self.tray.set_mode(mode)
+        self._release_unbeaten()
 
     def _refresh_mode_soon(self) -> None:
         """Refresh the mode once the loop turns: one refresh for a whole burst of events."""
@@ -777,6 +815,8 @@ class AppController(QObject):
                 await engine.shutdown(disarm=False)
             except Exception:
                 log.exception("Shutting the engine down failed")
+        if self._owners is not None:
+            self._owners.release_all()
         self.adapter.close()
         if self.tray is not None:
             self.tray.close()

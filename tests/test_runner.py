@@ -28,6 +28,7 @@ def app_env(tmp_path: Path) -> dict[str, str]:
         GATE_KILLSWITCH_CONFIG_DIR=str(tmp_path / "config"),
         GATE_KILLSWITCH_DATA_DIR=str(tmp_path / "data"),
         GATE_KILLSWITCH_CACHE_DIR=str(tmp_path / "cache"),
+        GATE_KILLSWITCH_STATE_DIR=str(tmp_path / "state"),
         GATE_KILLSWITCH_TEST_KEYRING=str(tmp_path / "keyring.json"),
         PYTHON_KEYRING_BACKEND="tests.subprocess_keyring.SubprocessTestKeyring",
         PYTHONUNBUFFERED="1",
@@ -255,3 +256,43 @@ def test_after_fired_the_runner_says_why_it_still_waits(profile: Simulator,
     finally:
         runner.proc.kill()
         runner.finish()
+
+
+def _stops_sent(sim: Simulator, scope: str) -> int:
+    return len([r for r in sim.requests() if r.scope == scope and r.timeout == 0])
+
+
+def test_a_runner_on_a_target_the_window_beats_is_refused_and_the_window_stays_armed(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    sim = profile
+    window = subprocess.Popen(
+        [sys.executable, "-m", "gui", "--profile", "sim", "--arm", "spot:BTC_USDT",
+         "--timeout", "5", "--interval", "1.25"], env=dict(app_env, QT_QPA_PLATFORM="offscreen"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while "spot:BTC_USDT" not in sim.countdowns():
+            assert time.monotonic() < deadline and window.poll() is None, "the window never armed"
+            time.sleep(0.05)
+        runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout",
+                        "5", "--interval", "1.25")
+        end = time.monotonic() + 20
+        while runner.proc.poll() is None and not any("beat ok" in x for x in runner.lines):
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        if runner.proc.poll() is None:  # it armed: stop it as a person would
+            runner.proc.send_signal(signal.SIGINT)
+        code, out, err = runner.finish()
+        assert code == 4, out + err
+        assert f"the window (process {window.pid})" in err, err
+        assert _stops_sent(sim, "spot:BTC_USDT") == 0
+        beats = len(sim.requests("/spot/countdown_cancel_all"))
+        while len(sim.requests("/spot/countdown_cancel_all")) < beats + 2:
+            assert window.poll() is None and time.monotonic() < deadline + 30
+            time.sleep(0.05)
+        assert "spot:BTC_USDT" in sim.countdowns()
+    finally:
+        window.terminate()  # SIGTERM: the window quits and leaves the countdown to fire
+        window.wait(timeout=30)
+        assert window.stderr is not None
+        window.stderr.close()

@@ -12,7 +12,8 @@ watcher is gone must fire, not leave the orders unguarded. A runner started unde
 dropped; it never keeps a signal from stopping the runner.
 
 Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, or every target ended (fired or
-refused); 2 bad input; 3 no usable OS keyring.
+refused), or a hang-up left them to fire; 2 bad input; 3 no usable OS keyring; 4 another
+process on this computer (the window, another runner) already beats one of the targets.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from gui.core.heartbeat import (
 )
 from gui.core.journal import Journal, JournalError
 from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
+from gui.core.owners import OwnedElsewhere, Owners
 from gui.core.settings import SettingsStore
 from gui.core.targets import Target, TargetError
 
@@ -46,6 +48,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NO_KEYRING = 3
+EXIT_OWNED = 4
 # How long a stop waits for the sweep that clears late beats (Gate's 60 s signature window).
 SWEEP_WAIT_S = 75.0
 
@@ -58,7 +61,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         epilog="Targets: spot:BTC_USDT, spot:all, options:BTC_USDT (an underlying), "
                "options:BTC_USDT-20241001-46000-C (a contract), options:all. Exit codes: 0 "
                "stopped cleanly, 1 a stop was not confirmed or every target ended, 2 bad "
-               "input, 3 no usable OS keyring.")
+               "input, 3 no usable OS keyring, 4 another process on this computer already "
+               "beats one of the targets.")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--profile", metavar="NAME", help="the profile whose key to use")
     source.add_argument("--demo", action="store_true",
@@ -164,6 +168,15 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
                 print(f"gate-killswitch run: {exc}", file=err)
                 return EXIT_BAD_INPUT
             base_url, key, secret = profile.base_url, creds.key, creds.secret
+            # One owner per countdown on this computer; the demo's exchange is our own.
+            owners = Owners(args.profile, "the runner (gate-killswitch run --profile "
+                                          f"{args.profile})")
+            try:
+                owners.claim(targets)
+            except (OwnedElsewhere, OSError) as exc:
+                print(f"gate-killswitch run: {exc}", file=err)
+                return EXIT_OWNED
+            stack.callback(owners.release_all)
         client = GateClient(base_url, key, secret)
         stack.callback(client.close)
         return asyncio.run(_run(client, targets, args.timeout, interval, out, err))
