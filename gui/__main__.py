@@ -72,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gate-killswitch: {note}", file=sys.stderr)
     from gui.app import run_gui
     from gui.controller import GuiOptions
+    from gui.core.arm_request import ForwardedRequest
 
+    # What a window already running is asked to do, should there be one (no secret in it).
+    launch = ForwardedRequest(arm=[str(t) for t in request.targets], timeout=args.timeout,
+                              interval=args.interval, profile=args.profile, demo=args.demo)
     return run_gui(GuiOptions(demo=args.demo, profile=args.profile, arm=request.targets,
                               timeout=args.timeout, interval=args.interval,
-                              self_test=args.self_test, process_start=PROCESS_START))
+                              self_test=args.self_test, process_start=PROCESS_START,
+                              launch=launch))
 
 
 if __name__ == "__main__":

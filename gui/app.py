@@ -98,8 +98,10 @@ def _restore_signal_handlers(previous: dict[int, Any]) -> None:
 def run_gui(options: GuiOptions) -> int:
     """Run the window until the person quits. Returns the process exit code.
 
-    2 when there is no display (with a message naming the fix), 0 when another instance was
-    already running (it was asked to show its window), else 0 after a normal quit.
+    2 when there is no display (with a message naming the fix) or the journal is not a
+    regular file. When another instance was already running, this launch's request went to it:
+    0 when it did all that was asked (armed every target, or showed its window), 1 when it
+    refused, could not arm, or did not answer. Else 0 after a normal quit.
     """
     problem = display_problem()
     if problem is not None:
@@ -138,10 +140,10 @@ def run_gui(options: GuiOptions) -> int:
     instance: SingleInstance | None = None
     if not options.self_test:
         instance = SingleInstance(instance_name(config_dir()))
-        if not instance.claim():
-            print("gate-killswitch is already running: its window was brought forward.",
-                  file=sys.stderr)
-            return 0
+        reply = instance.claim(options.launch)
+        if reply is not None:
+            print(f"gate-killswitch is already running: {reply.message}", file=sys.stderr)
+            return 0 if reply.ok else 1
 
     simulator = None
     client = None
@@ -167,6 +169,7 @@ def run_gui(options: GuiOptions) -> int:
         use_tray=False if options.self_test else None)
     if instance is not None:
         instance.showRequested.connect(controller.show_window)
+        instance.handler = controller.answer_launch
     if controller.tray is not None:
         app.setQuitOnLastWindowClosed(False)
 

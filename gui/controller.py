@@ -32,6 +32,7 @@ from gui.tray import Tray
 from gui.window.main_window import MainWindow, confirm_cancel_now
 
 if TYPE_CHECKING:
+    from gui.core.arm_request import ForwardedRequest, LaunchReply
     from gui.core.client import GateClient
     from gui.core.heartbeat import Engine, EngineEvent, TargetStatus
     from gui.core.journal import Journal
@@ -74,6 +75,7 @@ class GuiOptions:
     interval: float | None = None
     self_test: bool = False
     process_start: float = field(default_factory=time.time)
+    launch: ForwardedRequest | None = None  # for a window already running, if there is one
 
 
 class AppController(QObject):
@@ -429,20 +431,25 @@ class AppController(QObject):
 
     def arm(self, targets: Sequence[Target], timeout: int, interval: float | None) -> bool:
         """Arm ``targets``. Problems are shown in the window; returns whether it armed."""
+        problem = self.try_arm(list(targets), timeout, interval)
+        if problem is not None:
+            self.window.post("warning", "Cannot arm", problem, key="arm")
+        return problem is None
+
+    def try_arm(self, targets: list[Target], timeout: int, interval: float | None
+                ) -> str | None:
+        """Arm ``targets`` as ARM does: what stopped it, or None (it is arming)."""
+        from gui.core.arm_request import drop_covered
         from gui.core.errors import InvalidInputError
+        from gui.core.heartbeat import check_interval
 
         engine = self.engine
         if engine is None:
-            self.window.post("warning", "Cannot arm", "No API key is loaded: choose a profile.")
-            return False
-        chosen = list(dict.fromkeys(targets))
+            return "No API key is loaded: choose a profile."
+        chosen, dropped = drop_covered(targets)
         if not chosen:
-            self.window.post("warning", "Cannot arm", "Choose at least one market to protect.",
-                             key="arm")
-            return False
+            return "Choose at least one market to protect."
         try:
-            from gui.core.heartbeat import check_interval
-
             check_interval(timeout, interval)
             # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
             for target in list(self.window.cards):
@@ -453,20 +460,31 @@ class AppController(QObject):
                         engine.forget(target)
             refusal = self._claim(chosen)
             if refusal is not None:
-                self.window.post("warning", "Cannot arm", refusal, key="arm")
-                return False
+                return refusal
             warning = engine.arm(chosen, timeout, interval)
         except InvalidInputError as exc:
-            self.window.post("warning", "Cannot arm", str(exc), key="arm")
-            return False
+            return str(exc)
         self.window.banner.dismiss("arm")
         self.window.banner.dismiss("stop")
+        if dropped:
+            self.window.post("info", "Covered", " ".join(
+                f"{gone} is left out: {by} already covers it." for gone, by in dropped),
+                key="covered")
         if warning:
             self.window.post("warning", "Beat interval", warning, key="interval")
         self.save_settings()
         self._refresh_mode()
         self.refresh_orders()
-        return True
+        return None
+
+    async def answer_launch(self, request: ForwardedRequest) -> LaunchReply:
+        """A second launch's request, carried out through the same path as ARM."""
+        from gui.core.arm_request import carry_out
+
+        self.show_window()
+        return await carry_out(request, demo=self.options.demo, profile=self.profile_name,
+                               engine=self.engine, timing=self.window.timing(),
+                               arm=self.try_arm)
 
     def _claim(self, targets: list[Target]) -> str | None:
         """Claim ``targets`` for this window (one owner per countdown on this computer);

@@ -16,15 +16,18 @@ Anything else (unknown fields, wrong types, more than :data:`MAX_REQUEST_BYTES`)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gui.core.errors import InvalidInputError
-from gui.core.heartbeat import check_interval
+from gui.core.heartbeat import Engine, State, check_interval
 from gui.core.settings import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT
-from gui.core.targets import Target, covering_target, parse_target
+from gui.core.targets import Target, TargetError, covering_target, parse_target
 
 MAX_REQUEST_BYTES = 16_384
 MAX_TARGETS = 500
@@ -153,3 +156,107 @@ def decode_request(line: bytes) -> ForwardedRequest:
         raise InvalidInputError("request's demo flag is not true or false")
     return ForwardedRequest(list(arm), timeout, None if interval is None else float(interval),
                             profile, demo)
+
+
+# -- carrying it out in the running instance ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaunchReply:
+    """The running instance's answer to a second launch: ``ok`` only when everything asked
+    for is armed (acknowledged by the exchange) or the request only asked for the window."""
+
+    ok: bool
+    message: str
+
+    def encode(self) -> bytes:
+        return json.dumps({"status": "done", "ok": self.ok, "message": self.message},
+                          ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+#: Arm as the ARM button does: the problem that stopped it, or None (it is arming).
+ArmCall = Callable[[list[Target], int, float], "str | None"]
+SETTLE_S = 10.0
+
+
+async def settle(engine: Engine, targets: list[Target], seconds: float) -> None:
+    """Wait until no target of ``targets`` is still sending its first beat, or ``seconds``."""
+    done = asyncio.Event()
+
+    def check(_event: object = None) -> None:
+        if all((s := engine.status(t)) is None or s.state is not State.ARMING for t in targets):
+            done.set()
+
+    unsubscribe = engine.subscribe(check)
+    try:
+        check()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), seconds)
+    finally:
+        unsubscribe()
+
+
+async def carry_out(request: ForwardedRequest, *, demo: bool, profile: str | None,
+                    engine: Engine | None, timing: tuple[int, float], arm: ArmCall,
+                    settle_s: float = SETTLE_S) -> LaunchReply:
+    """What the running instance answers ``request``: checked against its own state (demo or
+    live, its profile, what it already beats), armed through ``arm`` (the ARM path), and
+    confirmed only once the exchange acknowledged each target's first beat."""
+    if request.demo != demo:
+        return LaunchReply(False, (
+            "it runs the demo (a simulated exchange); a launch for a real profile cannot arm "
+            "through it. Quit the demo first." if demo else
+            "it runs a real profile; a --demo launch cannot arm through it. Use the running "
+            "window, or quit it first."))
+    if not demo and request.profile is not None and request.profile != profile:
+        current = f"profile {profile!r}" if profile else "no profile yet"
+        return LaunchReply(False, f"it uses {current}, not {request.profile!r}. Switch "
+                                  "profiles in its window (Keys…), or quit it first.")
+    if not request.wants_arming:
+        return LaunchReply(True, "its window was brought forward.")
+    if not request.arm:
+        return LaunchReply(False, "--timeout and --interval change nothing there without "
+                                  "--arm; set them in its window.")
+    timeout = timing[0] if request.timeout is None else request.timeout
+    interval = request.interval
+    if interval is None and request.timeout is None:
+        interval = timing[1]
+    try:
+        checked = check_arm_request(request.arm, timeout, interval)
+    except (TargetError, InvalidInputError) as exc:
+        return LaunchReply(False, str(exc))
+    if engine is None:
+        return LaunchReply(False, "no API key is loaded there yet: choose a profile in its "
+                                  "window.")
+    beaten = set(engine.armed_targets)
+    notes = checked.notes()
+    for target in checked.targets:
+        status = engine.status(target)
+        if target in beaten and status is not None and (
+                status.timeout != checked.timeout or abs(status.interval - checked.interval)
+                > 1e-6):
+            return LaunchReply(False, (
+                f"{target} is already armed there with a {status.timeout} s countdown and a "
+                f"beat every {status.interval:g} s; stop it first to change them."))
+    new = [t for t in checked.targets if t not in beaten]
+    if new:
+        problem = arm(new, checked.timeout, checked.interval)
+        if problem is not None:
+            return LaunchReply(False, problem)
+        await settle(engine, new, settle_s)
+    failed = []
+    for target in checked.targets:
+        status = engine.status(target)
+        if status is None or status.state is not State.ARMED:
+            state = status.state.words if status is not None else "not armed"
+            reason = f" ({status.reason})" if status is not None and status.reason else ""
+            failed.append(f"{target}: {state}{reason}")
+    if failed:
+        return LaunchReply(False, "not every target is armed there: " + "; ".join(failed)
+                           + ". See its window.")
+    kept = [t for t in checked.targets if t in beaten]
+    lines = [f"armed {len(checked.targets)} target(s) there (timeout {checked.timeout} s, a "
+             f"beat every {checked.interval:g} s); the exchange acknowledged each."]
+    if kept:
+        lines.append("Already armed there before: " + ", ".join(map(str, kept)) + ".")
+    return LaunchReply(True, " ".join(lines + notes))

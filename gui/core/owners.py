@@ -29,7 +29,7 @@ from typing import IO, Any
 from gui.core.paths import state_dir
 from gui.core.targets import Target
 
-__all__ = ["OwnedElsewhere", "Owner", "Owners"]
+__all__ = ["OwnedElsewhere", "Owner", "Owners", "hold_file", "release_file"]
 
 OWNERS_DIR = "owners"
 # msvcrt locks a byte range; one far past the owner text lets others still read that text.
@@ -96,6 +96,41 @@ def _read_owner(path: Path) -> Owner:
                  description if isinstance(description, str) else "")
 
 
+def hold_file(path: Path, fields: dict[str, str]) -> IO[bytes] | Owner:
+    """Lock ``path`` for this process and write our pid and ``fields`` into it: the open file,
+    to keep while the claim lasts; or, when another live process holds it, who that is."""
+    for _attempt in range(5):
+        handle = open(path, "a+b")  # held open while the claim lasts
+        if not _lock(handle):
+            handle.close()
+            return _read_owner(path)
+        # The file may have been released (removed) between our open and our lock: then the
+        # lock is on a file nobody else will see. Start again on the path's file.
+        try:
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+        except OSError:
+            same = False
+        if not same:
+            handle.close()
+            continue
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), **fields,
+                                 "since": round(time.time(), 3)}).encode("ascii", "replace"))
+        handle.flush()
+        return handle
+    return Owner(None, "another process (its claim keeps changing)")
+
+
+def release_file(handle: IO[bytes], path: Path) -> None:
+    """End a :func:`hold_file` claim. The file goes while still locked, so nobody takes over
+    a file about to vanish."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+    with contextlib.suppress(OSError):
+        handle.close()
+
+
 class Owners:
     """The claims of this process for one profile. Not thread-safe: one loop uses it."""
 
@@ -134,42 +169,18 @@ class Owners:
         """None when claimed, else who owns it."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.path(target)
-        for _attempt in range(5):
-            handle = open(path, "a+b")  # held open while the claim lasts
-            if not _lock(handle):
-                handle.close()
-                return _read_owner(path)
-            # The file may have been released (removed) between our open and our lock: then
-            # the lock is on a file nobody else will see. Start again on the path's file.
-            try:
-                same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
-            except OSError:
-                same = False
-            if not same:
-                handle.close()
-                continue
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps({
-                "pid": os.getpid(), "description": self.description, "profile": self.profile,
-                "target": str(target), "since": round(time.time(), 3)}).encode("ascii",
-                                                                              "replace"))
-            handle.flush()
-            self._held[target] = (handle, path)
-            return None
-        return Owner(None, "another process (its claim keeps changing)")
+        held = hold_file(path, {"description": self.description, "profile": self.profile,
+                                "target": str(target)})
+        if isinstance(held, Owner):
+            return held
+        self._held[target] = (held, path)
+        return None
 
     def release(self, targets: list[Target]) -> None:
         for target in targets:
             held = self._held.pop(target, None)
-            if held is None:
-                continue
-            handle, path = held
-            # Removed while still locked, so nobody takes over a file about to vanish.
-            with contextlib.suppress(OSError):
-                path.unlink()
-            with contextlib.suppress(OSError):
-                handle.close()
+            if held is not None:
+                release_file(*held)
 
     def release_all(self) -> None:
         self.release(list(self._held))
