@@ -62,6 +62,8 @@ def apply_theme(app: QApplication) -> None:
 def _install_signal_handlers(controller: AppController) -> dict[int, Any]:
     """Ctrl+C quits as the Quit menu does (asking while armed); SIGTERM (logout, shutdown,
     ``kill``) quits at once and leaves the countdowns to fire, as any dead man's switch would.
+    SIGHUP (the terminal it was started from closed) does the same as SIGTERM: nobody is left
+    to answer the question Ctrl+C would ask.
 
     Python runs its handlers between bytecodes; the window's repaint timer keeps it running.
     """
@@ -74,10 +76,13 @@ def _install_signal_handlers(controller: AppController) -> dict[int, Any]:
         QTimer.singleShot(0, lambda: controller.spawn(controller.quit_now()))
 
     previous: dict[int, Any] = {}
+    hangup = getattr(signal, "SIGHUP", None)
     for signum, handler in ((signal.SIGINT, interrupt), (getattr(signal, "SIGTERM", None),
-                                                         terminate)):
+                                                         terminate), (hangup, terminate)):
         if signum is None:
             continue
+        if signum == hangup and signal.getsignal(signum) is signal.SIG_IGN:
+            continue  # started under nohup: the person chose to outlive the terminal
         try:
             previous[signum] = signal.signal(signum, handler)
         except (ValueError, OSError):  # not the main thread, or not supported here

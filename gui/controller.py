@@ -479,8 +479,10 @@ class AppController(QObject):
 
     async def answer_launch(self, request: ForwardedRequest) -> LaunchReply:
         """A second launch's request, carried out through the same path as ARM."""
-        from gui.core.arm_request import carry_out
+        from gui.core.arm_request import LaunchReply, carry_out
 
+        if self._phase >= Phase.QUITTING:
+            return LaunchReply(False, "it is quitting; launch again once it has.")
         self.show_window()
         return await carry_out(request, demo=self.options.demo, profile=self.profile_name,
                                engine=self.engine, timing=self.window.timing(),

@@ -157,3 +157,14 @@ def test_a_second_launch_it_cannot_honour_is_refused_non_zero(
     assert done.returncode == 1, done.stderr
     assert words in done.stderr
     assert profile.countdowns() == {}
+
+
+def test_sighup_quits_the_window_and_leaves_the_countdown_to_fire(
+        window: subprocess.Popen[str], profile: Simulator,  # noqa: F811
+        app_env: dict[str, str]) -> None:  # noqa: F811
+    done = launch(app_env, "--arm", "spot:BTC_USDT", "--timeout", "5", "--interval", "1.25")
+    assert done.returncode == 0, done.stderr
+    window.send_signal(signal.SIGHUP)
+    assert window.wait(timeout=30) == 0  # an orderly quit, not killed by the signal
+    assert "spot:BTC_USDT" in profile.countdowns()
+    assert [r for r in profile.requests() if r.timeout == 0] == []
