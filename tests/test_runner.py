@@ -296,3 +296,31 @@ def test_a_runner_on_a_target_the_window_beats_is_refused_and_the_window_stays_a
         window.wait(timeout=30)
         assert window.stderr is not None
         window.stderr.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_runner_whose_output_disk_is_full_still_stops_on_sigint_and_disarms(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    sim = profile
+    with open("/dev/full", "w", encoding="utf-8") as full:  # every write: ENOSPC
+        proc = subprocess.Popen([sys.executable, "-m", "gui", "run", "--profile", "sim",
+                                 "--target", "spot:BTC_USDT", "--timeout", "5",
+                                 "--interval", "0.5"], env=app_env, stdout=full,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stderr is not None
+    try:
+        deadline = time.monotonic() + 20
+        while _countdown_posts(sim) < 3:  # armed, and beating with nowhere to print
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert code == 0, err
+    assert sim.countdowns() == {}
+    assert "Traceback" not in err and "Logging error" not in err
