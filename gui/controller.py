@@ -161,6 +161,8 @@ class AppController(QObject):
         self._orders_timer = QTimer(self)
         self._orders_timer.setInterval(ORDERS_REFRESH_MS)
         self._orders_timer.timeout.connect(self.refresh_orders)
+        # A sweep ends without an event: its claim is given up on the next tick at the latest.
+        self._orders_timer.timeout.connect(self._release_unbeaten)
         # Engine events ask for the mode to be refreshed; a burst of them (200 targets arming
         # or beating at once) gets one refresh when the loop next turns, not one per event.
         self._mode_timer = QTimer(self)
@@ -451,6 +453,9 @@ class AppController(QObject):
             return "Choose at least one market to protect."
         try:
             check_interval(timeout, interval)
+            refusal = self._claim(chosen)
+            if refusal is not None:
+                return refusal
             # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
             for target in list(self.window.cards):
                 status = engine.status(target)
@@ -458,9 +463,6 @@ class AppController(QObject):
                     if target not in chosen:
                         self._remove_card(target)
                         engine.forget(target)
-            refusal = self._claim(chosen)
-            if refusal is not None:
-                return refusal
             warning = engine.arm(chosen, timeout, interval)
         except InvalidInputError as exc:
             return str(exc)
