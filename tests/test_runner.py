@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,10 +44,11 @@ def gk(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Completed
 class Runner:
     """A running ``gate-killswitch run`` whose output is read as it comes."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str,
+                 preexec: Callable[[], object] | None = None) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "gui", "run", *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     cwd=ROOT)
+                                     cwd=ROOT, preexec_fn=preexec)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -216,6 +217,20 @@ def test_sighup_stops_the_beats_leaves_the_countdown_to_fire_and_journals_it(
     assert "spot:BTC_USDT" in sim.countdowns()
     journal = (tmp_path / "data" / "journal.jsonl").read_text(encoding="utf-8")
     assert '"event":"hangup"' in journal and "spot:BTC_USDT" in journal
+
+
+def test_under_nohup_sighup_is_ignored_and_the_runner_keeps_beating(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25",
+                    preexec=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    runner.wait_for("beat ok", count=1)
+    runner.proc.send_signal(signal.SIGHUP)
+    runner.wait_for("beat ok", count=3)  # still beating after the hang-up
+    runner.proc.send_signal(signal.SIGINT)
+    code, out, err = runner.finish()
+    assert code == 0 and "SIGHUP" not in out, out + err
+    assert profile.countdowns() == {}
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
