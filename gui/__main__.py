@@ -59,22 +59,28 @@ def main(argv: list[str] | None = None) -> int:
         from gui.cli.runner import run_command
 
         return run_command(args)
+    from gui.core.arm_request import check_arm_request
     from gui.core.errors import InvalidInputError
-    from gui.core.heartbeat import check_interval
-    from gui.core.targets import TargetError, parse_target
+    from gui.core.targets import TargetError
 
     try:
-        arm = [parse_target(t) for t in args.arm]
-        if args.timeout is not None or args.interval is not None:
-            check_interval(args.timeout or 60, args.interval)
+        request = check_arm_request(args.arm, args.timeout, args.interval)
     except (TargetError, InvalidInputError) as exc:
         parser.error(str(exc))
+    # Said here too: a window that arms at start may be behind others, or in the tray.
+    for note in request.notes():
+        print(f"gate-killswitch: {note}", file=sys.stderr)
     from gui.app import run_gui
     from gui.controller import GuiOptions
+    from gui.core.arm_request import ForwardedRequest
 
-    return run_gui(GuiOptions(demo=args.demo, profile=args.profile, arm=arm,
+    # What a window already running is asked to do, should there be one (no secret in it).
+    launch = ForwardedRequest(arm=[str(t) for t in request.targets], timeout=args.timeout,
+                              interval=args.interval, profile=args.profile, demo=args.demo)
+    return run_gui(GuiOptions(demo=args.demo, profile=args.profile, arm=request.targets,
                               timeout=args.timeout, interval=args.interval,
-                              self_test=args.self_test, process_start=PROCESS_START))
+                              self_test=args.self_test, process_start=PROCESS_START,
+                              launch=launch))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ def apply_theme(app: QApplication) -> None:
 def _install_signal_handlers(controller: AppController) -> dict[int, Any]:
     """Ctrl+C quits as the Quit menu does (asking while armed); SIGTERM (logout, shutdown,
     ``kill``) quits at once and leaves the countdowns to fire, as any dead man's switch would.
+    SIGHUP (the terminal it was started from closed) does the same as SIGTERM: nobody is left
+    to answer the question Ctrl+C would ask.
 
     Python runs its handlers between bytecodes; the window's repaint timer keeps it running.
     """
@@ -74,10 +76,13 @@ def _install_signal_handlers(controller: AppController) -> dict[int, Any]:
         QTimer.singleShot(0, lambda: controller.spawn(controller.quit_now()))
 
     previous: dict[int, Any] = {}
+    hangup = getattr(signal, "SIGHUP", None)
     for signum, handler in ((signal.SIGINT, interrupt), (getattr(signal, "SIGTERM", None),
-                                                         terminate)):
+                                                         terminate), (hangup, terminate)):
         if signum is None:
             continue
+        if signum == hangup and signal.getsignal(signum) is signal.SIG_IGN:
+            continue  # started under nohup: the person chose to outlive the terminal
         try:
             previous[signum] = signal.signal(signum, handler)
         except (ValueError, OSError):  # not the main thread, or not supported here
@@ -98,8 +103,10 @@ def _restore_signal_handlers(previous: dict[int, Any]) -> None:
 def run_gui(options: GuiOptions) -> int:
     """Run the window until the person quits. Returns the process exit code.
 
-    2 when there is no display (with a message naming the fix), 0 when another instance was
-    already running (it was asked to show its window), else 0 after a normal quit.
+    2 when there is no display (with a message naming the fix) or the journal is not a
+    regular file. When another instance was already running, this launch's request went to it:
+    0 when it did all that was asked (armed every target, or showed its window), 1 when it
+    refused, could not arm, or did not answer. Else 0 after a normal quit.
     """
     problem = display_problem()
     if problem is not None:
@@ -126,13 +133,22 @@ def run_gui(options: GuiOptions) -> int:
     app.setWindowIcon(state_icon("gate-killswitch"))
     apply_theme(app)
 
+    from gui.core.journal import JournalError
+
+    journal = Journal(data_dir() / "demo") if options.demo else Journal()
+    try:
+        journal.check()
+    except JournalError as exc:
+        print(f"gate-killswitch: {exc}", file=sys.stderr)
+        return 2
+
     instance: SingleInstance | None = None
     if not options.self_test:
         instance = SingleInstance(instance_name(config_dir()))
-        if not instance.claim():
-            print("gate-killswitch is already running: its window was brought forward.",
-                  file=sys.stderr)
-            return 0
+        reply = instance.claim(options.launch)
+        if reply is not None:
+            print(f"gate-killswitch is already running: {reply.message}", file=sys.stderr)
+            return 0 if reply.ok else 1
 
     simulator = None
     client = None
@@ -147,12 +163,10 @@ def run_gui(options: GuiOptions) -> int:
         simulator.start()
         client = GateClient(simulator.base_url, DEMO_KEY, DEMO_SECRET)
         label, cache_key = f"Demo exchange · {simulator.base_url.split('/')[2]}", "demo"
-        journal = Journal(data_dir() / "demo")
     else:
         from gui.core.keys import KeyStore, ProfileStore
 
         profile_store = ProfileStore(settings_store, KeyStore())
-        journal = Journal()
 
     controller = AppController(
         options, settings_store=settings_store, journal=journal, profile_store=profile_store,
@@ -160,6 +174,7 @@ def run_gui(options: GuiOptions) -> int:
         use_tray=False if options.self_test else None)
     if instance is not None:
         instance.showRequested.connect(controller.show_window)
+        instance.handler = controller.answer_launch
     if controller.tray is not None:
         app.setQuitOnLastWindowClosed(False)
 

@@ -32,10 +32,12 @@ from gui.tray import Tray
 from gui.window.main_window import MainWindow, confirm_cancel_now
 
 if TYPE_CHECKING:
+    from gui.core.arm_request import ForwardedRequest, LaunchReply
     from gui.core.client import GateClient
     from gui.core.heartbeat import Engine, EngineEvent, TargetStatus
     from gui.core.journal import Journal
     from gui.core.keys import ProfileStore
+    from gui.core.owners import Owners
     from gui.core.settings import Settings, SettingsStore
     from gui.core.targets import Target
     from gui.simulator import Simulator
@@ -73,6 +75,7 @@ class GuiOptions:
     interval: float | None = None
     self_test: bool = False
     process_start: float = field(default_factory=time.time)
+    launch: ForwardedRequest | None = None  # for a window already running, if there is one
 
 
 class AppController(QObject):
@@ -122,6 +125,7 @@ class AppController(QObject):
         self._done: asyncio.Future[int] | None = None
         self._retired_engines: list[Engine] = []
         self._loading_profile = False
+        self._owners: Owners | None = None
 
         self.adapter = EngineAdapter(self)
         self.adapter.attach_journal(journal)
@@ -157,6 +161,8 @@ class AppController(QObject):
         self._orders_timer = QTimer(self)
         self._orders_timer.setInterval(ORDERS_REFRESH_MS)
         self._orders_timer.timeout.connect(self.refresh_orders)
+        # A sweep ends without an event: its claim is given up on the next tick at the latest.
+        self._orders_timer.timeout.connect(self._release_unbeaten)
         # Engine events ask for the mode to be refreshed; a burst of them (200 targets arming
         # or beating at once) gets one refresh when the loop next turns, not one per event.
         self._mode_timer = QTimer(self)
@@ -304,6 +310,8 @@ class AppController(QObject):
                              key="profile")
             return False
         old_engine, old_client = self.engine, self.client
+        if self._owners is not None:
+            self._owners.release_all()
         self.client = client
         self._cache_key = cache_key or client.base_url
         self.engine = Engine(client, journal=self.journal, clock=PreciseClock())
@@ -425,21 +433,29 @@ class AppController(QObject):
 
     def arm(self, targets: Sequence[Target], timeout: int, interval: float | None) -> bool:
         """Arm ``targets``. Problems are shown in the window; returns whether it armed."""
+        problem = self.try_arm(list(targets), timeout, interval)
+        if problem is not None:
+            self.window.post("warning", "Cannot arm", problem, key="arm")
+        return problem is None
+
+    def try_arm(self, targets: list[Target], timeout: int, interval: float | None
+                ) -> str | None:
+        """Arm ``targets`` as ARM does: what stopped it, or None (it is arming)."""
+        from gui.core.arm_request import drop_covered
         from gui.core.errors import InvalidInputError
+        from gui.core.heartbeat import check_interval
 
         engine = self.engine
         if engine is None:
-            self.window.post("warning", "Cannot arm", "No API key is loaded: choose a profile.")
-            return False
-        chosen = list(dict.fromkeys(targets))
+            return "No API key is loaded: choose a profile."
+        chosen, dropped = drop_covered(targets)
         if not chosen:
-            self.window.post("warning", "Cannot arm", "Choose at least one market to protect.",
-                             key="arm")
-            return False
+            return "Choose at least one market to protect."
         try:
-            from gui.core.heartbeat import check_interval
-
             check_interval(timeout, interval)
+            refusal = self._claim(chosen)
+            if refusal is not None:
+                return refusal
             # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
             for target in list(self.window.cards):
                 status = engine.status(target)
@@ -449,16 +465,59 @@ class AppController(QObject):
                         engine.forget(target)
             warning = engine.arm(chosen, timeout, interval)
         except InvalidInputError as exc:
-            self.window.post("warning", "Cannot arm", str(exc), key="arm")
-            return False
+            return str(exc)
         self.window.banner.dismiss("arm")
         self.window.banner.dismiss("stop")
+        if dropped:
+            self.window.post("info", "Covered", " ".join(
+                f"{gone} is left out: {by} already covers it." for gone, by in dropped),
+                key="covered")
         if warning:
             self.window.post("warning", "Beat interval", warning, key="interval")
         self.save_settings()
         self._refresh_mode()
         self.refresh_orders()
-        return True
+        return None
+
+    async def answer_launch(self, request: ForwardedRequest) -> LaunchReply:
+        """A second launch's request, carried out through the same path as ARM."""
+        from gui.core.arm_request import LaunchReply, carry_out
+
+        if self._phase >= Phase.QUITTING:
+            return LaunchReply(False, "it is quitting; launch again once it has.")
+        self.show_window()
+        return await carry_out(request, demo=self.options.demo, profile=self.profile_name,
+                               engine=self.engine, timing=self.window.timing(),
+                               arm=self.try_arm)
+
+    def _claim(self, targets: list[Target]) -> str | None:
+        """Claim ``targets`` for this window (one owner per countdown on this computer);
+        the refusal to show, or None. The demo's exchange is this process's own: no claim."""
+        from gui.core.owners import OwnedElsewhere, Owners
+
+        if self.options.demo:
+            return None
+        scope = self.profile_name or f"exchange {self._cache_key}"
+        if self._owners is None or self._owners.profile != scope:
+            if self._owners is not None:
+                self._owners.release_all()
+            self._owners = Owners(scope, "the window")
+        try:
+            self._owners.claim(targets)
+        except OwnedElsewhere as exc:
+            return str(exc)
+        except OSError as exc:
+            return (f"This computer's claims on targets cannot be recorded ({exc}); without "
+                    "them another heartbeat could fight this one.")
+        return None
+
+    def _release_unbeaten(self) -> None:
+        """Give up the claims on targets this window no longer beats or sweeps."""
+        owners, engine = self._owners, self.engine
+        if owners is None or not owners.held:
+            return
+        beaten = set(engine.armed_targets) | set(engine.sweeping) if engine else set()
+        owners.release([t for t in owners.held if t not in beaten])
 
     def stop(self) -> None:
         """STOP: disarm every armed target; the button says Stopping… until each is confirmed."""
@@ -527,6 +586,7 @@ class AppController(QObject):
             self.window.set_mode(mode)
         if self.tray is not None:
             self.tray.set_mode(mode)
+        self._release_unbeaten()
 
     def _refresh_mode_soon(self) -> None:
         """Refresh the mode once the loop turns: one refresh for a whole burst of events."""
@@ -777,6 +837,8 @@ class AppController(QObject):
                 await engine.shutdown(disarm=False)
             except Exception:
                 log.exception("Shutting the engine down failed")
+        if self._owners is not None:
+            self._owners.release_all()
         self.adapter.close()
         if self.tray is not None:
             self.tray.close()

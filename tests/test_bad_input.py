@@ -142,6 +142,7 @@ def run_args(*argv: str) -> argparse.Namespace:
     (("--target", "spot:BTC_USDT", "--timeout", "0"), "at least 5 seconds"),
     (("--target", "spot:BTC_USDT", "--timeout", "-60"), "at least 5"),
     (("--target", "spot:BTC_USDT", "--timeout", str(2**31)), "not allowed"),
+    (("--target", "spot:BTC_USDT", "--timeout", "99999999"), "at most 86400"),
     (("--target", "spot:BTC_USDT", "--interval", "60"), "shorter than the timeout"),
     (("--target", "spot:BTC_USDT", "--interval", "inf"), "shorter than the timeout"),
     (("--target", "spot:BTC_USDT", "--interval", "nan"), "at least 0.5 seconds"),
@@ -182,6 +183,8 @@ def test_malformed_numbers_and_missing_arguments_are_usage_errors(
     (("--arm", "spot:BTC-USDT"), "spot:BTC_USDT (a pair)"),
     (("--arm", "spot:BTC_USDT", "--timeout", "3"), "at least 5 seconds"),
     (("--timeout", "60", "--interval", "90"), "shorter than the timeout"),
+    # Refused, not clamped to the window's 24 h (with the interval taken from the typo).
+    (("--arm", "spot:BTC_USDT", "--timeout", "99999999", "--self-test"), "at most 86400"),
 ])
 def test_the_window_refuses_bad_arguments_before_opening(
         tmp_path: Path, argv: tuple[str, ...], words: str) -> None:
@@ -200,6 +203,35 @@ def test_the_window_refuses_bad_arguments_before_opening(
     for d in dirs.values():
         log = d / "gate-killswitch.log"
         assert not log.exists() or log.read_text() == ""
+
+
+def test_the_window_says_in_the_terminal_what_it_left_out_and_a_risky_interval(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_KILLSWITCH")}
+    env.update({f"GATE_KILLSWITCH_{n}_DIR": str(tmp_path / n.lower())
+                for n in ("CONFIG", "DATA", "CACHE", "STATE")},
+               QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "gui", "--demo", "--arm", "options:all",
+                           "--arm", "options:BTC_USDT", "--timeout", "60", "--interval", "25",
+                           "--self-test"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "options:BTC_USDT is left out: options:all already covers it." in done.stderr
+    assert "Warning: A beat every 25 s leaves little slack" in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_the_window_refuses_a_journal_that_is_a_fifo(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_KILLSWITCH")}
+    env.update({f"GATE_KILLSWITCH_{n}_DIR": str(tmp_path / n.lower())
+                for n in ("CONFIG", "DATA", "CACHE", "STATE")},
+               QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    os.mkfifo(tmp_path / "data" / "demo" / "journal.jsonl")
+    done = subprocess.run([sys.executable, "-m", "gui", "--demo", "--self-test"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
 
 
 # ---------------------------------------------------------------------------------------------

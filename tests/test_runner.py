@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,10 +44,11 @@ def gk(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Completed
 class Runner:
     """A running ``gate-killswitch run`` whose output is read as it comes."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str,
+                 preexec: Callable[[], object] | None = None) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "gui", "run", *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     cwd=ROOT)
+                                     cwd=ROOT, preexec_fn=preexec)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -164,3 +165,177 @@ def test_demo_runner_needs_no_account(app_env: dict[str, str]) -> None:
     runner.proc.send_signal(signal.SIGINT)
     code, out, _err = runner.finish()
     assert code == 0 and "DEMO" in out
+
+
+def _countdown_posts(sim: Simulator) -> int:
+    return len([r for r in sim.requests() if r.path.endswith("countdown_cancel_all")])
+
+
+def test_a_runner_whose_stdout_is_closed_still_stops_on_sigint_and_disarms(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    # What `gate-killswitch run ... | head -1` leaves: the reader went away after a line.
+    sim = profile
+    proc = subprocess.Popen([sys.executable, "-m", "gui", "run", "--profile", "sim", "--target",
+                             "spot:BTC_USDT", "--timeout", "5", "--interval", "0.5"],
+                            env=app_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        proc.stdout.readline()
+        proc.stdout.close()  # the reader went away: every later print of the runner fails
+        seen = _countdown_posts(sim)
+        deadline = time.monotonic() + 10
+        # Beats go on after the pipe closed, so the runner's prints have hit the broken pipe.
+        while _countdown_posts(sim) < seen + 3:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        assert sim.countdowns() != {}
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert code == 0, err
+    assert sim.countdowns() == {}
+    assert "Traceback" not in err and "Logging error" not in err
+
+
+def test_sighup_stops_the_beats_leaves_the_countdown_to_fire_and_journals_it(
+        profile: Simulator, app_env: dict[str, str], tmp_path: Path) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=1)
+    runner.proc.send_signal(signal.SIGHUP)
+    code, out, err = runner.finish()
+    assert code == 1, out + err
+    assert "SIGHUP" in out
+    # Not disarmed: the exchange's countdown is left to run out, as the trader's absence asks.
+    assert "spot:BTC_USDT" in sim.countdowns()
+    journal = (tmp_path / "data" / "journal.jsonl").read_text(encoding="utf-8")
+    assert '"event":"hangup"' in journal and "spot:BTC_USDT" in journal
+
+
+def test_under_nohup_sighup_is_ignored_and_the_runner_keeps_beating(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25",
+                    preexec=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    runner.wait_for("beat ok", count=1)
+    runner.proc.send_signal(signal.SIGHUP)
+    runner.wait_for("beat ok", count=3)  # still beating after the hang-up
+    runner.proc.send_signal(signal.SIGINT)
+    code, out, err = runner.finish()
+    assert code == 0 and "SIGHUP" not in out, out + err
+    assert profile.countdowns() == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_journal_that_is_a_fifo_is_refused_with_a_message(app_env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    os.mkfifo(tmp_path / "data" / "journal.jsonl")
+    done = gk(app_env, "run", "--demo", "--target", "spot:BTC_USDT")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_target_covered_by_another_is_left_out_and_said(profile: Simulator,
+                                                         app_env: dict[str, str]) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "options:all", "--target",
+                    "options:BTC_USDT", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=2)
+    assert set(sim.countdowns()) == {"options:all", "spot:BTC_USDT"}
+    runner.proc.send_signal(signal.SIGINT)
+    code, out, err = runner.finish()
+    assert code == 0, out + err
+    assert "options:BTC_USDT is left out: options:all already covers it." in err
+    assert "Armed 2 target(s)" in out
+
+
+def test_after_fired_the_runner_says_why_it_still_waits(profile: Simulator,
+                                                        app_env: dict[str, str]) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=1)
+    sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    try:
+        runner.wait_for("FIRED", seconds=15)
+        runner.wait_for("A beat of unknown fate could still reach the exchange", seconds=5)
+    finally:
+        runner.proc.kill()
+        runner.finish()
+
+
+def _stops_sent(sim: Simulator, scope: str) -> int:
+    return len([r for r in sim.requests() if r.scope == scope and r.timeout == 0])
+
+
+def test_a_runner_on_a_target_the_window_beats_is_refused_and_the_window_stays_armed(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    sim = profile
+    window = subprocess.Popen(
+        [sys.executable, "-m", "gui", "--profile", "sim", "--arm", "spot:BTC_USDT",
+         "--timeout", "5", "--interval", "1.25"], env=dict(app_env, QT_QPA_PLATFORM="offscreen"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while "spot:BTC_USDT" not in sim.countdowns():
+            assert time.monotonic() < deadline and window.poll() is None, "the window never armed"
+            time.sleep(0.05)
+        runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout",
+                        "5", "--interval", "1.25")
+        end = time.monotonic() + 20
+        while runner.proc.poll() is None and not any("beat ok" in x for x in runner.lines):
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        if runner.proc.poll() is None:  # it armed: stop it as a person would
+            runner.proc.send_signal(signal.SIGINT)
+        code, out, err = runner.finish()
+        assert code == 4, out + err
+        assert f"the window (process {window.pid})" in err, err
+        assert _stops_sent(sim, "spot:BTC_USDT") == 0
+        beats = len(sim.requests("/spot/countdown_cancel_all"))
+        while len(sim.requests("/spot/countdown_cancel_all")) < beats + 2:
+            assert window.poll() is None and time.monotonic() < deadline + 30
+            time.sleep(0.05)
+        assert "spot:BTC_USDT" in sim.countdowns()
+    finally:
+        window.terminate()  # SIGTERM: the window quits and leaves the countdown to fire
+        window.wait(timeout=30)
+        assert window.stderr is not None
+        window.stderr.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_runner_whose_output_disk_is_full_still_stops_on_sigint_and_disarms(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    sim = profile
+    with open("/dev/full", "w", encoding="utf-8") as full:  # every write: ENOSPC
+        proc = subprocess.Popen([sys.executable, "-m", "gui", "run", "--profile", "sim",
+                                 "--target", "spot:BTC_USDT", "--timeout", "5",
+                                 "--interval", "0.5"], env=app_env, stdout=full,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stderr is not None
+    try:
+        deadline = time.monotonic() + 20
+        while _countdown_posts(sim) < 3:  # armed, and beating with nowhere to print
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert code == 0, err
+    assert sim.countdowns() == {}
+    assert "Traceback" not in err and "Logging error" not in err

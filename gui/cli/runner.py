@@ -5,8 +5,15 @@ SIGINT or SIGTERM disarms every target and exits 0 once the exchange acknowledge
 the targets, when a stop could not be confirmed). SIGKILL leaves the countdowns armed, and the
 exchange fires them: that is the point of a dead man's switch.
 
+SIGHUP (the terminal closed, the SSH link dropped) stops the beats without a disarm, journals
+what is left to fire, and exits 1: nobody is watching any more, and a dead man's switch whose
+watcher is gone must fire, not leave the orders unguarded. A runner started under ``nohup``
+(SIGHUP ignored) keeps running. Output that cannot be written (a closed pipe, a full disk) is
+dropped; it never keeps a signal from stopping the runner.
+
 Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, or every target ended (fired or
-refused); 2 bad input; 3 no usable OS keyring.
+refused), or a hang-up left them to fire; 2 bad input; 3 no usable OS keyring; 4 another
+process on this computer (the window, another runner) already beats one of the targets.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from gui.core.arm_request import check_arm_request
 from gui.core.client import GateClient
 from gui.core.errors import GateError, InvalidInputError
 from gui.core.heartbeat import (
@@ -28,17 +37,18 @@ from gui.core.heartbeat import (
     EngineEvent,
     EventKind,
     State,
-    check_interval,
 )
-from gui.core.journal import Journal
+from gui.core.journal import Journal, JournalError
 from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
+from gui.core.owners import OwnedElsewhere, Owners
 from gui.core.settings import SettingsStore
-from gui.core.targets import Target, TargetError, parse_target
+from gui.core.targets import Target, TargetError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NO_KEYRING = 3
+EXIT_OWNED = 4
 # How long a stop waits for the sweep that clears late beats (Gate's 60 s signature window).
 SWEEP_WAIT_S = 75.0
 
@@ -51,7 +61,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         epilog="Targets: spot:BTC_USDT, spot:all, options:BTC_USDT (an underlying), "
                "options:BTC_USDT-20241001-46000-C (a contract), options:all. Exit codes: 0 "
                "stopped cleanly, 1 a stop was not confirmed or every target ended, 2 bad "
-               "input, 3 no usable OS keyring.")
+               "input, 3 no usable OS keyring, 4 another process on this computer already "
+               "beats one of the targets.")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--profile", metavar="NAME", help="the profile whose key to use")
     source.add_argument("--demo", action="store_true",
@@ -65,12 +76,28 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 class _Printer:
+    """The runner's terminal output. A failed write never reaches the engine or the stop:
+    a closed pipe (``| head -1``, a closed terminal) ends the output quietly, and any other
+    failure (a full disk) drops that line and tries the next one."""
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.closed = False
 
     def line(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
-        print(f"{stamp} {text}", file=self.out, flush=True)
+        self.write(f"{stamp} {text}")
+
+    def write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            _silence(self.out)
+        except (OSError, ValueError):  # a full disk; a stream closed under us
+            pass
 
     def event(self, engine: Engine, event: EngineEvent) -> None:
         status = event.status
@@ -91,6 +118,15 @@ class _Printer:
             self.line(f"{label + ' ' if label else ''}{event.message}{reason}")
 
 
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s descriptor at the null device: its reader is gone, and Python's own
+    flush at exit would otherwise complain about the broken pipe."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
 @contextlib.contextmanager
 def _demo_exchange() -> Iterator[tuple[str, str, str]]:
     from gui.simulator import DEMO_KEY, DEMO_SECRET, Simulator
@@ -104,18 +140,22 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        targets = list(dict.fromkeys(parse_target(t) for t in args.targets))
-        interval, warning = check_interval(args.timeout, args.interval)
+        request = check_arm_request(args.targets, args.timeout, args.interval)
     except (TargetError, InvalidInputError) as exc:
         print(f"gate-killswitch run: {exc}", file=err)
         return EXIT_BAD_INPUT
-    if warning:
-        print(f"Warning: {warning}", file=err)
+    targets, interval = request.targets, request.interval
+    try:
+        Journal().check()
+    except JournalError as exc:
+        print(f"gate-killswitch run: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    for note in request.notes():
+        print(note, file=err)
     with contextlib.ExitStack() as stack:
         if args.demo:
             base_url, key, secret = stack.enter_context(_demo_exchange())
-            print(f"DEMO: simulated exchange at {base_url}; no real orders.", file=out,
-                  flush=True)
+            _Printer(out).write(f"DEMO: simulated exchange at {base_url}; no real orders.")
         else:
             try:
                 profiles = ProfileStore(SettingsStore(), KeyStore())
@@ -128,6 +168,15 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
                 print(f"gate-killswitch run: {exc}", file=err)
                 return EXIT_BAD_INPUT
             base_url, key, secret = profile.base_url, creds.key, creds.secret
+            # One owner per countdown on this computer; the demo's exchange is our own.
+            owners = Owners(args.profile, "the runner (gate-killswitch run --profile "
+                                          f"{args.profile})")
+            try:
+                owners.claim(targets)
+            except (OwnedElsewhere, OSError) as exc:
+                print(f"gate-killswitch run: {exc}", file=err)
+                return EXIT_OWNED
+            stack.callback(owners.release_all)
         client = GateClient(base_url, key, secret)
         stack.callback(client.close)
         return asyncio.run(_run(client, targets, args.timeout, interval, out, err))
@@ -139,19 +188,28 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
     journal = Journal()
     engine = Engine(client, journal=journal)
     printer = _Printer(out)
+    complain = _Printer(err)
     engine.subscribe(lambda e: printer.event(engine, e))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals_seen = 0
+    hung_up = False
 
     def on_signal(signum: int) -> None:
-        nonlocal signals_seen
+        nonlocal signals_seen, hung_up
+        # The stop first: whatever happens to the output below, the runner stops.
+        stop.set()
         signals_seen += 1
         if signals_seen == 1:
-            printer.line(f"{signal.Signals(signum).name}: disarming "
-                         f"{len(engine.armed_targets)} target(s)…")
-            stop.set()
-        else:
+            hung_up = signum == _SIGHUP
+            if hung_up:
+                printer.line("SIGHUP (the terminal closed): no more beats; the exchange fires "
+                             f"{len(engine.armed_targets)} target(s) when their countdowns "
+                             "run out.")
+            else:
+                printer.line(f"{signal.Signals(signum).name}: disarming "
+                             f"{len(engine.armed_targets)} target(s)…")
+        elif not hung_up:
             printer.line("Second signal: exiting without waiting; the exchange's countdowns "
                          "may still be armed and will fire.")
             raise SystemExit(EXIT_FAILED)
@@ -171,19 +229,23 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
             if not engine.armed_targets and not stop.is_set():
                 ended = [s for s in engine.statuses() if s.state in (State.FIRED, State.ERROR)]
                 names = ", ".join(str(s.target) for s in ended)
-                print(f"gate-killswitch run: nothing left to keep alive ({names}); exiting.",
-                      file=err)
+                complain.write(f"gate-killswitch run: nothing left to keep alive ({names}); "
+                               "exiting.")
+                if engine.sweeping:
+                    printer.line(_SWEEP_WAIT_TEXT)
                 await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
                 return EXIT_FAILED
+        if hung_up:
+            _journal_hangup(journal, engine)
+            return EXIT_FAILED
         results = await engine.disarm()
         failed = [t for t, ok in results.items() if not ok]
         if engine.sweeping:
-            printer.line("A beat of unknown fate could still reach the exchange; clearing the "
-                         "countdowns until it no longer can (at most about a minute)…")
+            printer.line(_SWEEP_WAIT_TEXT)
             await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
         if failed:
-            print("gate-killswitch run: the exchange did not confirm the stop of: "
-                  + ", ".join(str(t) for t in failed), file=err)
+            complain.write("gate-killswitch run: the exchange did not confirm the stop of: "
+                           + ", ".join(str(t) for t in failed))
             return EXIT_FAILED
         printer.line(f"Disarmed {len(results)} target(s); the exchange confirmed each.")
         return EXIT_OK
@@ -192,9 +254,29 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         journal.close()
 
 
+_SWEEP_WAIT_TEXT = ("A beat of unknown fate could still reach the exchange; clearing the "
+                    "countdowns until it no longer can (at most about a minute)…")
+
+
+def _journal_hangup(journal: Journal, engine: Engine) -> None:
+    """What a hang-up leaves to fire, and when at the latest, in the journal."""
+    left = [s for s in engine.statuses() if s.state.live]
+    journal.write("hangup", targets=[str(s.target) for s in left],
+                  trigger_time_ms={str(s.target): s.trigger_time_ms for s in left},
+                  note="SIGHUP: beats stopped without a disarm; the exchange fires each "
+                       "countdown (a beat still in flight may extend it by its timeout)")
+
+
+_SIGHUP: int | None = getattr(signal, "SIGHUP", None)
+
 
 def _install_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    signums: list[int] = [signal.SIGINT, signal.SIGTERM]
+    # A hang-up stops the beats (see the module docstring), unless the runner was started to
+    # ignore it (nohup): that choice is the person's, and is kept.
+    if _SIGHUP is not None and signal.getsignal(_SIGHUP) is not signal.SIG_IGN:
+        signums.append(_SIGHUP)
+    for signum in signums:
         try:
             loop.add_signal_handler(signum, handler, signum)
         except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers

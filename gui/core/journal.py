@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import re
+import stat
 import threading
 import time
 import weakref
@@ -44,7 +45,8 @@ import platformdirs
 
 from gui.core.redact import redact
 
-__all__ = ["DATA_DIR_ENV", "JOURNAL_FILE", "Journal", "JournalListener", "data_dir"]
+__all__ = ["DATA_DIR_ENV", "JOURNAL_FILE", "Journal", "JournalError", "JournalListener",
+           "data_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,24 @@ _REFUSED_WORDS = frozenset({"key", "keys", "apikey", "sign", "signature",
                             "secrets", "token", "credentials"})
 _REFUSED_PARTS = ("secret", "password", "passphrase", "signature", "apikey")
 _MAX_DEPTH = 8
+
+
+class JournalError(Exception):
+    """The journal's path is unusable as a journal (a FIFO, a device, a directory)."""
+
+
+def _not_a_file(path: str) -> str | None:
+    """Why ``path`` cannot be a journal file, or None (a regular file, or nothing yet)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"the journal {path} cannot be read: {exc.strerror or exc}"
+    if stat.S_ISREG(info.st_mode):
+        return None
+    return (f"the journal {path} is not a regular file (a FIFO, a device or a directory): "
+            "move it away, or choose another directory with $GATE_KILLSWITCH_DATA_DIR")
 
 
 def data_dir() -> Path:
@@ -144,6 +164,13 @@ class Journal:
     def path(self) -> Path:
         return self._directory / JOURNAL_FILE
 
+    def check(self) -> None:
+        """Raise :class:`JournalError` when the journal's path is not a regular file: opening
+        a FIFO would block the app (deaf to signals) until some reader came along."""
+        problem = _not_a_file(self._path_text)
+        if problem is not None:
+            raise JournalError(problem)
+
     def _backup_path(self, index: int) -> Path:
         return self._directory / f"{JOURNAL_FILE}.{index}"
 
@@ -220,10 +247,15 @@ class Journal:
 
     def _open_fd(self) -> int:
         self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # O_NONBLOCK: a FIFO at the path must not block the open; it is refused below.
         fd = os.open(self._path_text, os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                     | getattr(os, "O_BINARY", 0), 0o600)
+                     | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
         try:
             info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{self._path_text} is not a regular file")
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
             if info.st_size > 0 and not self._ends_with_newline():
                 # Not the file as a journal leaves it: a crash mid-line (or another writer)
                 # left a fragment. End it, so the next record is a line of its own;
@@ -315,6 +347,10 @@ class Journal:
         with self._lock:
             files = [self.path] + [self._backup_path(i) for i in range(1, self._backups + 1)]
             for path in files:
+                problem = _not_a_file(str(path))
+                if problem is not None:
+                    log.warning("Not reading %s", problem)
+                    continue
                 try:
                     data = path.read_bytes()
                 except FileNotFoundError:
