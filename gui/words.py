@@ -72,12 +72,23 @@ def age_text_changes_in(age: float) -> float:
 # -- targets ---------------------------------------------------------------------------------------
 
 
+# What a futures countdown does and does not do, said wherever protection is explained: Gate
+# cancels the scope's open orders; it never closes a position.
+FUTURES_ORDERS_ONLY = "cancels open orders; positions stay open"
+
+
 def target_title(target: Target) -> tuple[str, str]:
     """A title and a subtitle for a target: ('BTC_USDT spot', 'One spot pair')."""
     if target.product is Product.SPOT:
         if target.is_all:
             return "All spot markets", "Every spot order, on every pair"
         return f"{target.name} spot", "One spot pair"
+    if target.product.settle is not None:
+        settle = target.product.settle.upper()
+        if target.is_all:
+            return (f"All {settle} futures",
+                    f"Every {settle}-settled perpetual; {FUTURES_ORDERS_ONLY}")
+        return f"{target.name} perpetual", f"{settle}-settled; {FUTURES_ORDERS_ONLY}"
     if target.is_all:
         return "All options", "Every option order, on every underlying"
     if target.kind is ScopeKind.UNDERLYING:

@@ -137,7 +137,8 @@ def run_args(*argv: str) -> argparse.Namespace:
 
 @pytest.mark.parametrize(("argv", "words"), [
     (("--target", "spot:BTC-USDT"), "spot:BTC_USDT (a pair)"),
-    (("--target", "spot:BTC_USDT", "--target", "futures:BTC_USDT"), "unknown product"),
+    (("--target", "spot:BTC_USDT", "--target", "margin:BTC_USDT"), "unknown product"),
+    (("--target", "futures:BTC_USDT"), "settle currency first"),
     (("--target", "spot:BTC_USDT", "--timeout", "4"), "at least 5 seconds"),
     (("--target", "spot:BTC_USDT", "--timeout", "0"), "at least 5 seconds"),
     (("--target", "spot:BTC_USDT", "--timeout", "-60"), "at least 5"),
