@@ -231,9 +231,12 @@ def endpoint_label(base_url: str) -> str:
 
 def describe_check(check: KeyCheck) -> str:
     lines = []
-    for product, access in (("spot", check.spot), ("options", check.options)):
+    for product, name, access in (("spot", "Spot", check.spot),
+                                  ("options", "Options", check.options),
+                                  ("futures usdt", "USDT futures", check.futures_usdt),
+                                  ("futures btc", "BTC futures", check.futures_btc)):
         detail = check.details.get(product, "")
-        lines.append(f"{product.capitalize()}: {access_in_words(access)}"
+        lines.append(f"{name}: {access_in_words(access)}"
                      + (f" ({detail})" if detail else ""))
     if not all(check.can_arm.values()):
         lines.append("The kill switch needs read-write access for each product it protects.")
