@@ -653,8 +653,11 @@ class Exchange:
             order = FuturesOrder(
                 id=next(self._futures_ids), settle=settle, contract=contract, size=size,
                 price=price, tif=tif, text=text, reduce_only=reduce_only, create_ms=now_ms)
+            # Nothing trades here: an order that may not rest ends at once (the SDK knows
+            # finish_as "ioc", and no "fok").
             if tif in ("ioc", "fok"):
-                order.status, order.finish_as, order.finish_ms = "finished", tif, now_ms
+                order.status, order.finish_ms = "finished", now_ms
+                order.finish_as = "ioc" if tif == "ioc" else "cancelled"
             self._futures_orders[order.id] = order
             return order.to_json()
 

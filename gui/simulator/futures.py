@@ -90,7 +90,7 @@ class FuturesOrder:
     reduce_only: bool
     create_ms: int
     status: str = "open"  # open | finished
-    finish_as: str = "_new"
+    finish_as: str | None = None
     finish_ms: int | None = None
 
     @property
@@ -103,12 +103,10 @@ class FuturesOrder:
 
     def to_json(self) -> dict[str, Any]:
         size = decimal_text(self.size)
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "user": 10_000_001,
             "create_time": self.create_ms / 1000,
-            "finish_time": None if self.finish_ms is None else self.finish_ms / 1000,
-            "finish_as": self.finish_as,
             "status": self.status,
             "contract": self.contract,
             "size": size,
@@ -126,8 +124,13 @@ class FuturesOrder:
             "tkfr": "0.00075",
             "mkfr": "-0.0001",
             "refu": 0,
-            "auto_size": "",
             "stp_act": "-",
             "stp_id": 0,
             "amend_text": "-",
         }
+        # The SDK's enum for finish_as has no value for an open order: it simply has none.
+        if self.finish_ms is not None:
+            data["finish_time"] = self.finish_ms / 1000
+        if self.finish_as is not None:
+            data["finish_as"] = self.finish_as
+        return data
