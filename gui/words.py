@@ -77,6 +77,13 @@ def age_text_changes_in(age: float) -> float:
 FUTURES_ORDERS_ONLY = "cancels open orders; positions stay open"
 
 
+def futures_note(targets: Iterable[Target]) -> str:
+    """The line to add wherever scopes are listed and one is futures, else ""."""
+    if any(t.settle is not None for t in targets):
+        return f"Futures: the countdown {FUTURES_ORDERS_ONLY}."
+    return ""
+
+
 def target_title(target: Target) -> tuple[str, str]:
     """A title and a subtitle for a target: ('BTC_USDT spot', 'One spot pair')."""
     if target.product is Product.SPOT:
@@ -126,7 +133,9 @@ def format_number(text: str) -> str:
 
 def describe_target(target: Target) -> str:
     """What a target covers, in words: the core's :meth:`Target.describe`, with a contract's
-    strike, side and expiry spelled out."""
+    strike, side and expiry spelled out, and a futures scope's limit said."""
+    if target.settle is not None:
+        return f"{target.describe()} (positions stay open)"
     if target.kind is not ScopeKind.CONTRACT:
         return target.describe()
     underlying, expiry, strike, is_call = parse_contract(target.name)
