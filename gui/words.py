@@ -92,10 +92,9 @@ def target_title(target: Target) -> tuple[str, str]:
         return f"{target.name} spot", "One spot pair"
     if target.product.settle is not None:
         settle = target.product.settle.upper()
-        if target.is_all:
-            return (f"All {settle} futures",
-                    f"Every {settle}-settled perpetual; {FUTURES_ORDERS_ONLY}")
-        return f"{target.name} perpetual", f"{settle}-settled; {FUTURES_ORDERS_ONLY}"
+        # A card's subtitle has room for about 35 characters: the limit, said short.
+        title = f"All {settle} futures" if target.is_all else f"{target.name} perpetual"
+        return title, "Orders only; positions stay open"
     if target.is_all:
         return "All options", "Every option order, on every underlying"
     if target.kind is ScopeKind.UNDERLYING:
