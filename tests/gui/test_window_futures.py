@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from gui.core.heartbeat import State
-from gui.core.targets import futures
+from gui.core.targets import futures, spot
 from tests.gui.conftest import card_states
 
 BTC_USDT = futures("usdt", "BTC_USDT")
@@ -84,3 +84,14 @@ def test_cancel_now_on_futures_says_positions_stay_open(make_app, qtbot, demo_si
     assert ("futures:usdt", "ETH_USDT") in left()  # another contract is untouched
     assert set(demo_sim.countdowns()) == {"futures:usdt:BTC_USDT", "futures:btc:all"}
     assert app.window.mode == "stop"
+
+
+def test_the_quit_dialog_says_futures_positions_stay_open(qtbot):
+    from gui.dialogs.quit_dialog import QuitDialog
+
+    with_futures = QuitDialog([BTC_USDT])
+    qtbot.addWidget(with_futures)
+    assert "cancels open orders; positions stay open" in with_futures.body.text()
+    spot_only = QuitDialog([spot("BTC_USDT")])
+    qtbot.addWidget(spot_only)
+    assert "positions" not in spot_only.body.text()
