@@ -94,8 +94,8 @@ def add_keys_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
     test_cmd = commands.add_parser(
         "test", help="check what the profile's key can reach",
-        description="Ask the exchange what the profile's key can do for spot and options. "
-                    "Exit 0 if it reaches at least one of them.")
+        description="Ask the exchange what the profile's key can do for spot, options and "
+                    "USDT and BTC futures. Exit 0 if it reaches at least one of them.")
     test_cmd.add_argument("name", metavar="NAME")
     test_cmd.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                           help="per-request timeout (default 10)")
