@@ -272,3 +272,16 @@ def test_a_futures_trigger_time_is_read_as_a_number_or_a_string(sim: Simulator,
     transport = Shaped(sim.base_url, lambda url, raw: body if "countdown" in url else raw)
     with GateClient(sim.base_url, TEST_KEY, TEST_SECRET, transport=transport) as c:
         assert c.countdown(BTC_USDT, 30).trigger_time_ms == 1796297016238
+
+
+@pytest.mark.parametrize("body", [b'{"triggerTime": "0"}', b'{"triggerTime": 0}', b"{}",
+                                  b'{"triggerTime": "1796297016238"}'])
+def test_every_plausible_answer_to_a_futures_timeout_zero_is_an_acknowledgement(
+        sim: Simulator, body: bytes) -> None:
+    # Gate documents nothing for timeout 0: the 2xx is the acknowledgement, whatever it holds.
+    with GateClient(sim.base_url, TEST_KEY, TEST_SECRET) as plain:
+        plain.countdown(BTC_USDT, 30)
+    transport = Shaped(sim.base_url, lambda url, raw: body if "countdown" in url else raw)
+    with GateClient(sim.base_url, TEST_KEY, TEST_SECRET, transport=transport) as c:
+        assert c.countdown(BTC_USDT, 0).trigger_time_ms == 0
+    assert sim.countdowns() == {}
