@@ -212,3 +212,15 @@ def test_the_reset_header_is_the_current_time_when_not_limited(
     after = int(sim.server_time() * 1000)
     assert answer.ok and answer.headers["X-Gate-RateLimit-Requests-Remain"] == "199"
     assert before <= int(answer.headers["X-Gate-RateLimit-Reset-Timestamp"]) <= after
+
+
+def test_a_spot_bulk_cancel_can_fail_in_part_too(sim: Simulator,
+                                                 session: requests.Session) -> None:
+    ids = [sim.place_order("spot", "BTC_USDT")["id"] for _ in range(3)]
+    sim.fail_bulk_cancels(1)
+    answer = call(session, sim, "DELETE", "/spot/orders", query="currency_pair=BTC_USDT")
+    outcome = {o["id"]: (o["succeeded"], o["label"]) for o in answer.json()}
+    assert outcome == {ids[0]: (True, ""), ids[1]: (False, "CANCEL_FAIL"), ids[2]: (True, "")}
+    assert [o["id"] for o in sim.open_orders("spot")] == [ids[1]]
+    again = call(session, sim, "DELETE", "/spot/orders", query="currency_pair=BTC_USDT")
+    assert [o["succeeded"] for o in again.json()] == [True]  # only the next one failed in part

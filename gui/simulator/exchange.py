@@ -518,12 +518,19 @@ class Exchange:
                            side: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             now_ms = self._now_ms_locked()
+            partial = self._partial_locked()
             cancelled = []
-            for order in self._spot_orders.values():
-                if (order.is_open and (pair is None or order.currency_pair == pair)
-                        and (side is None or order.side == side)):
-                    self._cancel_spot_locked(order, now_ms)
-                    cancelled.append(order.to_cancel_json())
+            matching = [o for o in self._spot_orders.values()
+                        if o.is_open and (pair is None or o.currency_pair == pair)
+                        and (side is None or o.side == side)]
+            for index, order in enumerate(matching):
+                if partial and index % 2 == 1:
+                    cancelled.append({**order.to_cancel_json(), "succeeded": False,
+                                      "label": "CANCEL_FAIL",
+                                      "message": "order could not be cancelled, try again"})
+                    continue
+                self._cancel_spot_locked(order, now_ms)
+                cancelled.append(order.to_cancel_json())
             return cancelled
 
     def cancel_spot_order(self, order_id: str, pair: str) -> dict[str, Any] | None:
@@ -634,8 +641,9 @@ class Exchange:
             self._futures_accounts = set(settles)
 
     def fail_bulk_cancels(self, count: int) -> None:
-        """Make the next ``count`` bulk cancels (``DELETE …/orders``) fail in part: every
-        second order stays open and is answered ``succeeded: false``, as Gate may answer."""
+        """Make the next ``count`` spot or futures bulk cancels (``DELETE …/orders``) fail in
+        part: every second order stays open and is answered ``succeeded: false``, as Gate may
+        answer. (Gate's options cancel answers the cancelled orders only: no such shape.)"""
         with self._lock:
             self._partial_cancels = count
 

@@ -133,8 +133,8 @@ class Simulator:
         self.exchange.set_futures_accounts(set(settles))
 
     def fail_bulk_cancels(self, count: int = 1) -> None:
-        """The next ``count`` futures bulk cancels fail in part: every second order stays open,
-        answered ``succeeded: false`` with ``CANCEL_FAIL``."""
+        """The next ``count`` spot or futures bulk cancels fail in part: every second order
+        stays open, answered ``succeeded: false`` with ``CANCEL_FAIL``."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be a non-negative integer, not {count!r}")
         self.exchange.fail_bulk_cancels(count)

@@ -95,3 +95,18 @@ def test_the_quit_dialog_says_futures_positions_stay_open(qtbot):
     spot_only = QuitDialog([spot("BTC_USDT")])
     qtbot.addWidget(spot_only)
     assert "positions" not in spot_only.body.text()
+
+
+def test_a_cancel_now_that_fails_in_part_says_so_loudly(make_app, qtbot, demo_sim):
+    app = make_app(arm=[BTC_USDT])
+    qtbot.waitUntil(lambda: app.window.mode == "stop", timeout=5_000)
+    demo_sim.fail_bulk_cancels(1)
+    box = app.cancel_now()
+    assert box is not None
+    qtbot.mouseClick(box.findChild(QPushButton, "confirmCancelNow"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any("NOT cancelled" in t for t in app.window.banner.texts()),
+                    timeout=5_000)
+    assert any("futures:usdt:BTC_USDT: cancelled 1 of 2" in t
+               for t in app.window.banner.texts())
+    still = [o for o in demo_sim.open_orders("futures") if o["contract"] == "BTC_USDT"]
+    assert len(still) == 1
