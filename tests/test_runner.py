@@ -120,22 +120,24 @@ def test_sigkill_lets_the_exchange_fire_exactly_the_armed_scopes(
             ("futures:btc", "BTC_USD")} <= futures_before
     runner = Runner(app_env, "--profile", "sim", "--target", f"spot:{armed}",
                     "--target", "options:all", "--target", "futures:usdt:BTC_USDT",
-                    "--timeout", "5", "--interval", "1.25")
-    runner.wait_for("beat ok", count=3)
+                    "--target", "futures:btc:all", "--timeout", "5", "--interval", "1.25")
+    runner.wait_for("beat ok", count=4)
     runner.proc.kill()
     runner.finish()
     deadline = time.monotonic() + 8
-    while len(sim.firings()) < 3 and time.monotonic() < deadline:
+    while len(sim.firings()) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sorted(f.scope for f in sim.firings()) == sorted(
-        [f"spot:{armed}", "options:all", "futures:usdt:BTC_USDT"])
+        [f"spot:{armed}", "options:all", "futures:usdt:BTC_USDT", "futures:btc:all"])
     assert [o for o in sim.open_orders("spot") if o["currency_pair"] == armed] == []
     assert sim.open_orders("options") == []
     assert [o for o in sim.open_orders("spot") if o["currency_pair"] == spared]
-    # The armed contract's orders are gone; its settle's other contracts and the other
-    # settle keep theirs (positions are not modelled: a countdown never touches them).
+    # The armed contract's orders and the armed settle's are gone; the other contracts of
+    # the USDT settle keep theirs (positions are not modelled: a countdown never touches them).
     futures_after = {(o["product"], o["contract"]) for o in sim.open_orders("futures")}
-    assert futures_after == futures_before - {("futures:usdt", "BTC_USDT")}
+    assert futures_after == {(p, c) for p, c in futures_before
+                             if p == "futures:usdt" and c != "BTC_USDT"}
+    assert ("futures:usdt", "ETH_USDT") in futures_after
 
 
 @pytest.mark.parametrize("args,message", [
