@@ -110,3 +110,15 @@ def test_a_cancel_now_that_fails_in_part_says_so_loudly(make_app, qtbot, demo_si
                for t in app.window.banner.texts())
     still = [o for o in demo_sim.open_orders("futures") if o["contract"] == "BTC_USDT"]
     assert len(still) == 1
+
+
+def test_the_tray_follows_futures_targets_and_stops_them(make_app, qtbot, demo_sim):
+    app = make_app(use_tray=True, arm=[BTC_USDT, BTC_ALL])
+    qtbot.waitUntil(lambda: app.tray.state == "armed", timeout=5_000)
+    assert app.tray.icon.toolTip().startswith("gate-killswitch — Armed: 2 targets")
+    app.tray.menu.aboutToShow.emit()
+    [stop] = [a for a in app.tray.menu.actions() if a.text() == "STOP: disarm everything"]
+    stop.trigger()
+    qtbot.waitUntil(lambda: app.tray.state == "idle", timeout=10_000)
+    assert demo_sim.countdowns() == {}
+    assert set(card_states(app).values()) == {State.DISARMED}
