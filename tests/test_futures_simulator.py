@@ -16,6 +16,7 @@ from tests.simkeys import RO_KEY, RO_SECRET, TEST_KEY, TEST_SECRET, signed_call
 @pytest.fixture
 def session() -> Iterator[requests.Session]:
     with requests.Session() as http:
+        http.headers["X-Gate-Size-Decimal"] = "1"  # as the SDK and ccxt send it
         yield http
 
 
@@ -224,3 +225,16 @@ def test_a_spot_bulk_cancel_can_fail_in_part_too(sim: Simulator,
     assert [o["id"] for o in sim.open_orders("spot")] == [ids[1]]
     again = call(session, sim, "DELETE", "/spot/orders", query="currency_pair=BTC_USDT")
     assert [o["succeeded"] for o in again.json()] == [True]  # only the next one failed in part
+
+
+def test_without_the_size_header_sizes_are_integers(sim: Simulator) -> None:
+    # A documented choice: X-Gate-Size-Decimal: 1 asks for decimal string sizes; without it
+    # the answer keeps the integer form Gate used before v4.106.
+    with requests.Session() as legacy:
+        placed = call(legacy, sim, "POST", "/futures/usdt/orders",
+                      body={"contract": "BTC_USDT", "size": "-3", "price": "110000"})
+        assert placed.ok and (placed.json()["size"], placed.json()["left"]) == (-3, -3)
+        listed = call(legacy, sim, "GET", "/futures/usdt/orders", query="status=open")
+        assert [o["size"] for o in listed.json()] == [-3]
+        contracts = legacy.get(f"{sim.base_url}/futures/usdt/contracts", timeout=5).json()
+        assert all(isinstance(c["order_size_min"], int) for c in contracts)

@@ -8,6 +8,7 @@ shape. The request object and the validation helpers the other stages use live h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -152,6 +153,41 @@ def _countdown_timeout(body: dict[str, Any]) -> int:
 
 
 _FUTURES_PATH = re.compile(r"^/futures/(usdt|btc)(/.*)$")
+
+
+# The size fields of Gate's futures answers (orders, contracts).
+_SIZE_FIELDS = frozenset({"size", "left", "iceberg", "order_size_min", "order_size_max",
+                          "trade_size", "position_size"})
+
+
+def _integer_sizes(data: Any) -> Any:
+    """``data`` with every whole-number size string as a JSON integer."""
+    if isinstance(data, list):
+        return [_integer_sizes(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name in _SIZE_FIELDS & out.keys():
+        value = out[name]
+        if isinstance(value, str):
+            with contextlib.suppress(InvalidOperation):
+                number = Decimal(value)
+                if number.is_finite() and number == number.to_integral_value():
+                    out[name] = int(number)
+    return out
+
+
+def _sized(handler: Callable[[Api, ApiRequest], Any]) -> Callable[[Api, ApiRequest], Any]:
+    """A futures endpoint that writes sizes as Gate does: decimal strings for a client that
+    sends ``X-Gate-Size-Decimal: 1`` (the SDK and ccxt do), integers, the form before v4.106,
+    for one that does not (a documented choice: Gate's docs say only that the header asks for
+    decimal sizes)."""
+
+    def answer(api: Api, req: ApiRequest) -> Any:
+        data = handler(api, req)
+        return data if req.headers.get("x-gate-size-decimal") == "1" else _integer_sizes(data)
+
+    return answer
 
 
 def _futures_size(body: dict[str, Any]) -> Decimal:
@@ -651,14 +687,17 @@ ROUTES: tuple[Route, ...] = (
     _route("DELETE", "/options/orders/{order_id}", Api.options_cancel_order, private=True),
     _route("POST", "/spot/countdown_cancel_all", Api.spot_countdown, private=True),
     _route("POST", "/options/countdown_cancel_all", Api.options_countdown, private=True),
-    _route("GET", "/futures/{settle}/contracts", Api.futures_contracts, private=False),
-    _route("GET", "/futures/{settle}/contracts/{contract}", Api.futures_contract, private=False),
+    _route("GET", "/futures/{settle}/contracts", _sized(Api.futures_contracts), private=False),
+    _route("GET", "/futures/{settle}/contracts/{contract}", _sized(Api.futures_contract),
+           private=False),
     _route("GET", "/futures/{settle}/accounts", Api.futures_accounts, private=True),
-    _route("POST", "/futures/{settle}/orders", Api.futures_create_order, private=True),
-    _route("GET", "/futures/{settle}/orders", Api.futures_list_orders, private=True),
-    _route("DELETE", "/futures/{settle}/orders", Api.futures_cancel_orders, private=True),
-    _route("GET", "/futures/{settle}/orders/{order_id}", Api.futures_get_order, private=True),
-    _route("DELETE", "/futures/{settle}/orders/{order_id}", Api.futures_cancel_order,
+    _route("POST", "/futures/{settle}/orders", _sized(Api.futures_create_order), private=True),
+    _route("GET", "/futures/{settle}/orders", _sized(Api.futures_list_orders), private=True),
+    _route("DELETE", "/futures/{settle}/orders", _sized(Api.futures_cancel_orders),
+           private=True),
+    _route("GET", "/futures/{settle}/orders/{order_id}", _sized(Api.futures_get_order),
+           private=True),
+    _route("DELETE", "/futures/{settle}/orders/{order_id}", _sized(Api.futures_cancel_order),
            private=True),
     _route("POST", "/futures/{settle}/countdown_cancel_all", Api.futures_countdown,
            private=True),
