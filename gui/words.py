@@ -72,12 +72,29 @@ def age_text_changes_in(age: float) -> float:
 # -- targets ---------------------------------------------------------------------------------------
 
 
+# What a futures countdown does and does not do, said wherever protection is explained: Gate
+# cancels the scope's open orders; it never closes a position.
+FUTURES_ORDERS_ONLY = "cancels open orders; positions stay open"
+
+
+def futures_note(targets: Iterable[Target]) -> str:
+    """The line to add wherever scopes are listed and one is futures, else ""."""
+    if any(t.settle is not None for t in targets):
+        return f"Futures: the countdown {FUTURES_ORDERS_ONLY}."
+    return ""
+
+
 def target_title(target: Target) -> tuple[str, str]:
     """A title and a subtitle for a target: ('BTC_USDT spot', 'One spot pair')."""
     if target.product is Product.SPOT:
         if target.is_all:
             return "All spot markets", "Every spot order, on every pair"
         return f"{target.name} spot", "One spot pair"
+    if target.product.settle is not None:
+        settle = target.product.settle.upper()
+        # A card's subtitle has room for about 35 characters: the limit, said short.
+        title = f"All {settle} futures" if target.is_all else f"{target.name} perpetual"
+        return title, "Orders only; positions stay open"
     if target.is_all:
         return "All options", "Every option order, on every underlying"
     if target.kind is ScopeKind.UNDERLYING:
@@ -115,7 +132,9 @@ def format_number(text: str) -> str:
 
 def describe_target(target: Target) -> str:
     """What a target covers, in words: the core's :meth:`Target.describe`, with a contract's
-    strike, side and expiry spelled out."""
+    strike, side and expiry spelled out, and a futures scope's limit said."""
+    if target.settle is not None:
+        return f"{target.describe()} (positions stay open)"
     if target.kind is not ScopeKind.CONTRACT:
         return target.describe()
     underlying, expiry, strike, is_call = parse_contract(target.name)
@@ -220,9 +239,12 @@ def endpoint_label(base_url: str) -> str:
 
 def describe_check(check: KeyCheck) -> str:
     lines = []
-    for product, access in (("spot", check.spot), ("options", check.options)):
+    for product, name, access in (("spot", "Spot", check.spot),
+                                  ("options", "Options", check.options),
+                                  ("futures usdt", "USDT futures", check.futures_usdt),
+                                  ("futures btc", "BTC futures", check.futures_btc)):
         detail = check.details.get(product, "")
-        lines.append(f"{product.capitalize()}: {access_in_words(access)}"
+        lines.append(f"{name}: {access_in_words(access)}"
                      + (f" ({detail})" if detail else ""))
     if not all(check.can_arm.values()):
         lines.append("The kill switch needs read-write access for each product it protects.")

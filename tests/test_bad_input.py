@@ -137,7 +137,8 @@ def run_args(*argv: str) -> argparse.Namespace:
 
 @pytest.mark.parametrize(("argv", "words"), [
     (("--target", "spot:BTC-USDT"), "spot:BTC_USDT (a pair)"),
-    (("--target", "spot:BTC_USDT", "--target", "futures:BTC_USDT"), "unknown product"),
+    (("--target", "spot:BTC_USDT", "--target", "margin:BTC_USDT"), "unknown product"),
+    (("--target", "futures:BTC_USDT"), "settle currency first"),
     (("--target", "spot:BTC_USDT", "--timeout", "4"), "at least 5 seconds"),
     (("--target", "spot:BTC_USDT", "--timeout", "0"), "at least 5 seconds"),
     (("--target", "spot:BTC_USDT", "--timeout", "-60"), "at least 5"),
@@ -588,7 +589,9 @@ def test_a_timeout_below_the_minimum_is_explained_in_place(
 
 BAD_ADDS = [
     ("spot:BTC-USDT", FORMS_HELP),
-    ("futures:BTC_USDT", "unknown product"),
+    ("margin:BTC_USDT", "unknown product"),
+    ("futures:BTC_USDT", "settle currency first"),
+    ("futures:usdt:NOPE_USDT", "is not a listed USDT-settled perpetual contract"),
     ("BTC_USDT", FORMS_HELP),
     ("spot:BTC_USDT&currency_pair=ETH_USDT", FORMS_HELP),
     ("options:BTC_USDT-2024-46000-C", FORMS_HELP),
@@ -608,6 +611,7 @@ def test_add_by_name_refuses_bad_input_in_place(window_app: Any, qtbot: Any, typ
     # The lists are loaded, so unknown markets can be told apart from typos.
     qtbot.waitUntil(lambda: picker.pair_list.count() > 0, timeout=10_000)
     qtbot.waitUntil(lambda: picker.underlying_list.count() > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(picker.futures_tab.names("usdt")), timeout=10_000)
     before = _saved_choice(window_app)
     chosen = picker.selected_targets()
     for submit in ("enter", "button"):

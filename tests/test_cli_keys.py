@@ -310,8 +310,10 @@ def test_test_command(cli: Cli, cfg: Path, spot: str, options: str, code: int,
     result = cli.run("test", "main", "--timeout", "4", client=client)
     assert result.code == code, result.err
     assert words in result.out
-    assert f"spot     {spot} (can read and write)" in result.out
-    assert f"options  {options}" in result.out
+    assert f"spot         {spot} (can read and write)" in result.out
+    assert f"options      {options}" in result.out
+    # A check that says nothing of futures (an older client) shows them as unknown.
+    assert "futures usdt unknown" in result.out
     assert cli.factory_calls == [(TESTNET_URL, Credentials(KEY, SECRET))]
     assert client.timeouts == [4.0] and client.closed
     assert_no_secrets(result, cfg)
@@ -362,7 +364,8 @@ def test_test_against_the_simulator(cli: Cli, cfg: Path, sim: Any) -> None:
     assert run("set", "ro", "--base-url", url, stdin=f"{RO_KEY}\n{RO_SECRET}\n").code == 0
     assert run("set", "bad", "--base-url", url, stdin=f"{KEY}\n{SECRET}\n").code == 0
     rw = run("test", "rw")
-    assert rw.code == 0 and "spot     read-write" in rw.out
+    assert rw.code == 0 and "spot         read-write" in rw.out
+    assert "futures usdt read-write" in rw.out and "futures btc  read-write" in rw.out
     ro = run("test", "ro")
     assert ro.code == 0 and "read-only" in ro.out
     bad = run("test", "bad")

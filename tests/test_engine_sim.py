@@ -264,6 +264,25 @@ def test_a_rejected_key_stops_its_worker_with_a_clear_reason(sim: Simulator) -> 
     assert len(failed) == 1  # not retried
 
 
+def test_a_futures_settle_without_an_account_stops_with_that_reason() -> None:
+    usdt, btc = parse_target("futures:usdt:BTC_USDT"), parse_target("futures:btc:all")
+
+    async def scenario(run: Run) -> None:
+        run.engine.arm([usdt, btc], TIMEOUT, INTERVAL)
+        await run.until(lambda: run.state(btc) is State.ERROR and run.state(usdt) is State.ARMED)
+        await run.engine.disarm()
+
+    with Simulator(keys={TEST_KEY: TEST_SECRET}, futures_accounts=("usdt",)) as only_usdt:
+        run = play(only_usdt, scenario)
+        status = run.engine.status(btc)
+        assert status is not None
+        assert "This account has no BTC futures account yet" in status.reason
+        beats = [r for r in only_usdt.requests("/futures/btc/countdown_cancel_all")
+                 if r.timeout]
+        assert len(beats) == 1  # not retried: no beat can open the account
+        assert run.state(usdt) is State.DISARMED and only_usdt.countdowns() == {}
+
+
 def test_journal_holds_every_beat_and_no_secret(sim: Simulator, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal")
     targets = [parse_target("spot:BTC_USDT"), parse_target("spot:all")]

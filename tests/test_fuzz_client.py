@@ -50,6 +50,7 @@ from gui.core.client import (
     Underlying,
 )
 from gui.core.errors import BadResponseError, GateError, NetworkError, RateLimitedError
+from gui.core.futures import FuturesContract
 from gui.core.orders import open_orders
 from gui.core.targets import parse_target
 
@@ -255,6 +256,8 @@ def answers(draw: st.DrawFn) -> Answer:
 BTC = parse_target("spot:BTC_USDT")
 SPOT_ALL = parse_target("spot:all")
 OPT_CONTRACT = parse_target(f"options:{CONTRACT}")
+FUTURES_CONTRACT = parse_target("futures:usdt:BTC_USDT")
+FUTURES_ALL = parse_target("futures:btc:all")
 OPT_UNDERLYING = parse_target("options:BTC_USDT")
 
 
@@ -280,7 +283,7 @@ def _clock(r: Any) -> bool:
 
 def _key_check(r: Any) -> bool:
     levels = {READ_WRITE, READ_ONLY, NO_ACCESS, UNKNOWN}
-    return isinstance(r, KeyCheck) and r.spot in levels and r.options in levels
+    return isinstance(r, KeyCheck) and set(r.levels.values()) <= levels
 
 
 # name: (call, is_valid, fuzz the clock request too)
@@ -308,6 +311,13 @@ CALLS: dict[str, tuple[Callable[[GateClient], Any], Callable[[Any], bool], bool]
     "option_open_orders": (lambda c: c.option_open_orders(contract=CONTRACT),
                            _list_of(OpenOrder), False),
     "check_key": (lambda c: c.check_key(), _key_check, False),
+    "futures_contracts": (lambda c: c.futures_contracts("usdt"), _list_of(FuturesContract),
+                          False),
+    "futures_countdown": (lambda c: c.countdown(FUTURES_CONTRACT, 60), _ack(60), False),
+    "futures_countdown_stop": (lambda c: c.countdown(FUTURES_ALL, 0), _ack(0), False),
+    "futures_open_orders": (lambda c: c.futures_open_orders("btc"), _list_of(OpenOrder), False),
+    "cancel_futures_orders": (lambda c: c.cancel_futures_orders("usdt"),
+                              _list_of(CancelResult), False),
 }
 
 
@@ -360,7 +370,7 @@ def test_oversized_bodies_are_bad_responses(name: str, answer: Answer) -> None:
     _client, outcome = run_call(name, answer)
     if name == "check_key":
         assert isinstance(outcome, KeyCheck)
-        assert (outcome.spot, outcome.options) == (UNKNOWN, UNKNOWN)
+        assert set(outcome.levels.values()) == {UNKNOWN}
         assert "far larger" in outcome.details["spot"]
     else:
         assert isinstance(outcome, BadResponseError)

@@ -87,13 +87,15 @@ def test_sigint_disarms_every_target_and_exits_0(profile: Simulator,
                                                  app_env: dict[str, str]) -> None:
     sim = profile
     runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT",
-                    "--target", "options:BTC_USDT", "--timeout", "5", "--interval", "1.25")
-    runner.wait_for("beat ok", count=4)
-    assert set(sim.countdowns()) == {"spot:BTC_USDT", "options:BTC_USDT"}
+                    "--target", "options:BTC_USDT", "--target", "futures:usdt:BTC_USDT",
+                    "--target", "futures:btc:all", "--timeout", "5", "--interval", "1.25")
+    runner.wait_for("beat ok", count=8)
+    assert set(sim.countdowns()) == {"spot:BTC_USDT", "options:BTC_USDT",
+                                     "futures:usdt:BTC_USDT", "futures:btc:all"}
     runner.proc.send_signal(signal.SIGINT)
     code, out, err = runner.finish()
     assert code == 0, out + err
-    assert "Disarmed 2 target(s)" in out
+    assert "Disarmed 4 target(s)" in out
     assert sim.countdowns() == {}
     time.sleep(0.2)
     assert sim.firings() == []
@@ -115,23 +117,35 @@ def test_sigkill_lets_the_exchange_fire_exactly_the_armed_scopes(
     sim = profile
     spot_pairs = sorted({o["currency_pair"] for o in sim.open_orders("spot")})
     armed, spared = spot_pairs[0], spot_pairs[1]
+    futures_before = {(o["product"], o["contract"]) for o in sim.open_orders("futures")}
+    assert {("futures:usdt", "BTC_USDT"), ("futures:usdt", "ETH_USDT"),
+            ("futures:btc", "BTC_USD")} <= futures_before
     runner = Runner(app_env, "--profile", "sim", "--target", f"spot:{armed}",
-                    "--target", "options:all", "--timeout", "5", "--interval", "1.25")
-    runner.wait_for("beat ok", count=2)
+                    "--target", "options:all", "--target", "futures:usdt:BTC_USDT",
+                    "--target", "futures:btc:all", "--timeout", "5", "--interval", "1.25")
+    runner.wait_for("beat ok", count=4)
     runner.proc.kill()
     runner.finish()
     deadline = time.monotonic() + 8
-    while len(sim.firings()) < 2 and time.monotonic() < deadline:
+    while len(sim.firings()) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert sorted(f.scope for f in sim.firings()) == sorted([f"spot:{armed}", "options:all"])
+    assert sorted(f.scope for f in sim.firings()) == sorted(
+        [f"spot:{armed}", "options:all", "futures:usdt:BTC_USDT", "futures:btc:all"])
     assert [o for o in sim.open_orders("spot") if o["currency_pair"] == armed] == []
     assert sim.open_orders("options") == []
     assert [o for o in sim.open_orders("spot") if o["currency_pair"] == spared]
+    # The armed contract's orders and the armed settle's are gone; the other contracts of
+    # the USDT settle keep theirs (positions are not modelled: a countdown never touches them).
+    futures_after = {(o["product"], o["contract"]) for o in sim.open_orders("futures")}
+    assert futures_after == {(p, c) for p, c in futures_before
+                             if p == "futures:usdt" and c != "BTC_USDT"}
+    assert ("futures:usdt", "ETH_USDT") in futures_after
 
 
 @pytest.mark.parametrize("args,message", [
     (["--target", "spot:BTC-USDT"], "spot:BTC_USDT (a pair)"),
-    (["--target", "futures:BTC_USDT"], "unknown product"),
+    (["--target", "futures:BTC_USDT"], "settle currency first"),
+    (["--target", "futures:btc:BTC_USDT"], "BTC-settled perpetual contract like BTC_USD"),
     (["--target", "spot:BTC_USDT", "--timeout", "3"], "at least 5 seconds"),
     (["--target", "spot:BTC_USDT", "--timeout", "60", "--interval", "60"], "shorter than"),
 ])

@@ -94,8 +94,8 @@ def add_keys_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
     test_cmd = commands.add_parser(
         "test", help="check what the profile's key can reach",
-        description="Ask the exchange what the profile's key can do for spot and options. "
-                    "Exit 0 if it reaches at least one of them.")
+        description="Ask the exchange what the profile's key can do for spot, options and "
+                    "USDT and BTC futures. Exit 0 if it reaches at least one of them.")
     test_cmd.add_argument("name", metavar="NAME")
     test_cmd.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                           help="per-request timeout (default 10)")
@@ -269,15 +269,17 @@ def _test(args: argparse.Namespace, store: ProfileStore, io: _Io,
             close()
 
     details: dict[str, str] = dict(getattr(result, "details", {}) or {})
-    access = {"spot": str(result.spot), "options": str(result.options)}
+    access = {"spot": str(result.spot), "options": str(result.options),
+              "futures usdt": str(getattr(result, "futures_usdt", "unknown")),
+              "futures btc": str(getattr(result, "futures_btc", "unknown"))}
     io.out(f"Profile {profile.name} ({profile.base_url}):")
     for product, level in access.items():
         detail = details.get(product)
-        io.out(f"  {product:<8} {level}" + (f" ({detail})" if detail else ""))
+        io.out(f"  {product:<12} {level}" + (f" ({detail})" if detail else ""))
     reached = [p for p, level in access.items() if level in (_READ_WRITE, _READ_ONLY)]
     writable = [p for p, level in access.items() if level == _READ_WRITE]
     if not reached:
-        io.out("The key reaches neither spot nor options.")
+        io.out("The key reaches neither spot, options nor futures.")
         return EXIT_FAILED
     if writable:
         io.out(f"The countdown can be armed for: {', '.join(writable)}.")

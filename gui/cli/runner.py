@@ -59,7 +59,9 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         description="Arm the targets and keep their countdowns alive until SIGINT or SIGTERM, "
                     "which disarm every target before exiting.",
         epilog="Targets: spot:BTC_USDT, spot:all, options:BTC_USDT (an underlying), "
-               "options:BTC_USDT-20241001-46000-C (a contract), options:all. Exit codes: 0 "
+               "options:BTC_USDT-20241001-46000-C (a contract), options:all, "
+               "futures:usdt:BTC_USDT, futures:usdt:all, futures:btc:BTC_USD, futures:btc:all "
+               "(futures: cancels open orders; positions stay open). Exit codes: 0 "
                "stopped cleanly, 1 a stop was not confirmed or every target ended, 2 bad "
                "input, 3 no usable OS keyring, 4 another process on this computer already "
                "beats one of the targets.")

@@ -28,6 +28,12 @@ from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from gui import __version__
 from gui.core import errors
+from gui.core.answers import CancelResult as CancelResult
+from gui.core.answers import OpenOrder as OpenOrder
+from gui.core.answers import cancel_results
+from gui.core.answers import check_name as _check_name
+from gui.core.answers import expect as _expect
+from gui.core.answers import text as _text
 from gui.core.errors import (
     BadResponseError,
     ClockError,
@@ -36,6 +42,7 @@ from gui.core.errors import (
     NetworkError,
     PermissionDeniedError,
 )
+from gui.core.futures import FuturesEndpoints
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
 from gui.core.transport import HttpTransport, Transport
@@ -137,26 +144,6 @@ class OptionContract:
 
 
 @dataclass(frozen=True)
-class OpenOrder:
-    product: Product
-    id: str
-    market: str  # currency pair or contract
-    side: str
-    amount: str
-    price: str
-    left: str
-
-
-@dataclass(frozen=True)
-class CancelResult:
-    id: str
-    market: str
-    succeeded: bool
-    label: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
 class RateInfo:
     remaining: int | None
     limit: int | None
@@ -176,10 +163,17 @@ class KeyCheck:
     spot: str
     options: str
     details: dict[str, str] = field(default_factory=dict)
+    futures_usdt: str = UNKNOWN
+    futures_btc: str = UNKNOWN
+
+    @property
+    def levels(self) -> dict[Product, str]:
+        return {Product.SPOT: self.spot, Product.OPTIONS: self.options,
+                Product.FUTURES_USDT: self.futures_usdt, Product.FUTURES_BTC: self.futures_btc}
 
     @property
     def can_arm(self) -> dict[Product, bool]:
-        return {Product.SPOT: self.spot == READ_WRITE, Product.OPTIONS: self.options == READ_WRITE}
+        return {product: level == READ_WRITE for product, level in self.levels.items()}
 
 
 def check_timeout(timeout: object) -> int:
@@ -219,25 +213,13 @@ def _finite_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _check_name(kind: str, value: str | None, valid: Callable[[str], bool], example: str) -> None:
-    if value is not None and not valid(value):
-        raise InvalidInputError(f"{value!r:.60} is not a {kind} in Gate's form, like {example}.")
+def _settle_of(path: str) -> str | None:
+    """``usdt`` for ``/futures/usdt/…``: the futures account a request was for."""
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "futures" else None
 
 
-def _expect(data: object, kind: type, what: str) -> Any:
-    if not isinstance(data, kind):
-        raise BadResponseError(f"The answer for {what} has the wrong shape.")
-    return data
-
-
-def _text(item: Mapping[str, Any], key: str, what: str) -> str:
-    value = item.get(key)
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise BadResponseError(f"The answer for {what} lacks a usable {key!r}.")
-
-
-class GateClient:
+class GateClient(FuturesEndpoints):
     """A blocking Gate APIv4 client. Thread-safe: the engine calls it from several threads."""
 
     def __init__(
@@ -416,8 +398,11 @@ class GateClient:
                   request_timeout: float | None = None) -> CountdownAck:
         """Set (``timeout`` ≥ 5) or end (``timeout`` 0) the countdown of one scope."""
         check_timeout(timeout)
-        path = ("/spot/countdown_cancel_all" if target.product is Product.SPOT
-                else "/options/countdown_cancel_all")
+        if target.settle is not None:
+            path = self.futures_countdown_path(target.settle)
+        else:
+            path = ("/spot/countdown_cancel_all" if target.product is Product.SPOT
+                    else "/options/countdown_cancel_all")
         body: dict[str, object] = {"timeout": timeout, **target.countdown_params()}
         clock = self.ensure_clock(request_timeout)
         sent = self._mono()
@@ -460,6 +445,9 @@ class GateClient:
         """Cancel the scope's open orders now. It does not touch the countdown."""
         if target.product is Product.SPOT:
             return self.cancel_spot_orders(target.name or None, request_timeout=request_timeout)
+        if target.settle is not None:
+            return self.cancel_futures_orders(target.settle, target.name or None,
+                                              request_timeout=request_timeout)
         params = target.countdown_params()
         return self.cancel_option_orders(underlying=params.get("underlying"),
                                          contract=params.get("contract"),
@@ -482,23 +470,7 @@ class GateClient:
                              timeout=request_timeout)
         return self._cancel_results(data, "contract")
 
-    @staticmethod
-    def _cancel_results(data: object, market_key: str) -> list[CancelResult]:
-        results = []
-        for item in _expect(data, list, "the cancel"):
-            obj = _expect(item, dict, "the cancel")
-            succeeded = obj.get("succeeded")
-            if succeeded is None:
-                # Older answers list the cancelled orders themselves.
-                succeeded = obj.get("status") in ("cancelled", "finished", None)
-            results.append(CancelResult(
-                id=_text(obj, "id", "the cancel"),
-                market=str(obj.get(market_key, "")),
-                succeeded=bool(succeeded),
-                label=str(obj.get("label", "") or ""),
-                message=str(obj.get("message", "") or ""),
-            ))
-        return results
+    _cancel_results = staticmethod(cancel_results)
 
     def spot_open_orders(self, *, request_timeout: float | None = None) -> list[OpenOrder]:
         """Every open spot order: Gate pages each pair's orders, so pages are read until no
@@ -570,7 +542,11 @@ class GateClient:
                            [("currency_pair", "BTC_USDT")], details, timeout)
         opts = self._probe("options", "/options/accounts", "/options/orders/0", [], details,
                            timeout)
-        return KeyCheck(spot=spot, options=opts, details=details)
+        usdt, btc = (self._probe(f"futures {settle}", f"/futures/{settle}/accounts",
+                                 f"/futures/{settle}/orders/0", [], details, timeout)
+                     for settle in ("usdt", "btc"))
+        return KeyCheck(spot=spot, options=opts, details=details, futures_usdt=usdt,
+                        futures_btc=btc)
 
     def _probe(self, product: str, read_path: str, write_path: str,
                write_params: Sequence[tuple[str, str]], details: dict[str, str],
@@ -582,6 +558,9 @@ class GateClient:
             return NO_ACCESS
         except errors.AuthenticationError:
             raise
+        except errors.NoFuturesAccountError as exc:
+            details[product] = exc.message
+            return NO_ACCESS
         except GateError as exc:
             details[product] = f"could not check: {exc.message}"
             return UNKNOWN
@@ -628,7 +607,9 @@ class GateClient:
         query = "&".join(f"{k}={v}" for k, v in params)
         url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
         payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # Decimal string sizes on the futures endpoints, as the official SDK asks on every request.
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json",
+                   "X-Gate-Size-Decimal": "1"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         if signed:
@@ -718,7 +699,7 @@ class GateClient:
             message = data.get("message") or data.get("detail") or ""
             message = self._scrub(str(message))
             raise errors.error_for(status, data["label"][:64], message, trace_id=trace,
-                                   reset_at=reset_at)
+                                   reset_at=reset_at, settle=_settle_of(path))
         if status == 429:
             raise errors.RateLimitedError("Too many requests.", status=429, trace_id=trace,
                                           reset_at=reset_at)

@@ -81,6 +81,21 @@ class BadResponseError(GateError):
               "retrying.")
 
 
+class NoFuturesAccountError(GateError):
+    """``USER_NOT_FOUND`` on a futures endpoint: that settle currency's futures account does not
+    exist yet (Gate opens it with the first transfer into it). Retrying cannot help."""
+
+    advice = ("Open it on Gate (a first transfer into that futures account does), or protect "
+              "another scope.")
+
+    def __init__(self, message: str, *, label: str = "", status: int | None = None,
+                 trace_id: str = "", settle: str | None = None) -> None:
+        self.settle = settle
+        what = f"{settle.upper()} futures" if settle else "futures"
+        super().__init__(f"This account has no {what} account yet.", label=label,
+                         status=status, trace_id=trace_id)
+
+
 class InvalidInputError(GateError, ValueError):
     """Refused before anything was sent: the caller's input is not valid."""
 
@@ -110,8 +125,12 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def error_for(status: int, label: str, message: str, *, trace_id: str = "",
-              reset_at: float | None = None) -> GateError:
-    """The typed exception for a non-2xx answer with Gate's ``label``."""
+              reset_at: float | None = None, settle: str | None = None) -> GateError:
+    """The typed exception for a non-2xx answer with Gate's ``label``; ``settle`` names the
+    futures account of a futures request."""
+    if label == "USER_NOT_FOUND" and settle is not None:
+        return NoFuturesAccountError(message, label=label, status=status, trace_id=trace_id,
+                                     settle=settle)
     if label in AUTH_LABELS:
         return AuthenticationError(message, label=label, status=status, trace_id=trace_id)
     if label in CLOCK_LABELS:

@@ -199,6 +199,13 @@ def check_interval(timeout: int, interval: float | None) -> tuple[float, str | N
 
 
 def endpoint_of(target: Target) -> str:
+    """The rate budget a target's beats draw from.
+
+    Both settle currencies share one futures budget: Gate counts its futures "other" endpoints,
+    200 per 10 s per account, without saying whether the settle in the path separates them, and
+    counting them together can only stay under Gate's count."""
+    if target.settle is not None:
+        return "futures/countdown_cancel_all"
     return f"{target.product.value}/countdown_cancel_all"
 
 

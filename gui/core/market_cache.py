@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 import platformdirs
 
 from gui.core.client import CurrencyPair, OptionContract, Underlying
+from gui.core.futures import FuturesContract
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -49,11 +50,12 @@ FORMAT_VERSION = 1
 
 T = TypeVar("T")
 
-# What is cached: (list kind, underlying or "" for the lists that have none).
+# What is cached: (list kind, underlying or settle currency, or "" for the lists with none).
 MarketKind = tuple[str, str]
 SPOT_PAIRS = "spot_pairs"
 UNDERLYINGS = "underlyings"
 CONTRACTS = "contracts"
+FUTURES_CONTRACTS = "futures_contracts"
 
 
 def cache_dir() -> Path:
@@ -108,6 +110,21 @@ def _contract_from_json(raw: Any) -> OptionContract:
                           expiration_time=expiry, is_call=is_call, strike=_str(raw, "strike"))
 
 
+def _futures_to_json(contract: FuturesContract) -> dict[str, Any]:
+    return {"name": contract.name, "settle": contract.settle, "type": contract.type,
+            "status": contract.status, "in_delisting": contract.in_delisting,
+            "multiplier": contract.multiplier}
+
+
+def _futures_from_json(raw: Any) -> FuturesContract:
+    delisting = raw.get("in_delisting") if isinstance(raw, dict) else None
+    if not isinstance(delisting, bool):
+        raise ValueError("bad futures contract")
+    return FuturesContract(name=_str(raw, "name"), settle=_str(raw, "settle"),
+                           type=_str(raw, "type"), status=_str(raw, "status"),
+                           in_delisting=delisting, multiplier=_str(raw, "multiplier"))
+
+
 def _str(raw: Any, key: str) -> str:
     value = raw.get(key) if isinstance(raw, dict) else None
     if not isinstance(value, str):
@@ -119,6 +136,7 @@ _CODECS: dict[str, tuple[Callable[[Any], dict[str, Any]], Callable[[Any], Any]]]
     SPOT_PAIRS: (_pair_to_json, _pair_from_json),
     UNDERLYINGS: (_underlying_to_json, _underlying_from_json),
     CONTRACTS: (_contract_to_json, _contract_from_json),
+    FUTURES_CONTRACTS: (_futures_to_json, _futures_from_json),
 }
 
 

@@ -19,12 +19,15 @@ def fetch_open_orders(client: GateClient, targets: Sequence[Target],
                       ) -> dict[Target, list[OpenOrder] | GateError]:
     """The open orders of each target's scope; blocking (run it with ``in_thread``).
 
-    One request per product, split locally: asking per scope would cost one request per armed
-    target on every refresh, and 200 option targets would exceed Gate's 200 per 10 s.
+    One request per product (each futures settle is its own), split locally: asking per scope
+    would cost one request per armed target on every refresh, and 200 option targets would
+    exceed Gate's 200 per 10 s.
     """
     listers: dict[Product, Callable[[], list[OpenOrder]]] = {
         Product.SPOT: lambda: client.spot_open_orders(request_timeout=timeout),
         Product.OPTIONS: lambda: client.option_open_orders(request_timeout=timeout),
+        Product.FUTURES_USDT: lambda: client.futures_open_orders("usdt", request_timeout=timeout),
+        Product.FUTURES_BTC: lambda: client.futures_open_orders("btc", request_timeout=timeout),
     }
     result: dict[Target, list[OpenOrder] | GateError] = {}
     for product, list_orders in listers.items():

@@ -7,6 +7,16 @@ The one text form used everywhere (command line, settings, journal, simulator st
     options:BTC_USDT                    one option underlying
     options:BTC_USDT-20241001-46000-C   one option contract
     options:all                         every option order
+    futures:usdt:BTC_USDT               one USDT-settled perpetual contract
+    futures:usdt:all                    every USDT-settled perpetual order
+    futures:btc:BTC_USD                 one BTC-settled perpetual contract
+    futures:btc:all                     every BTC-settled perpetual order
+
+Each settle currency is its own futures account at Gate with its own countdown, so the settle is
+part of the product: ``futures:usdt:all`` covers ``futures:usdt:BTC_USDT`` and nothing of
+``futures:btc:…``. Gate names USDT-settled contracts ``X_USDT`` and BTC-settled ones ``X_USD``;
+a name of the other settle is refused here, because Gate's answer to a countdown on a contract
+that settle does not have is undocumented and the orders meant would stay unprotected.
 """
 
 from __future__ import annotations
@@ -23,8 +33,13 @@ CONTRACT_RE = re.compile(rf"^({_CURRENCY}_{_CURRENCY})-(\d{{8}})-(\d+(?:\.\d+)?)
 
 FORMS_HELP = (
     "use one of: spot:BTC_USDT (a pair), spot:all, options:BTC_USDT (an underlying), "
-    "options:BTC_USDT-20241001-46000-C (a contract), options:all"
+    "options:BTC_USDT-20241001-46000-C (a contract), options:all, "
+    "futures:usdt:BTC_USDT, futures:usdt:all, futures:btc:BTC_USD, futures:btc:all"
 )
+# The settle currencies with a perpetual futures countdown (delivery futures have none), and the
+# quote every contract name of that settle ends with.
+SETTLES = ("usdt", "btc")
+_SETTLE_QUOTE = {"usdt": "USDT", "btc": "USD"}
 
 
 class TargetError(ValueError):
@@ -34,6 +49,20 @@ class TargetError(ValueError):
 class Product(Enum):
     SPOT = "spot"
     OPTIONS = "options"
+    FUTURES_USDT = "futures:usdt"
+    FUTURES_BTC = "futures:btc"
+
+    @property
+    def settle(self) -> str | None:
+        """The futures settle currency (``usdt``, ``btc``), None for spot and options."""
+        return self.value.partition(":")[2] or None
+
+    @property
+    def is_futures(self) -> bool:
+        return self.settle is not None
+
+
+FUTURES_PRODUCTS = {"usdt": Product.FUTURES_USDT, "btc": Product.FUTURES_BTC}
 
 
 class ScopeKind(Enum):
@@ -51,6 +80,12 @@ def is_contract(name: str) -> bool:
     return bool(CONTRACT_RE.match(name))
 
 
+def is_futures_contract(settle: str, name: str) -> bool:
+    """Whether ``name`` is a perpetual contract name of that settle: ``X_USDT`` or ``X_USD``."""
+    quote = _SETTLE_QUOTE.get(settle)
+    return quote is not None and is_pair(name) and name.rpartition("_")[2] == quote
+
+
 @dataclass(frozen=True, order=True)
 class Target:
     """One product and scope; build with :func:`parse_target`, :func:`spot` or :func:`options`."""
@@ -66,6 +101,10 @@ class Target:
             (Product.OPTIONS, ScopeKind.ALL): self.name == "",
             (Product.OPTIONS, ScopeKind.UNDERLYING): is_pair(self.name),
             (Product.OPTIONS, ScopeKind.CONTRACT): is_contract(self.name),
+            (Product.FUTURES_USDT, ScopeKind.ALL): self.name == "",
+            (Product.FUTURES_USDT, ScopeKind.CONTRACT): is_futures_contract("usdt", self.name),
+            (Product.FUTURES_BTC, ScopeKind.ALL): self.name == "",
+            (Product.FUTURES_BTC, ScopeKind.CONTRACT): is_futures_contract("btc", self.name),
         }.get((self.product, self.kind), False)
         if not ok:
             raise TargetError(f"not a valid target: {self.product.value} {self.kind.value} "
@@ -89,6 +128,10 @@ class Target:
         expiry in words)."""
         if self.product is Product.SPOT:
             return "every spot order" if self.is_all else f"{self.name} spot orders"
+        if self.product.settle is not None:
+            settle = self.product.settle.upper()
+            return (f"every {settle} futures order" if self.is_all
+                    else f"{self.name} {settle} futures orders")
         if self.is_all:
             return "every option order"
         if self.kind is ScopeKind.UNDERLYING:
@@ -105,6 +148,10 @@ class Target:
             return {"underlying": self.name}
         return {"contract": self.name}
 
+    @property
+    def settle(self) -> str | None:
+        return self.product.settle
+
 
 def spot(pair: str | None = None) -> Target:
     return Target(Product.SPOT, ScopeKind.ALL) if pair is None else Target(
@@ -117,6 +164,15 @@ def options(name: str | None = None) -> Target:
     if is_contract(name):
         return Target(Product.OPTIONS, ScopeKind.CONTRACT, name)
     return Target(Product.OPTIONS, ScopeKind.UNDERLYING, name)
+
+
+def futures(settle: str, contract: str | None = None) -> Target:
+    product = FUTURES_PRODUCTS.get(settle)
+    if product is None:
+        raise TargetError(f"{settle!r} is not a futures settle currency: use usdt or btc")
+    if contract is None:
+        return Target(product, ScopeKind.ALL)
+    return Target(product, ScopeKind.CONTRACT, contract)
 
 
 def parse_target(text: str) -> Target:
@@ -141,7 +197,25 @@ def parse_target(text: str) -> Target:
                 f"{text!r}: {scope!r} is neither an underlying like BTC_USDT nor a contract like "
                 f"BTC_USDT-20241001-46000-C; {FORMS_HELP}")
         return options(scope or None)
+    if product_text == "futures":
+        return _parse_futures(text, scope)
     raise TargetError(f"{text!r}: unknown product {product_text!r}; {FORMS_HELP}")
+
+
+def _parse_futures(text: str, rest: str) -> Target:
+    settle, sep, scope = rest.partition(":")
+    settle, scope = settle.strip().lower(), scope.strip()
+    if not sep or settle not in SETTLES or not scope:
+        raise TargetError(f"{text!r}: futures targets name the settle currency first, "
+                          f"usdt or btc; {FORMS_HELP}")
+    if scope.lower() == "all":
+        return futures(settle)
+    scope = scope.upper()
+    if not is_futures_contract(settle, scope):
+        raise TargetError(
+            f"{text!r}: {scope!r} is not a {settle.upper()}-settled perpetual contract like "
+            f"{'BTC_USDT' if settle == 'usdt' else 'BTC_USD'}; {FORMS_HELP}")
+    return futures(settle, scope)
 
 
 def parse_contract(name: str) -> tuple[str, str, str, bool]:
@@ -158,6 +232,9 @@ def covering_target(target: Target, chosen: list[Target]) -> Target | None:
         return None
     if target.product is Product.SPOT:
         return spot() if spot() in chosen else None
+    if target.product.settle is not None:
+        whole = futures(target.product.settle)
+        return whole if whole in chosen else None
     if options() in chosen:
         return options()
     if target.kind is ScopeKind.CONTRACT:

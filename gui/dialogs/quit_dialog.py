@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.targets import Target
+from gui.words import futures_note
 
 
 class QuitDialog(QDialog):
@@ -40,7 +41,8 @@ class QuitDialog(QDialog):
         title.setObjectName("dialogTitle")
         self.body = body = QLabel(
             "If the app quits without disarming, nothing renews the exchange's countdown and "
-            f"it will cancel these orders when it runs out:\n\n{scopes}")
+            f"it will cancel these orders when it runs out:\n\n{scopes}"
+            + (f"\n\n{note}" if (note := futures_note(targets)) else ""))
         body.setWordWrap(True)
         body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QLabel()

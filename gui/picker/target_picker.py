@@ -1,4 +1,5 @@
-"""TargetPicker: choose what to protect (spot pairs, all spot, option underlyings and contracts).
+"""TargetPicker: choose what to protect (spot pairs, all spot, option underlyings and contracts,
+perpetual futures contracts and whole settle currencies).
 
 The picker holds one ordered list of chosen targets; every check box, list and the "Selected"
 summary are views of it. Market lists load in the background through ``in_thread`` and
@@ -39,8 +40,17 @@ from PySide6.QtWidgets import (
 
 from gui.core.client import CurrencyPair, GateClient, OptionContract, Underlying
 from gui.core.errors import GateError
-from gui.core.market_cache import CONTRACTS, SPOT_PAIRS, UNDERLYINGS, MarketCache, MarketKind
+from gui.core.futures import FuturesContract
+from gui.core.market_cache import (
+    CONTRACTS,
+    FUTURES_CONTRACTS,
+    SPOT_PAIRS,
+    UNDERLYINGS,
+    MarketCache,
+    MarketKind,
+)
 from gui.core.targets import (
+    SETTLES,
     Product,
     ScopeKind,
     Target,
@@ -51,6 +61,7 @@ from gui.core.targets import (
     spot,
     underlying_of,
 )
+from gui.picker.futures_tab import FuturesTab
 from gui.picker.parts import (
     CONTRACT_COLUMNS,
     NAME_ROLE,
@@ -118,6 +129,11 @@ class TargetPicker(QWidget):
         self.tabs.setAccessibleName("Market type")
         self.tabs.addTab(self._build_spot_tab(), "&Spot")
         self.tabs.addTab(self._build_options_tab(), "&Options")
+        self.futures_tab = FuturesTab(self)
+        self.futures_tab.chosenChanged.connect(self._set_chosen)
+        self.futures_tab.retryRequested.connect(
+            lambda settle: self._spawn(self._load_futures(settle, self._generation)))
+        self.tabs.addTab(self.futures_tab, "F&utures")
 
         selected_box = QGroupBox("Selected", self)
         self.selected_box = selected_box
@@ -137,7 +153,8 @@ class TargetPicker(QWidget):
         add_label = QLabel("Add by &name:", selected_box)
         self.add_edit = QLineEdit(selected_box)
         self.add_edit.setAccessibleName("Add target by name")
-        self.add_edit.setPlaceholderText("spot:BTC_USDT, options:BTC_USDT-20261127-95000-C, …")
+        self.add_edit.setPlaceholderText(
+            "spot:BTC_USDT, options:BTC_USDT-20261127-95000-C, futures:usdt:BTC_USDT, …")
         self.add_edit.setClearButtonEnabled(True)
         add_label.setBuddy(self.add_edit)
         self.add_edit.returnPressed.connect(self._add_by_name)
@@ -320,6 +337,8 @@ class TargetPicker(QWidget):
             return
         self.spot_status.show_loading()
         self.underlying_status.show_loading()
+        for status in self.futures_tab.statuses.values():
+            status.show_loading()
         self._schedule_load()
 
     async def load(self) -> None:
@@ -405,6 +424,7 @@ class TargetPicker(QWidget):
                                  and underlying_of(t) == item.data(NAME_ROLE)
                                  for t in self._chosen))
                 item.setFont(font)
+            self.futures_tab.sync(chosen, not self._locked)
         finally:
             self._syncing = False
         self._refresh_summary()
@@ -443,6 +463,7 @@ class TargetPicker(QWidget):
         self.contract_table.setEnabled(
             editable and not options_all
             and not (underlying is not None and options(underlying) in chosen))
+        self.futures_tab.sync(chosen, editable)
         self.add_edit.setEnabled(editable)
         self.add_button.setEnabled(editable)
         self.remove_button.setEnabled(editable and bool(self.selected_list.selectedItems()))
@@ -493,6 +514,12 @@ class TargetPicker(QWidget):
         if target.product is Product.SPOT:
             if self._pair_names and target.name not in self._pair_names:
                 return f"{target.name} is not a spot pair on this exchange."
+            return ""
+        if target.settle is not None:
+            listed = self.futures_tab.names(target.settle)
+            if listed and target.name not in listed:
+                return (f"{target.name} is not a listed {target.settle.upper()}-settled "
+                        "perpetual contract.")
             return ""
         underlying = underlying_of(target)
         if self._underlying_names and underlying not in self._underlying_names:
@@ -591,12 +618,15 @@ class TargetPicker(QWidget):
         self._shown_underlying = None
         self._show_contracts([])
         self.contracts_status.clear()
+        self.futures_tab.clear()
         self._sync_views()
 
     def _set_no_client_status(self) -> None:
         note = "Choose a profile to load the market lists."
         self.spot_status.show_note(note)
         self.underlying_status.show_note(note)
+        for status in self.futures_tab.statuses.values():
+            status.show_note(note)
 
     def _show_pairs(self, pairs: list[CurrencyPair]) -> None:
         self._pair_names = {p.id for p in pairs}
@@ -716,7 +746,22 @@ class TargetPicker(QWidget):
                                        self._load_underlyings(generation)]
         if underlying is not None:
             jobs.append(self._load_contracts(underlying, generation))
+        jobs.extend(self._load_futures(settle, generation) for settle in SETTLES)
         await asyncio.gather(*jobs)
+
+    async def _load_futures(self, settle: str, generation: int) -> None:
+        client = self._client
+        if client is None:
+            return
+
+        def show(contracts: list[FuturesContract]) -> None:
+            self.futures_tab.show_contracts(settle, contracts)
+            self._sync_views()
+
+        await self._load_list(generation, (FUTURES_CONTRACTS, settle),
+                              lambda: client.futures_contracts(settle), show,
+                              self.futures_tab.statuses[settle],
+                              f"{settle.upper()} futures contracts", lambda: True)
 
     async def _load_spot_pairs(self, generation: int) -> None:
         client = self._client

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
                         "(default 127.0.0.1; the control API answers loopback clients only)")
     parser.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one")
-    parser.add_argument("--key", help="API key with read-write access to spot and options")
+    parser.add_argument("--key", help="API key with read-write access to spot, options and "
+                        "futures")
     parser.add_argument("--secret", help="secret of --key")
     parser.add_argument("--read-only-key", help="an extra API key that may only read")
     parser.add_argument("--read-only-secret", help="secret of --read-only-key")

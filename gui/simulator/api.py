@@ -8,6 +8,7 @@ shape. The request object and the validation helpers the other stages use live h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from gui.simulator.exchange import (
     Exchange,
     decimal_text,
 )
+from gui.simulator.futures import FUTURES_LIST_LIMIT, SETTLES
 
 API_PREFIX = "/api/v4"
 CONTROL_PREFIX = "/_sim"
@@ -150,12 +152,86 @@ def _countdown_timeout(body: dict[str, Any]) -> int:
     return int(timeout)
 
 
+_FUTURES_PATH = re.compile(r"^/futures/(usdt|btc)(/.*)$")
+
+
+# The size fields of Gate's futures answers (orders, contracts).
+_SIZE_FIELDS = frozenset({"size", "left", "iceberg", "order_size_min", "order_size_max",
+                          "trade_size", "position_size"})
+
+
+def _integer_sizes(data: Any) -> Any:
+    """``data`` with every whole-number size string as a JSON integer."""
+    if isinstance(data, list):
+        return [_integer_sizes(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name in _SIZE_FIELDS & out.keys():
+        value = out[name]
+        if isinstance(value, str):
+            with contextlib.suppress(InvalidOperation):
+                number = Decimal(value)
+                if number.is_finite() and number == number.to_integral_value():
+                    out[name] = int(number)
+    return out
+
+
+def _sized(handler: Callable[[Api, ApiRequest], Any]) -> Callable[[Api, ApiRequest], Any]:
+    """A futures endpoint that writes sizes as Gate does: decimal strings for a client that
+    sends ``X-Gate-Size-Decimal: 1`` (the SDK and ccxt do), integers, the form before v4.106,
+    for one that does not (a documented choice: Gate's docs say only that the header asks for
+    decimal sizes)."""
+
+    def answer(api: Api, req: ApiRequest) -> Any:
+        data = handler(api, req)
+        return data if req.headers.get("x-gate-size-decimal") == "1" else _integer_sizes(data)
+
+    return answer
+
+
+def _futures_size(body: dict[str, Any]) -> Decimal:
+    """A futures size: a decimal string (an integer from older clients), non-zero, whole
+    contracts (the simulated contracts do not enable decimal sizes); negative sells."""
+    if body.get("size") is None:
+        raise _missing("size")
+    value = body["size"]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise bad_value("size must be a string of a whole number of contracts")
+    try:
+        size = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise bad_value(f"size is not a number: {value!r}") from None
+    if not size.is_finite() or size == 0 or size != size.to_integral_value():
+        raise bad_value("size must be a non-zero whole number of contracts (negative to sell)")
+    return size
+
+
 def describe_request(method: str, path: str, query: dict[str, str],
                      body: bytes) -> tuple[str | None, int | None]:
     """(scope, timeout) of a countdown or cancel-all request, for the log and fault matching.
 
     Lenient on purpose: it runs before validation, and a malformed request just has no scope.
     """
+    futures = _FUTURES_PATH.match(path)
+    if futures is not None:
+        settle, rest = futures.group(1), futures.group(2)
+        if method == "DELETE" and rest == "/orders":
+            name = query.get("contract")
+            return f"futures:{settle}:{name or 'all'}", None
+        if method != "POST" or rest != "/countdown_cancel_all":
+            return None, None
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None, None
+        if not isinstance(data, dict):
+            return None, None
+        name, raw_timeout = data.get("contract"), data.get("timeout")
+        timeout = raw_timeout if is_int(raw_timeout) else None
+        if name is None or name == "":
+            return f"futures:{settle}:all", timeout
+        return (f"futures:{settle}:{name}" if isinstance(name, str) else None), timeout
     if method == "POST" and path in ("/spot/countdown_cancel_all",
                                      "/options/countdown_cancel_all"):
         try:
@@ -312,6 +388,8 @@ class Api:
             raise bad_value("status must be open or finished")
         side = self._spot_side(req.optional_query("side"))
         offset, limit = _page(req)
+        if status == "open" and limit > 100:
+            raise bad_value("limit must be 1-100 when status is open")
         orders = self.exchange.spot_orders(pair=pair, side=side, open_only=status == "open")
         orders.sort(key=lambda o: int(o["id"]), reverse=True)  # newest first, like Gate
         return orders[offset:offset + limit]
@@ -420,6 +498,122 @@ class Api:
             return f"options:{contract}"
         return "options:all" if underlying is None else f"options:{underlying}"
 
+    # -- futures -------------------------------------------------------------------------------
+
+    def futures_contracts(self, req: ApiRequest) -> Any:
+        settle = self._settle(req)
+        offset, limit = _page(req, default_limit=1000)
+        listed = list(self.markets.futures.get(settle, {}).values())
+        if "limit" not in req.query and "offset" not in req.query:
+            return [c.to_json() for c in listed]  # no paging asked: every contract, as Gate
+        return [c.to_json() for c in listed[offset:offset + limit]]
+
+    def futures_contract(self, req: ApiRequest) -> Any:
+        settle = self._settle(req)
+        contract = self.markets.futures.get(settle, {}).get(req.params["contract"])
+        if contract is None:
+            raise ApiError(400, "CONTRACT_NOT_FOUND", "Contract not found")
+        return contract.to_json()
+
+    def futures_accounts(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        currency = settle.upper()
+        total = "50000" if settle == "usdt" else "1.5"
+        return {"user": SIM_USER_ID, "currency": currency, "total": total,
+                "unrealised_pnl": "0", "position_margin": "0", "order_margin": "0",
+                "available": total, "point": "0", "in_dual_mode": False,
+                "enable_credit": False, "position_initial_margin": "0",
+                "maintenance_margin": "0", "bonus": "0", "margin_mode": 0}
+
+    def futures_create_order(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        body = req.json_object()
+        name = _optional_name(body, "contract")
+        if name is None:
+            raise _missing("contract")
+        contract = self._futures_contract(settle, name)
+        if not self.markets.futures[settle][contract].accepts_orders:
+            raise ApiError(400, "CONTRACT_IN_DELISTING",
+                           f"contract {contract} is delisting: no new orders")
+        size = _futures_size(body)
+        price = _positive_decimal(body, "price")
+        tif = body.get("tif") or "gtc"
+        if tif not in ("gtc", "ioc", "poc", "fok"):
+            raise bad_value("tif must be gtc, ioc, poc or fok")
+        reduce_only = body.get("reduce_only", False)
+        if not isinstance(reduce_only, bool):
+            raise bad_value("reduce_only must be true or false")
+        return self.exchange.place_futures_order(settle, contract, size, price, tif=tif,
+                                                 text=_order_text(body),
+                                                 reduce_only=reduce_only)
+
+    def futures_list_orders(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        status = req.required_query("status")
+        if status not in ("open", "finished"):
+            raise bad_value("status must be open or finished")
+        raw_contract = req.optional_query("contract")
+        contract = None if raw_contract is None else self._futures_contract(settle, raw_contract)
+        offset, limit = _page(req)
+        if limit > FUTURES_LIST_LIMIT:
+            raise bad_value(f"limit must be 1-{FUTURES_LIST_LIMIT}")
+        orders = self.exchange.futures_orders(settle, contract=contract,
+                                              open_only=status == "open")
+        orders.sort(key=lambda o: int(o["id"]), reverse=True)
+        return orders[offset:offset + limit]
+
+    def futures_cancel_orders(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        raw_contract = req.optional_query("contract")
+        contract = None if raw_contract is None else self._futures_contract(settle, raw_contract)
+        side = req.optional_query("side")
+        if side not in (None, "ask", "bid"):
+            raise bad_value("side must be ask or bid")
+        return self.exchange.cancel_futures_orders(
+            settle, contract=contract, side=None if side is None else
+            ("sell" if side == "ask" else "buy"))
+
+    def futures_get_order(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        order = self.exchange.futures_order(settle, self._option_id(req.params["order_id"]))
+        if order is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return order
+
+    def futures_cancel_order(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        order = self.exchange.cancel_futures_order(settle,
+                                                   self._option_id(req.params["order_id"]))
+        if order is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return order
+
+    def futures_countdown(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        body = req.json_object()
+        timeout = _countdown_timeout(body)
+        name = _optional_name(body, "contract")
+        scope = (f"futures:{settle}:all" if name is None
+                 else f"futures:{settle}:{self._futures_contract(settle, name)}")
+        return {"triggerTime": str(self.exchange.set_countdown(scope, timeout))}
+
+    def _settle(self, req: ApiRequest) -> str:
+        settle = req.params["settle"]
+        if settle not in SETTLES:
+            raise bad_value(f"settle must be one of {', '.join(SETTLES)}")
+        return settle
+
+    def _futures_account(self, req: ApiRequest) -> str:
+        settle = self._settle(req)
+        if not self.exchange.has_futures_account(settle):
+            raise ApiError(400, "USER_NOT_FOUND", "User has no futures account")
+        return settle
+
+    def _futures_contract(self, settle: str, name: str) -> str:
+        if name not in self.markets.futures.get(settle, {}):
+            raise ApiError(400, "CONTRACT_NOT_FOUND", f"Contract {name} not found")
+        return name
+
     # -- checks --------------------------------------------------------------------------------
 
     def _pair(self, pair: str) -> str:
@@ -493,6 +687,20 @@ ROUTES: tuple[Route, ...] = (
     _route("DELETE", "/options/orders/{order_id}", Api.options_cancel_order, private=True),
     _route("POST", "/spot/countdown_cancel_all", Api.spot_countdown, private=True),
     _route("POST", "/options/countdown_cancel_all", Api.options_countdown, private=True),
+    _route("GET", "/futures/{settle}/contracts", _sized(Api.futures_contracts), private=False),
+    _route("GET", "/futures/{settle}/contracts/{contract}", _sized(Api.futures_contract),
+           private=False),
+    _route("GET", "/futures/{settle}/accounts", Api.futures_accounts, private=True),
+    _route("POST", "/futures/{settle}/orders", _sized(Api.futures_create_order), private=True),
+    _route("GET", "/futures/{settle}/orders", _sized(Api.futures_list_orders), private=True),
+    _route("DELETE", "/futures/{settle}/orders", _sized(Api.futures_cancel_orders),
+           private=True),
+    _route("GET", "/futures/{settle}/orders/{order_id}", _sized(Api.futures_get_order),
+           private=True),
+    _route("DELETE", "/futures/{settle}/orders/{order_id}", _sized(Api.futures_cancel_order),
+           private=True),
+    _route("POST", "/futures/{settle}/countdown_cancel_all", Api.futures_countdown,
+           private=True),
 )
 
 

@@ -25,9 +25,11 @@ class KeyGrant:
     secret: str
     spot: str  # rw | r | none
     options: str
+    futures: str = "rw"  # both settle currencies: Gate grants "futures" as one permission
 
     def permission(self, product: str) -> str:
-        return self.spot if product == "spot" else self.options
+        return {"spot": self.spot, "options": self.options,
+                "futures": self.futures}.get(product, "none")
 
 
 def signature(secret: str, method: str, path: str, query: str, body: bytes,
@@ -58,8 +60,10 @@ def authenticate(req: ApiRequest, keys: dict[str, KeyGrant], server_now_s: float
     if abs(stamp - server_now_s) > TIMESTAMP_WINDOW_S:
         raise ApiError(401, "REQUEST_EXPIRED",
                        "gap between request Timestamp and server time exceeds 60")
-    # The SDK signs the query decoded while urllib3 sends it encoded: either form is genuine.
-    queries = dict.fromkeys((req.raw_query, unquote(req.raw_query), unquote_plus(req.raw_query)))
+    # Gate signs the query string as it reads "without URL encode": the SDK signs it decoded
+    # while urllib3 sends it encoded, and a signature over the encoded form is refused
+    # (commas sent as %2C fail at Gate).
+    queries = dict.fromkeys((unquote(req.raw_query), unquote_plus(req.raw_query)))
     received = sign.strip().lower()
     for query in queries:
         expected = signature(grant.secret, req.method, req.raw_path, query, req.body, timestamp)

@@ -2,7 +2,9 @@
 
 The markets always exist (with or without ``demo``): about thirty spot pairs, a few of them not
 fully tradable, and option underlyings with contracts that expire on the next Fridays at 08:00 UTC,
-as Gate's weekly options do, with strikes around the index price and Black-Scholes mark prices.
+as Gate's weekly options do, with strikes around the index price and Black-Scholes mark prices,
+and perpetual futures: a USDT-settled contract for each USDT spot pair (two of them delisting or
+delisted) and a few BTC-settled ones.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from gui.simulator.exchange import Exchange, Markets, OptionContract, SpotPair, Underlying
+from gui.simulator.futures import FuturesContract
 
 # Published on purpose: the demo runs on loopback against a simulated account, nothing real.
 DEMO_KEY = "demo-key-0000"
@@ -79,6 +82,38 @@ class _UnderlyingSpec:
     volatility: float
     multiplier: str
     price_round: str
+
+
+# Contracts leaving the market: they still list, and the picker marks them.
+_FUTURES_STATUS = {"LUNC_USDT": "delisting", "FTT_USDT": "delisted"}
+_BTC_SETTLED = (("BTC_USD", "97000", "0.1"), ("ETH_USD", "3400", "0.05"),
+                ("SOL_USD", "190", "0.01"))
+
+
+def _futures_multiplier(price: Decimal) -> str:
+    """One contract's size in the base currency, in the spirit of Gate's quanto_multiplier."""
+    if price >= 10_000:
+        return "0.0001"
+    if price >= 1_000:
+        return "0.01"
+    if price >= 10:
+        return "1"
+    return "10" if price >= Decimal("0.1") else "10000"
+
+
+def build_futures(pairs: dict[str, SpotPair]) -> dict[str, dict[str, FuturesContract]]:
+    usdt = {
+        pair.id: FuturesContract(
+            name=pair.id, settle="usdt", mark_price=pair.price,
+            multiplier=_futures_multiplier(pair.price),
+            price_round=format(Decimal(1).scaleb(-pair.precision), "f"),
+            status=_FUTURES_STATUS.get(pair.id, "trading"))
+        for pair in pairs.values() if pair.quote == "USDT"
+    }
+    btc = {name: FuturesContract(name=name, settle="btc", mark_price=Decimal(price),
+                                 multiplier="1", price_round=step)
+           for name, price, step in _BTC_SETTLED}
+    return {"usdt": usdt, "btc": btc}
 
 
 _UNDERLYINGS: tuple[_UnderlyingSpec, ...] = (
@@ -159,7 +194,7 @@ def build_markets(now_s: float) -> Markets:
                         strike=Decimal(strike), is_call=is_call, multiplier=uspec.multiplier,
                         index_price=index, mark_price=_quantize(mark, uspec.price_round),
                         price_round=uspec.price_round, orderbook_id=next(orderbook_ids))
-    return Markets(pairs, underlyings, contracts)
+    return Markets(pairs, underlyings, contracts, build_futures(pairs))
 
 
 def _near_contract(markets: Markets, underlying: str, expiry_rank: int, strikes_out: int,
@@ -176,7 +211,8 @@ def _near_contract(markets: Markets, underlying: str, expiry_rank: int, strikes_
 
 
 def seed_demo_orders(exchange: Exchange) -> None:
-    """Resting orders a manual trader might have: a few spot pairs, a few option contracts."""
+    """Resting orders a manual trader might have: a few spot pairs, a few option contracts, a
+    few perpetual futures of both settle currencies."""
     for pair, side, amount, price in (
         ("BTC_USDT", "buy", "0.01", "90000"),
         ("BTC_USDT", "sell", "0.01", "105000"),
@@ -199,3 +235,13 @@ def seed_demo_orders(exchange: Exchange) -> None:
         limit_price = max(tick, (contract.mark_price * Decimal(discount) / tick).quantize(
             Decimal(1)) * tick)
         exchange.place_option_order(contract.name, size, limit_price, text="web")
+
+    for settle, name, contracts, price in (
+        ("usdt", "BTC_USDT", "10", "90000"),
+        ("usdt", "BTC_USDT", "-10", "105000"),
+        ("usdt", "ETH_USDT", "5", "3000"),
+        ("usdt", "SOL_USDT", "-20", "220"),
+        ("btc", "BTC_USD", "100", "90000"),
+    ):
+        exchange.place_futures_order(settle, name, Decimal(contracts), Decimal(price),
+                                     text="web")

@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# Gate: 200 requests per 10 s per endpoint, for private (per key) and public (per IP) alike.
+from gui.simulator.futures import FuturesContract, FuturesOrder, futures_scopes
+from gui.simulator.numbers import decimal_text as decimal_text
+
+# Gate: 200 requests per 10 s per endpoint, for private (per account, whichever of its keys
+# signs) and public (per IP) alike.
 RATE_LIMIT = 200
 RATE_WINDOW_S = 10.0
 
@@ -45,12 +49,6 @@ SPOT_BALANCES: dict[str, Decimal] = {
     "GT": Decimal("1000"),
 }
 OPTIONS_BALANCE = Decimal("50000")
-
-
-def decimal_text(value: Decimal) -> str:
-    """Gate's way of writing a decimal: plain, no trailing zeros (``"0.001"``, ``"100"``)."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def spot_scopes(pair: str) -> tuple[str, ...]:
@@ -175,6 +173,8 @@ class Markets:
     spot_pairs: dict[str, SpotPair]
     underlyings: dict[str, Underlying]
     contracts: dict[str, OptionContract]
+    # Perpetual futures contracts per settle currency ("usdt", "btc").
+    futures: dict[str, dict[str, FuturesContract]] = field(default_factory=dict)
 
     def contracts_of(self, underlying: str) -> list[OptionContract]:
         return [c for c in self.contracts.values() if c.underlying == underlying]
@@ -361,6 +361,12 @@ class Exchange:
         # Gate's ids are large numbers; spot ids travel as strings, option ids as integers.
         self._spot_ids = itertools.count(600_000_000_001)
         self._option_ids = itertools.count(3_000_000_001)
+        self._futures_orders: dict[int, FuturesOrder] = {}
+        self._futures_ids = itertools.count(58_000_000_001)
+        # The settle currencies whose futures account exists; the others answer USER_NOT_FOUND.
+        self._futures_accounts: set[str] = set(markets.futures)
+        # How many of the next bulk cancels fail in part (see fail_bulk_cancels).
+        self._partial_cancels = 0
         self._countdowns: dict[str, int] = {}
         self._firings: list[Firing] = []
         self._rate: dict[tuple[str, str], _RateCounter] = {}
@@ -435,7 +441,13 @@ class Exchange:
 
     def _cancel_scope_locked(self, scope: str, now_ms: int) -> list[str]:
         cancelled: list[str] = []
-        if scope.startswith("spot:"):
+        if scope.startswith("futures:"):
+            for futures_order in self._futures_orders.values():
+                if futures_order.is_open and scope in futures_scopes(
+                        futures_order.settle, futures_order.contract):
+                    self._cancel_futures_locked(futures_order, now_ms)
+                    cancelled.append(str(futures_order.id))
+        elif scope.startswith("spot:"):
             for spot_order in self._spot_orders.values():
                 if spot_order.is_open and scope in spot_scopes(spot_order.currency_pair):
                     self._cancel_spot_locked(spot_order, now_ms)
@@ -506,12 +518,19 @@ class Exchange:
                            side: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             now_ms = self._now_ms_locked()
+            partial = self._partial_locked()
             cancelled = []
-            for order in self._spot_orders.values():
-                if (order.is_open and (pair is None or order.currency_pair == pair)
-                        and (side is None or order.side == side)):
-                    self._cancel_spot_locked(order, now_ms)
-                    cancelled.append(order.to_cancel_json())
+            matching = [o for o in self._spot_orders.values()
+                        if o.is_open and (pair is None or o.currency_pair == pair)
+                        and (side is None or o.side == side)]
+            for index, order in enumerate(matching):
+                if partial and index % 2 == 1:
+                    cancelled.append({**order.to_cancel_json(), "succeeded": False,
+                                      "label": "CANCEL_FAIL",
+                                      "message": "order could not be cancelled, try again"})
+                    continue
+                self._cancel_spot_locked(order, now_ms)
+                cancelled.append(order.to_cancel_json())
             return cancelled
 
     def cancel_spot_order(self, order_id: str, pair: str) -> dict[str, Any] | None:
@@ -611,6 +630,91 @@ class Exchange:
                     ask += value
             return bid, ask
 
+    # -- futures orders ------------------------------------------------------------------------
+
+    def has_futures_account(self, settle: str) -> bool:
+        with self._lock:
+            return settle in self._futures_accounts
+
+    def set_futures_accounts(self, settles: set[str]) -> None:
+        with self._lock:
+            self._futures_accounts = set(settles)
+
+    def fail_bulk_cancels(self, count: int) -> None:
+        """Make the next ``count`` spot or futures bulk cancels (``DELETE …/orders``) fail in
+        part: every second order stays open and is answered ``succeeded: false``, as Gate may
+        answer. (Gate's options cancel answers the cancelled orders only: no such shape.)"""
+        with self._lock:
+            self._partial_cancels = count
+
+    def _partial_locked(self) -> bool:
+        if self._partial_cancels <= 0:
+            return False
+        self._partial_cancels -= 1
+        return True
+
+    def place_futures_order(self, settle: str, contract: str, size: Decimal, price: Decimal, *,
+                            tif: str = "gtc", text: str = "apiv4",
+                            reduce_only: bool = False) -> dict[str, Any]:
+        with self._lock:
+            now_ms = self._now_ms_locked()
+            order = FuturesOrder(
+                id=next(self._futures_ids), settle=settle, contract=contract, size=size,
+                price=price, tif=tif, text=text, reduce_only=reduce_only, create_ms=now_ms)
+            # Nothing trades here: an order that may not rest ends at once (the SDK knows
+            # finish_as "ioc", and no "fok").
+            if tif in ("ioc", "fok"):
+                order.status, order.finish_ms = "finished", now_ms
+                order.finish_as = "ioc" if tif == "ioc" else "cancelled"
+            self._futures_orders[order.id] = order
+            return order.to_json()
+
+    def futures_orders(self, settle: str, *, contract: str | None = None,
+                       open_only: bool = True) -> list[dict[str, Any]]:
+        with self._lock:
+            return [o.to_json() for o in self._futures_orders.values()
+                    if o.settle == settle and o.is_open == open_only
+                    and (contract is None or o.contract == contract)]
+
+    def futures_order(self, settle: str, order_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            order = self._futures_orders.get(order_id)
+            return None if order is None or order.settle != settle else order.to_json()
+
+    def cancel_futures_orders(self, settle: str, *, contract: str | None = None,
+                              side: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            now_ms = self._now_ms_locked()
+            partial = self._partial_locked()
+            answered = []
+            matching = [o for o in self._futures_orders.values()
+                        if o.is_open and o.settle == settle
+                        and (contract is None or o.contract == contract)
+                        and (side is None or o.side == side)]
+            for index, order in enumerate(matching):
+                if partial and index % 2 == 1:
+                    answered.append({"id": order.id, "contract": order.contract,
+                                     "succeeded": False, "label": "CANCEL_FAIL",
+                                     "message": "order could not be cancelled, try again"})
+                    continue
+                self._cancel_futures_locked(order, now_ms)
+                answered.append({**order.to_json(), "succeeded": True})
+            return answered
+
+    def cancel_futures_order(self, settle: str, order_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            order = self._futures_orders.get(order_id)
+            if order is None or order.settle != settle or not order.is_open:
+                return None
+            self._cancel_futures_locked(order, self._now_ms_locked())
+            return order.to_json()
+
+    @staticmethod
+    def _cancel_futures_locked(order: FuturesOrder, now_ms: int) -> None:
+        order.status = "finished"
+        order.finish_as = "cancelled"
+        order.finish_ms = now_ms
+
     # -- both products, for the Python API and the control API -------------------------------
 
     def open_orders(self, product: str | None = None) -> list[dict[str, Any]]:
@@ -625,6 +729,10 @@ class Exchange:
                 found.extend({**o.to_json(), "product": "options", "underlying": o.underlying,
                               "scopes": list(option_scopes(o.contract, o.underlying))}
                              for o in self._option_orders.values() if o.is_open)
+            if product in (None, "futures"):
+                found.extend({**o.to_json(), "product": f"futures:{o.settle}",
+                              "scopes": list(futures_scopes(o.settle, o.contract))}
+                             for o in self._futures_orders.values() if o.is_open)
             return found
 
     # -- rate limit ----------------------------------------------------------------------------
@@ -650,7 +758,9 @@ class Exchange:
             if count and allowed:
                 arrivals.append(now)
             now_ms = self._now_ms_locked()
-            reset_ms = (now_ms if not arrivals
+            # Gate: the time the limit resets "if you have exceeded your rate_limit.
+            # Otherwise, this is just the current timestamp".
+            reset_ms = (now_ms if allowed or not arrivals
                         else now_ms + int((arrivals[0] + RATE_WINDOW_S - now) * 1000))
             return RateWindow(RATE_LIMIT, max(0, RATE_LIMIT - len(arrivals)), reset_ms, allowed)
 

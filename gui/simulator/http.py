@@ -34,7 +34,7 @@ from gui.simulator.api import (
     find_route,
 )
 from gui.simulator.auth import authenticate
-from gui.simulator.exchange import RateWindow, RequestRecord
+from gui.simulator.exchange import SIM_USER_ID, RateWindow, RequestRecord
 from gui.simulator.faults import NGINX_PAGE, Fault, FaultRule, fitting_label
 
 if TYPE_CHECKING:
@@ -313,7 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
             route, req.params = found
             if route.private:
                 key = authenticate(req, sim.key_grants(), sim.server_time())
-                identity = f"key:{key}"
+                # Gate counts per account (UID), so every key of the one account shares it.
+                identity = f"uid:{SIM_USER_ID}"
                 permission = sim.key_grants()[key].permission(route.product)
                 if permission == "none":
                     raise ApiError(403, "FORBIDDEN",

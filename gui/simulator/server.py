@@ -20,6 +20,7 @@ from gui.simulator.auth import PERMISSIONS, KeyGrant
 from gui.simulator.demo import build_markets, seed_demo_orders
 from gui.simulator.exchange import Exchange, Firing, RequestRecord, option_scopes, spot_scopes
 from gui.simulator.faults import FaultBook
+from gui.simulator.futures import SETTLES, futures_scopes
 from gui.simulator.http import SimHTTPServer
 
 STOP_JOIN_S = 0.8
@@ -30,11 +31,13 @@ class Simulator:
 
     def __init__(self, *, keys: dict[str, str] | None = None,
                  read_only_keys: dict[str, str] | None = None, demo: bool = False,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 futures_accounts: tuple[str, ...] = SETTLES) -> None:
         self.host = host
         self.port = port
         # Markets always exist; their expiries are computed from now.
         self.exchange = Exchange(build_markets(time.time()))
+        self.set_futures_accounts(futures_accounts)
         self.api = Api(self.exchange)
         self.faults = FaultBook()
         self.stopping = threading.Event()
@@ -43,7 +46,7 @@ class Simulator:
         for key, secret in (keys or {}).items():
             self.add_key(key, secret)
         for key, secret in (read_only_keys or {}).items():
-            self.add_key(key, secret, spot="r", options="r")
+            self.add_key(key, secret, spot="r", options="r", futures="r")
         if demo:
             seed_demo_orders(self.exchange)
         self._httpd: SimHTTPServer | None = None
@@ -111,15 +114,30 @@ class Simulator:
 
     # -- keys ----------------------------------------------------------------------------------
 
-    def add_key(self, key: str, secret: str, *, spot: str = "rw", options: str = "rw") -> None:
+    def add_key(self, key: str, secret: str, *, spot: str = "rw", options: str = "rw",
+                futures: str = "rw") -> None:
         if not key or not secret:
             raise ValueError("key and secret must not be empty")
-        for product, permission in (("spot", spot), ("options", options)):
+        for product, permission in (("spot", spot), ("options", options), ("futures", futures)):
             if permission not in PERMISSIONS:
                 raise ValueError(f"{product} permission must be one of {PERMISSIONS}, "
                                  f"not {permission!r}")
         with self._keys_lock:
-            self._keys[key] = KeyGrant(secret, spot, options)
+            self._keys[key] = KeyGrant(secret, spot, options, futures)
+
+    def set_futures_accounts(self, settles: tuple[str, ...] | list[str] | set[str]) -> None:
+        """Which settle currencies' futures accounts exist; the others answer USER_NOT_FOUND."""
+        unknown = set(settles) - set(SETTLES)
+        if unknown:
+            raise ValueError(f"settle must be one of {SETTLES}, not {sorted(unknown)}")
+        self.exchange.set_futures_accounts(set(settles))
+
+    def fail_bulk_cancels(self, count: int = 1) -> None:
+        """The next ``count`` spot or futures bulk cancels fail in part: every second order
+        stays open, answered ``succeeded: false`` with ``CANCEL_FAIL``."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a non-negative integer, not {count!r}")
+        self.exchange.fail_bulk_cancels(count)
 
     def key_grants(self) -> dict[str, KeyGrant]:
         with self._keys_lock:
@@ -134,7 +152,8 @@ class Simulator:
             "countdowns": self.countdowns(),
             "firings": [dataclasses.asdict(f) for f in self.firings()],
             "open_orders": {"spot": self.open_orders("spot"),
-                            "options": self.open_orders("options")},
+                            "options": self.open_orders("options"),
+                            "futures": self.open_orders("futures")},
             "request_counts": self.exchange.request_counts(),
             "faults": self.faults.to_json(),
         }
@@ -146,15 +165,17 @@ class Simulator:
         return self.exchange.firings()
 
     def open_orders(self, product: str | None = None) -> list[dict[str, Any]]:
-        if product not in (None, "spot", "options"):
-            raise ValueError(f"product must be 'spot', 'options' or None, not {product!r}")
+        if product not in (None, "spot", "options", "futures"):
+            raise ValueError(f"product must be 'spot', 'options', 'futures' or None, "
+                             f"not {product!r}")
         return self.exchange.open_orders(product)
 
     def place_order(self, product: str, market: str, *, side: str = "buy", amount: str = "1",
                     price: str = "1") -> dict[str, Any]:
         """Seed an open order directly, bypassing HTTP. ``market`` is a pair or a contract.
 
-        For options, ``amount`` is the number of contracts and ``side`` sets the sign of size.
+        For options and futures (``futures:usdt``, ``futures:btc``), ``amount`` is the number of
+        contracts and ``side`` sets the sign of size.
         """
         if side not in ("buy", "sell"):
             raise ValueError(f"side must be 'buy' or 'sell', not {side!r}")
@@ -179,7 +200,17 @@ class Simulator:
             order = self.exchange.place_option_order(market, size, price_value)
             return {**order, "product": "options", "underlying": contract.underlying,
                     "scopes": list(option_scopes(market, contract.underlying))}
-        raise ValueError(f"product must be 'spot' or 'options', not {product!r}")
+        settle = product.removeprefix("futures:") if product.startswith("futures:") else None
+        if settle is not None and settle in SETTLES:
+            if market not in self.exchange.markets.futures.get(settle, {}):
+                raise ValueError(f"unknown {settle} futures contract {market!r}")
+            if amount_value != amount_value.to_integral_value():
+                raise ValueError("a futures order's amount is a whole number of contracts")
+            signed = amount_value if side == "buy" else -amount_value
+            order = self.exchange.place_futures_order(settle, market, signed, price_value)
+            return {**order, "product": product, "scopes": list(futures_scopes(settle, market))}
+        raise ValueError(f"product must be 'spot', 'options', 'futures:usdt' or 'futures:btc', "
+                         f"not {product!r}")
 
     def requests(self, path: str | None = None) -> list[RequestRecord]:
         """The requests under /api/v4 so far, oldest first; ``path`` is below the prefix."""

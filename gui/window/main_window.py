@@ -62,7 +62,7 @@ from gui.window.journal_pane import JournalPane
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
-from gui.words import left_text_changes_in, overall_state
+from gui.words import futures_note, left_text_changes_in, overall_state
 
 #: the longest the window sleeps between repaints, whatever is shown (it also lets Python run
 #: its signal handlers: Ctrl+C is seen within this)
@@ -795,9 +795,10 @@ def confirm_cancel_now(parent: QWidget, targets: Iterable[Target]) -> QMessageBo
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Cancel orders now?")
     box.setText("Cancel every open order in these scopes now?")
+    note = futures_note(chosen)
     box.setInformativeText(
         f"{scopes}\n\nThis cannot be undone. The countdowns are not changed: armed targets "
-        "stay armed.")
+        "stay armed." + (f"\n{note}" if note else ""))
     confirm = box.addButton("Cancel these orders", QMessageBox.ButtonRole.AcceptRole)
     keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
     confirm.setObjectName("confirmCancelNow")

@@ -58,7 +58,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 KEY = "bench-key-3e9a1c7d52"
 SECRET = "bench-secret-8b0f4d2a6c1e"
 SKEW_S = 2.0
-ENDPOINTS = ("/spot/countdown_cancel_all", "/options/countdown_cancel_all")
+ENDPOINTS = ("/spot/countdown_cancel_all", "/options/countdown_cancel_all",
+             "/futures/usdt/countdown_cancel_all", "/futures/btc/countdown_cancel_all")
 JSON_KEYS = ("startup_s", "rss_mb", "arm_latency_ms", "beat_cost_ratio_vs_sdk", "idle_cpu_pct",
              "loop_lag_p99_ms", "max_requests_per_10s_window", "countdown_error_ms")
 
@@ -235,14 +236,14 @@ def measure_beat_cost(rounds: int, calls: int, profile: bool = False) -> dict[st
     ours_wall: list[float] = []
     sdk_wall: list[float] = []
     warmup = 15
-    with Simulator(keys={KEY: SECRET}) as sim, profiled(profile, "beat cost"):
+    with profiled(profile, "beat cost"), contextlib.ExitStack() as stack:
         for r in range(rounds):
-            # A key per client and round: the simulator allows 200 requests per 10 s per key.
-            key_ours, key_sdk = f"{KEY}-o{r}", f"{KEY}-s{r}"
-            sim.add_key(key_ours, SECRET)
-            sim.add_key(key_sdk, SECRET)
-            client = GateClient(sim.base_url, key_ours, SECRET)
-            config = gate_api.Configuration(host=sim.base_url, key=key_sdk, secret=SECRET)
+            # An exchange per client and round: like Gate, the simulator allows 200 requests
+            # per 10 s per endpoint and account, whichever key signs them.
+            sim_ours = stack.enter_context(Simulator(keys={KEY: SECRET}))
+            sim_sdk = stack.enter_context(Simulator(keys={KEY: SECRET}))
+            client = GateClient(sim_ours.base_url, KEY, SECRET)
+            config = gate_api.Configuration(host=sim_sdk.base_url, key=KEY, secret=SECRET)
             api_client = gate_api.ApiClient(config)
             spot = gate_api.SpotApi(api_client)
 
@@ -294,11 +295,13 @@ def _beats_in(journal: Path) -> int:
 
 
 def measure_idle_cpu(seconds: float, external_simulator: bool) -> dict[str, float]:
-    """CPU of ``python -m gui`` armed on 20 spot pairs, window shown, as % of one core."""
+    """CPU of ``python -m gui`` armed on 20 targets (18 spot pairs and two futures scopes),
+    window shown, as % of one core."""
     from gui.simulator.demo import build_markets
 
-    pairs = list(build_markets(time.time()).spot_pairs)[:20]
-    arms = [a for p in pairs for a in ("--arm", f"spot:{p}")]
+    pairs = list(build_markets(time.time()).spot_pairs)[:18]
+    texts = [f"spot:{p}" for p in pairs] + ["futures:usdt:BTC_USDT", "futures:btc:all"]
+    arms = [a for t in texts for a in ("--arm", t)]
     hz = os.sysconf("SC_CLK_TCK")
     sim: SimProcess | None = None
     with tempfile.TemporaryDirectory(prefix="gk-bench-idle-") as tmp:
@@ -399,9 +402,13 @@ def gui_targets(sim: SimProcess, count: int) -> list[Any]:
         pairs = [p.id for p in client.spot_pairs()]
         unders = [u.name for u in client.option_underlyings()]
         contracts = [c.name for u in unders for c in client.option_contracts(u)]
+        perpetuals = [f"futures:{s}:{c.name}" for s in ("usdt", "btc")
+                      for c in client.futures_contracts(s)]
     # Pairs and contracts only: the picker drops a target that a broader chosen one covers
-    # (spot:all covers every pair, an underlying its contracts).
-    texts = [f"spot:{p}" for p in pairs] + [f"options:{c}" for c in contracts]
+    # (spot:all covers every pair, an underlying its contracts). Futures come second, so that
+    # every count from 2 up has some, and the counts (and so the run) stay as they were.
+    texts = ([f"spot:{pairs[0]}"] + perpetuals + [f"spot:{p}" for p in pairs[1:]]
+             + [f"options:{c}" for c in contracts])
     if count > len(texts):
         raise ValueError(f"the simulator has only {len(texts)} separate scopes")
     return [parse_target(t) for t in texts[:count]]

@@ -149,12 +149,16 @@ class SoakReport:
 
 
 def pick_targets(sim: Simulator, count: int) -> list[Target]:
-    """Spot pairs first, then option underlyings and contracts, then the all-markets scopes."""
+    """A few spot pairs, a few futures scopes of both settles, the other pairs, then the
+    all-markets scopes and option underlyings and contracts."""
     with GateClient(sim.base_url) as client:
         pairs = [p.id for p in client.spot_pairs() if p.tradable]
         underlyings = [u.name for u in client.option_underlyings()]
         contracts = [c.name for u in underlyings for c in client.option_contracts(u)]
-    texts = ([f"spot:{p}" for p in pairs] + ["spot:all", "options:all"]
+    perpetuals = ["futures:usdt:BTC_USDT", "futures:usdt:ETH_USDT", "futures:btc:BTC_USD",
+                  "futures:usdt:all", "futures:btc:all"]
+    texts = ([f"spot:{p}" for p in pairs[:3]] + perpetuals + [f"spot:{p}" for p in pairs[3:]]
+             + ["spot:all", "options:all"]
              + [f"options:{u}" for u in underlyings] + [f"options:{c}" for c in contracts])
     if count > len(texts):
         raise ValueError(f"the simulator has only {len(texts)} scopes")
@@ -206,9 +210,11 @@ class FaultMaker:
             target = self.rng.choice(self.targets)
             covered, where, options = frozenset([target]), "a target", {"scope": str(target)}
         elif roll < 0.85:
-            product = self.rng.choice(["spot", "options"])
+            product = self.rng.choice(["spot", "options", "futures:usdt", "futures:btc"])
             covered = frozenset(t for t in self.targets if t.product.value == product)
-            where, options = "an endpoint", {"path": f"/{product}/countdown_cancel_all"}
+            # "futures:usdt" is the endpoint /futures/usdt/countdown_cancel_all.
+            path = f"/{product.replace(':', '/')}/countdown_cancel_all"
+            where, options = "an endpoint", {"path": path}
         else:
             covered, where, options = frozenset(self.targets), "everything", {}
         if not covered or any(self.rest_until[t] > now for t in covered):

@@ -147,6 +147,7 @@ def test_test_key_shows_read_write_for_the_simulator_key(qtbot, dialog, sim):
     qtbot.waitUntil(lambda: "Spot:" in dialog.test_result.text(), timeout=10_000)
     text = dialog.test_result.text()
     assert "Spot: read-write" in text and "Options: read-write" in text
+    assert "USDT futures: read-write" in text and "BTC futures: read-write" in text
     # Testing stores nothing.
     assert dialog.profile_list.count() == 0
 

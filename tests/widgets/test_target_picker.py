@@ -247,7 +247,7 @@ def test_bad_free_text_target_shows_the_message_and_changes_nothing(qtbot, picke
     assert "not a spot pair on this exchange" in picker.add_message.text()
 
     picker.add_edit.clear()
-    qtbot.keyClicks(picker.add_edit, "futures:BTC_USDT")
+    qtbot.keyClicks(picker.add_edit, "margin:BTC_USDT")
     qtbot.keyClick(picker.add_edit, Qt.Key.Key_Return)
     assert "unknown product" in picker.add_message.text()
     assert picker.selected_targets() == [spot("BTC_USDT")]
