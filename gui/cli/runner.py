@@ -83,6 +83,7 @@ class _Printer:
         elif event.kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
                             EventKind.DISARM_FAILED, EventKind.DISARMED, EventKind.STOPPING,
                             EventKind.TIME_SHORT, EventKind.WARNING, EventKind.CLOCK,
+                            EventKind.OVERDUE,
                             EventKind.ARMING):
             label = {EventKind.FIRED: "FIRED", EventKind.ERROR: "ERROR",
                      EventKind.DISARM_FAILED: "NOT STOPPED"}.get(event.kind, "")

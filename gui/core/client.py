@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import DecodeError, HTTPError, SSLError
-from urllib3.exceptions import TimeoutError as TransportTimeout
+from urllib3.exceptions import DecodeError, HTTPError
 
 from gui import __version__
 from gui.core import errors
@@ -38,7 +38,7 @@ from gui.core.errors import (
 )
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
-from gui.core.transport import HttpTransport, Transport
+from gui.core.transport import HttpTransport, Transport, network_failure
 from gui.core.urls import API_PREFIX, validate_base_url
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ OPTION_ORDER_PAGE = 1000
 MAX_ORDER_PAGES = 20
 # Gate's times are int64 milliseconds; anything at or past this is not a time.
 MAX_TIME_MS = 2**63
+# How far a triggerTime may sit from "taken + timeout" beyond the clock's own uncertainty:
+# Gate's processing, and the drift of our clock measurement between renewals.
+PLAUSIBLE_SLACK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,34 @@ def _finite_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _number_or_numeric_text(value: object) -> float | None:
+    """A finite number, given as a JSON number or as text: Gate's "Time" fields may be either."""
+    if isinstance(value, str) and 0 < len(value) <= 32:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    return _finite_number(value)
+
+
+def check_plausible(ack_trigger_ms: int, timeout: int, sent_server: float,
+                    received_server: float, uncertainty: float) -> None:
+    """Refuse a ``triggerTime`` that is not ``timeout`` after the exchange took the beat.
+
+    The exchange took it between sending and receiving (on its clock, as measured, give or
+    take ``uncertainty``); a countdown that ends far from that moment plus ``timeout`` is a bad
+    answer, never a firing nor a countdown to show (a triggerTime of 1970 would otherwise say
+    "fired", one in the year 5000 "safe").
+    """
+    taken = ack_trigger_ms / 1000.0 - timeout
+    slack = PLAUSIBLE_SLACK_S + uncertainty
+    if not sent_server - slack <= taken <= received_server + slack:
+        raise BadResponseError(
+            f"The exchange's triggerTime {ack_trigger_ms} is not {timeout} s after it took the "
+            f"beat (about {received_server + timeout:.0f} was expected); not taken as a "
+            "countdown.")
+
+
 def _check_name(kind: str, value: str | None, valid: Callable[[str], bool], example: str) -> None:
     if value is not None and not valid(value):
         raise InvalidInputError(f"{value!r:.60} is not a {kind} in Gate's form, like {example}.")
@@ -253,6 +284,7 @@ class GateClient:
         pool_size: int = 64,
     ) -> None:
         self.base_url = validate_base_url(base_url)
+        self._host = urlsplit(self.base_url).hostname or self.base_url
         self._key = key or None
         self._secret = secret or None
         if (self._key is None) != (self._secret is None):
@@ -395,7 +427,7 @@ class GateClient:
         for item in data:
             obj = _expect(item, dict, "option contracts")
             name = _text(obj, "name", "option contracts")
-            expiry = _finite_number(obj.get("expiration_time"))
+            expiry = _number_or_numeric_text(obj.get("expiration_time"))
             if expiry is None or not 0 < expiry < MAX_TIME_MS:
                 raise BadResponseError("An option contract has no usable expiration_time.")
             strike = obj.get("strike_price")
@@ -421,17 +453,21 @@ class GateClient:
         body: dict[str, object] = {"timeout": timeout, **target.countdown_params()}
         clock = self.ensure_clock(request_timeout)
         sent = self._mono()
-        data = self._request("POST", path, body=body, signed=True, timeout=request_timeout)
+        data = self._request("POST", path, body=body, signed=True, timeout=request_timeout,
+                             empty_ok=timeout == 0)
         received = self._mono()
-        obj = _expect(data, dict, "the countdown")
+        measured = self._clock or clock
         if timeout == 0:
-            # Gate documents nothing about this answer: the 2xx is the acknowledgement.
+            # Gate documents nothing about this answer (204, an empty 200, {"triggerTime":
+            # "0"}): the 2xx is the acknowledgement.
             trigger = 0
         else:
+            obj = _expect(data, dict, "the countdown")
             trigger = parse_trigger_time(obj.get("triggerTime"))
+            check_plausible(trigger, timeout, measured.server_time(sent),
+                            measured.server_time(received), measured.uncertainty)
         return CountdownAck(target=target, timeout=timeout, trigger_time_ms=trigger,
-                            sent_mono=sent, received_mono=received,
-                            clock=self._clock or clock)
+                            sent_mono=sent, received_mono=received, clock=measured)
 
     def spot_countdown(self, timeout: int, currency_pair: str | None = None, *,
                        request_timeout: float | None = None) -> CountdownAck:
@@ -619,6 +655,7 @@ class GateClient:
         body: Mapping[str, object] | None = None,
         signed: bool = False,
         timeout: float | None = None,
+        empty_ok: bool = False,
         _clock_retry: bool = True,
     ) -> Any:
         if signed and not self.has_key:
@@ -642,19 +679,18 @@ class GateClient:
         wait = self.timeout if timeout is None else max(float(timeout), 0.05)
         try:
             response = self._transport.send(method, url, payload or None, headers, wait)
-        except TransportTimeout:
-            raise NetworkError(f"No answer from the exchange within {wait:.1f} s.") from None
-        except SSLError:
-            raise NetworkError("The exchange's TLS certificate could not be verified.") from None
-        except (HTTPError, OSError):
-            # Refused, reset, dropped, a proxy that failed, a status line that is not HTTP.
-            raise NetworkError("Could not reach the exchange (connection refused, reset or "
-                               "dropped).") from None
+        except NetworkError:
+            raise
+        except (HTTPError, OSError) as exc:
+            # A pooled keep-alive socket from before a network change is dead, and so may be
+            # its neighbours: the next attempt opens a fresh connection.
+            self._transport.close()
+            raise network_failure(exc, self._host, wait) from None
         except (ValueError, RuntimeError, UnicodeError):
             # What a malformed answer makes the HTTP layers raise (bad headers, bad encoding).
             raise BadResponseError("The answer could not be read (a proxy in between?).") from None
         try:
-            return self._answer(method, path, response)
+            return self._answer(method, path, response, empty_ok=empty_ok)
         except ClockError:
             if not (signed and _clock_retry):
                 raise
@@ -662,7 +698,7 @@ class GateClient:
             self._clock = None
             self.sync_clock(timeout)
             return self._request(method, path, params=params, body=body, signed=signed,
-                                 timeout=timeout, _clock_retry=False)
+                                 timeout=timeout, empty_ok=empty_ok, _clock_retry=False)
 
     def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
         complete = False
@@ -679,7 +715,11 @@ class GateClient:
         except DecodeError:
             raise BadResponseError("The answer's body could not be decoded.") from None
         except (HTTPError, OSError):
-            raise NetworkError("The connection broke while the answer was arriving.") from None
+            self._transport.close()
+            raise NetworkError(f"The connection to {self._host} broke while the answer was "
+                               "arriving.", cause="reset",
+                               advice="Check the network connection; retrying on a fresh "
+                                      "connection.") from None
         except (ValueError, RuntimeError, UnicodeError):
             raise BadResponseError("The answer's body could not be read.") from None
         finally:
@@ -688,7 +728,9 @@ class GateClient:
                 response.close()
             response.release_conn()
 
-    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse) -> Any:
+    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse, *,
+                empty_ok: bool = False) -> Any:
+        """The parsed answer; with ``empty_ok`` an empty 2xx (a 204) is None, not an error."""
         raw = self._read_body(response)
         status = response.status
         trace = response.headers.get("X-Gate-Trace-ID", "")[:64]
@@ -708,6 +750,8 @@ class GateClient:
                 raise BadResponseError(
                     f"An HTML page (status {status}) came back instead of the exchange's answer.",
                     status=status, trace_id=trace)
+            if not raw.strip() and empty_ok:
+                return None
             if not parsed:
                 what = "an empty answer" if not raw else "an answer that is not JSON"
                 raise BadResponseError(f"The exchange sent {what} (status {status}).",

@@ -24,7 +24,16 @@ from urllib.parse import urlsplit
 import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, get_environ_proxies
 from requests.utils import select_proxy as _select_proxy
-from urllib3.exceptions import ProxySchemeUnknown
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ProxySchemeUnknown,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from gui.core.errors import NetworkError
 
@@ -35,7 +44,69 @@ class Transport(Protocol):
     def send(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str],
              timeout: float) -> urllib3.BaseHTTPResponse: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Drop every pooled connection; the transport stays usable (new ones are opened)."""
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception urllib3 wrapped (``reason``, ``__cause__``, or an argument)."""
+    seen = 0
+    while seen < 8:
+        seen += 1
+        inner = getattr(exc, "reason", None) or exc.__cause__
+        if inner is None:
+            inner = next((a for a in exc.args if isinstance(a, BaseException)), None)
+        if not isinstance(inner, BaseException) or inner is exc:
+            return exc
+        exc = inner
+    return exc
+
+
+def network_failure(exc: BaseException, host: str, wait: float) -> NetworkError:
+    """Name a failure of the network for what it is, with what to do next.
+
+    urllib3 2.x files a failed name lookup and a refused connection under its connect
+    *timeout* class, so the order of these checks matters: a real timeout is said only when
+    the clock ran out.
+    """
+    if isinstance(exc, NameResolutionError):
+        return NetworkError(
+            f"Could not resolve {host}: the name is unknown, or no DNS server answers.",
+            cause="dns", advice="Check the network connection and the profile's base URL; "
+                                "retrying.")
+    if isinstance(exc, ProxyError):
+        return NetworkError(
+            f"The proxy set in the environment (HTTPS_PROXY or ALL_PROXY) failed on the way "
+            f"to {host}.", cause="proxy",
+            advice="Check that the proxy runs and lets the exchange through; retrying.")
+    if isinstance(exc, SSLError):
+        return NetworkError(
+            f"The secure (TLS) connection to {host} failed: its certificate could not be "
+            f"verified, or what answered does not speak TLS.", cause="tls",
+            advice="Something on the way may be intercepting the connection (a captive "
+                   "portal, a proxy, antivirus): check the network and the profile's base URL. "
+                   "Retrying.")
+    if isinstance(exc, NewConnectionError):
+        root = _root_cause(exc)
+        if isinstance(root, ConnectionRefusedError):
+            return NetworkError(
+                f"{host} refused the connection.", cause="refused",
+                advice="Check the profile's base URL and port, and any firewall; retrying.")
+        reason = getattr(root, "strerror", None) or "the network is unreachable"
+        return NetworkError(f"Could not connect to {host} ({reason}).", cause="network",
+                            advice="Check the network connection (Wi-Fi, VPN); retrying.")
+    if isinstance(exc, (ConnectTimeoutError, TransportTimeout)):
+        return NetworkError(f"No answer from {host} within {wait:.1f} s.", cause="timeout",
+                            advice="Check the network connection; retrying on a fresh "
+                                   "connection.")
+    root = _root_cause(exc)
+    if isinstance(exc, ProtocolError) or isinstance(root, (ConnectionError, EOFError)):
+        return NetworkError(
+            f"The connection to {host} was reset or dropped before the answer came.",
+            cause="reset", advice="Check the network connection (Wi-Fi, VPN); retrying on a "
+                                  "fresh connection.")
+    return NetworkError(f"Could not reach {host} ({type(root).__name__}).", cause="network",
+                        advice="Check the network connection; retrying.")
 
 
 def ca_bundle(environ: Mapping[str, str] | None = None) -> str:
