@@ -38,7 +38,7 @@ from gui.core.errors import (
 )
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
-from gui.core.transport import HttpTransport, Transport, network_failure
+from gui.core.transport import HttpTransport, Transport, network_failure, was_cut
 from gui.core.urls import API_PREFIX, validate_base_url
 
 log = logging.getLogger(__name__)
@@ -685,12 +685,19 @@ class GateClient:
             # A pooled keep-alive socket from before a network change is dead, and so may be
             # its neighbours: the next attempt opens a fresh connection.
             self._transport.close()
+            if was_cut():
+                raise self._cut(wait) from None
             raise network_failure(exc, self._host, wait) from None
         except (ValueError, RuntimeError, UnicodeError):
             # What a malformed answer makes the HTTP layers raise (bad headers, bad encoding).
             raise BadResponseError("The answer could not be read (a proxy in between?).") from None
+        if was_cut():
+            # Cut while the headers dripped in: what was parsed of them means nothing.
+            response.close()
+            response.release_conn()
+            raise self._cut(wait)
         try:
-            return self._answer(method, path, response, empty_ok=empty_ok)
+            return self._answer(method, path, response, wait, empty_ok=empty_ok)
         except ClockError:
             if not (signed and _clock_retry):
                 raise
@@ -700,7 +707,13 @@ class GateClient:
             return self._request(method, path, params=params, body=body, signed=signed,
                                  timeout=timeout, empty_ok=empty_ok, _clock_retry=False)
 
-    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+    def _cut(self, wait: float) -> NetworkError:
+        return NetworkError(f"No complete answer from {self._host} within {wait:.1f} s (it "
+                            "was still arriving, or not at all); cut off.", cause="timeout",
+                            advice="Check the network connection; retrying on a fresh "
+                                   "connection.")
+
+    def _read_body(self, response: urllib3.BaseHTTPResponse, wait: float) -> bytes:
         complete = False
         try:
             chunks = []
@@ -710,12 +723,16 @@ class GateClient:
                 if size > MAX_BODY_BYTES:
                     raise BadResponseError("The answer was far larger than the exchange sends.")
                 chunks.append(chunk)
+            if was_cut():
+                raise self._cut(wait)
             complete = True
             return b"".join(chunks)
         except DecodeError:
             raise BadResponseError("The answer's body could not be decoded.") from None
         except (HTTPError, OSError):
             self._transport.close()
+            if was_cut():
+                raise self._cut(wait) from None
             raise NetworkError(f"The connection to {self._host} broke while the answer was "
                                "arriving.", cause="reset",
                                advice="Check the network connection; retrying on a fresh "
@@ -728,10 +745,10 @@ class GateClient:
                 response.close()
             response.release_conn()
 
-    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse, *,
-                empty_ok: bool = False) -> Any:
+    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse,
+                wait: float, *, empty_ok: bool = False) -> Any:
         """The parsed answer; with ``empty_ok`` an empty 2xx (a 204) is None, not an error."""
-        raw = self._read_body(response)
+        raw = self._read_body(response, wait)
         status = response.status
         trace = response.headers.get("X-Gate-Trace-ID", "")[:64]
         self._note_rate(method, path, response.headers)

@@ -3,9 +3,10 @@
 :class:`FaultBook` holds the rules that tests and the control API add. For each request it adds up
 the latency of every matching latency rule and picks the first matching non-latency rule, which
 then answers in place of the exchange: an error status, nginx's HTML page, an empty body, a TCP
-reset or a hang until the rule is cleared. Two rules let the exchange act first: ``answer``
-replaces its answer with ``status`` and a raw ``body`` (the shapes Gate may legitimately send, or
-nonsense), and ``drip`` sends its real answer a few bytes a second (``rate_bps``).
+reset or a hang until the rule is cleared. ``answer`` lets the exchange act first, then replaces
+its answer with ``status`` and a raw ``body`` (the shapes Gate may legitimately send, or
+nonsense). ``drip`` is a stalled gateway: the exchange never sees the request, and ``body`` (by
+default a server error) comes back a few bytes a second (``rate_bps``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Fault(StrEnum):
 
 
 #: the kinds after which the exchange still processes the request
-PROCESSED_FIRST = frozenset({Fault.ANSWER, Fault.DRIP})
+PROCESSED_FIRST = frozenset({Fault.ANSWER})
 
 
 _DEFAULT_FAULT_STATUS = {Fault.STATUS: 503, Fault.HTML: 502, Fault.EMPTY: 502}

@@ -333,8 +333,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(rule.status or 200, rule.body.encode(),
                        "application/json" if rule.body else None, gate_headers)
             return
-        if rule is not None and rule.kind is Fault.DRIP:
-            self._drip = rule
         self._send_json(status, payload, gate_headers)
 
     def _process(self, req: ApiRequest) -> tuple[int, Any, RateWindow]:
@@ -391,6 +389,12 @@ class _Handler(BaseHTTPRequestHandler):
             reason = self.responses.get(status, ("Error",))[0]
             page = NGINX_PAGE.format(status=status, reason=reason).encode()
             self._send(status, page, "text/html")
+        elif rule.kind is Fault.DRIP:
+            status = rule.status or (200 if rule.body else 503)
+            sim.exchange.set_request_status(record, status)
+            self._drip = rule
+            self._send(status, (rule.body or '{"label":"SERVER_ERROR","message":"stalled"}')
+                       .encode(), "application/json", gate_headers)
         else:  # Fault.EMPTY
             sim.exchange.set_request_status(record, status)
             self._send(status, b"", None)
