@@ -28,7 +28,11 @@ class GateError(Exception):
 
     def __str__(self) -> str:
         head = f"{self.label}: " if self.label else ""
-        return f"{head}{self.message} {self.advice}".strip()
+        message = self.message.strip()
+        # Gate's message and the app's advice are two sentences, not one run-on.
+        if message and self.advice and message[-1] not in ".!?":
+            message += "."
+        return f"{head}{message} {self.advice}".strip()
 
 
 class AuthenticationError(GateError):

@@ -12,9 +12,11 @@ LOG_NAME = "gate-killswitch.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(directory: Path | None, *, console_level: int = logging.WARNING) -> None:
+def setup_logging(directory: Path | None, *, console_level: int = logging.WARNING,
+                  console_skips: tuple[str, ...] = ()) -> None:
     """Log INFO and above to ``directory/gate-killswitch.log`` (rotated), and
-    ``console_level`` and above to stderr. Every handler redacts registered secrets."""
+    ``console_level`` and above to stderr, except from the loggers named in ``console_skips``
+    (whose news the front-end prints itself). Every handler redacts registered secrets."""
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     redacting = RedactingFilter()
@@ -22,6 +24,8 @@ def setup_logging(directory: Path | None, *, console_level: int = logging.WARNIN
     console.setLevel(console_level)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     console.addFilter(redacting)
+    for name in console_skips:
+        console.addFilter(lambda record, name=name: not record.name.startswith(name))
     root.addHandler(console)
     if directory is not None:
         try:
