@@ -24,8 +24,11 @@ def setup_logging(directory: Path | None, *, console_level: int = logging.WARNIN
     console.setLevel(console_level)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     console.addFilter(redacting)
-    for name in console_skips:
-        console.addFilter(lambda record, name=name: not record.name.startswith(name))
+    if console_skips:
+        def shown(record: logging.LogRecord) -> bool:
+            return not record.name.startswith(console_skips)
+
+        console.addFilter(shown)
     root.addHandler(console)
     if directory is not None:
         try:
