@@ -6,6 +6,8 @@ The rules on the fast clock (tests/fakes.py); the real simulator over HTTP at th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 import time
 from typing import Any
@@ -273,3 +275,180 @@ def test_implausible_trigger_times_are_retried_and_never_fired(sim: Simulator) -
     assert all(e.fields["error"] == "BadResponseError" for e in failed)
     assert any("triggerTime 1 " in e.message for e in failed)
     assert sim.firings() == []
+
+
+def test_a_slow_network_gets_attempts_long_enough_for_its_answers() -> None:
+    from gui.core.timing import attempt_timeout
+
+    assert attempt_timeout(3.75, 10.0) == pytest.approx(0.9375)
+    # Answers take 1.2 s: a quarter of the time left would cut every one of them.
+    assert attempt_timeout(3.75, 10.0, p95=1.2) == pytest.approx(1.875)
+    assert attempt_timeout(40.0, 10.0, p95=0.05) == 10.0
+    assert attempt_timeout(0.5, 10.0) == ATTEMPT_FLOOR_S
+
+
+class Relay:
+    """A loopback TCP relay to the simulator that the test can switch off (every connection
+    refused, the open ones cut) and on again: a network that goes away and comes back."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.on()
+
+    def on(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def off(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # Closing alone leaves it listening while a thread waits in accept().
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.off()
+        deadline = time.monotonic() + 5
+        while self._open and time.monotonic() < deadline:
+            time.sleep(0.01)  # the pumps close their sockets
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # switched off
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        # Each socket is read by one pump: that pump closes it.
+        src.close()
+        with self._lock:
+            self._open.discard(src)
+
+
+def _play_sim(sim: Simulator, base_url: str, scenario: Any) -> list[tuple[float, EngineEvent]]:
+    events: list[tuple[float, EngineEvent]] = []
+
+    async def main() -> None:
+        client = GateClient(base_url, TEST_KEY, TEST_SECRET)
+        engine = Engine(client, late_window=2.0)
+        engine.subscribe(lambda e: events.append((time.monotonic(), e)))
+        try:
+            await scenario(engine)
+        finally:
+            await engine.shutdown(disarm=False)
+            client.close()
+
+    asyncio.run(main())
+    return events
+
+
+async def _until(cond: Any, seconds: float = 10.0) -> None:
+    end = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < end, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+def _is(engine: Engine, target: Target, *states: State) -> bool:
+    status = engine.status(target)
+    return status is not None and status.state in states
+
+
+AMBER = (State.OVERDUE, State.DEGRADED)
+
+
+@pytest.mark.slow
+def test_a_hang_on_one_of_two_targets_turns_it_amber_at_once_and_green_again(
+        sim: Simulator) -> None:
+    marks: dict[str, float] = {}
+
+    async def scenario(engine: Engine) -> None:
+        engine.arm([BTC, ETH], timeout=5, interval=1.25)
+        await _until(lambda: _is(engine, BTC, State.ARMED) and _is(engine, ETH, State.ARMED))
+        fault = sim.add_fault("hang", scope=str(BTC))
+        marks["hang"] = time.monotonic()
+        await _until(lambda: _is(engine, BTC, *AMBER))
+        marks["amber"] = time.monotonic()
+        status = engine.status(BTC)
+        assert status is not None and status.deadline_mono is not None
+        marks["left"] = status.deadline_mono - marks["amber"]
+        assert _is(engine, ETH, State.ARMED)
+        sim.clear_faults(fault)
+        await _until(lambda: _is(engine, BTC, State.ARMED))
+        await engine.disarm()
+
+    events = _play_sim(sim, sim.base_url, scenario)
+    # The hang began just after a beat; the next beat is due an interval later, and within
+    # the overdue bound of it the card is amber, with time left, not at the deadline.
+    assert marks["amber"] - marks["hang"] < 1.25 + OVERDUE_FLOOR_S
+    assert marks["left"] > 1.0
+    assert EventKind.FIRED not in [e.kind for _, e in events]
+    assert sim.firings() == [] and sim.countdowns() == {}
+
+
+@pytest.mark.slow
+def test_fault_windows_shorter_than_the_timeout_never_fire_whatever_their_kind(
+        sim: Simulator) -> None:
+    relay = Relay(int(sim.base_url.split(":")[2].split("/")[0]))
+    base_url = f"http://127.0.0.1:{relay.port}/api/v4"
+    pairs = [parse_target(f"spot:{p}") for p in ("BTC_USDT", "ETH_USDT", "SOL_USDT")]
+    kinds = [{"kind": "hang"}, {"kind": "drop"}, {"kind": "status", "status": 503}]
+
+    async def scenario(engine: Engine) -> None:
+        engine.arm(pairs, timeout=5, interval=1.25)
+        await _until(lambda: all(_is(engine, t, State.ARMED) for t in pairs))
+        faults = [sim.add_fault(scope=str(t), **kind)  # type: ignore[arg-type]
+                  for t, kind in zip(pairs, kinds, strict=True)]
+        await _until(lambda: all(_is(engine, t, *AMBER) for t in pairs))
+        await asyncio.sleep(1.5)  # the window: shorter than what is left
+        for fault in faults:
+            sim.clear_faults(fault)
+        await _until(lambda: all(_is(engine, t, State.ARMED) for t in pairs))
+        # Then the network itself goes away: every connection refused.
+        relay.off()
+        await _until(lambda: all(_is(engine, t, *AMBER) for t in pairs))
+        await asyncio.sleep(1.5)
+        relay.on()
+        await _until(lambda: all(_is(engine, t, State.ARMED) for t in pairs), seconds=3)
+        await engine.disarm()
+
+    try:
+        events = _play_sim(sim, base_url, scenario)
+    finally:
+        relay.close()
+    assert EventKind.FIRED not in [e.kind for _, e in events]
+    causes = {e.message.split("beat failed: ")[1][:60] for _, e in events
+              if e.kind is EventKind.BEAT_FAILED}
+    assert any("refused the connection" in c for c in causes), causes
+    assert sim.firings() == [] and sim.countdowns() == {}

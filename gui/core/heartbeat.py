@@ -429,7 +429,7 @@ class Engine:
             budget = min(self.request_timeout, STOP_ATTEMPT_TIMEOUT_S)
         else:
             budget = attempt_timeout(None if deadline is None else deadline - now,
-                                     self.request_timeout)
+                                     self.request_timeout, self.latencies.p95())
         clock = self.client.clock
         sign_time = clock.server_time(now) if clock else self.clock.wall()
         future = self.executor.submit(self._send, slot, w.target, timeout, budget)

@@ -51,13 +51,21 @@ class Latencies:
         return OVERDUE_FLOOR_S if p95 is None else max(OVERDUE_FLOOR_S, OVERDUE_P95_FACTOR * p95)
 
 
-def attempt_timeout(left: float | None, cap: float) -> float:
+def attempt_timeout(left: float | None, cap: float, p95: float | None = None) -> float:
     """How long one beat attempt may take with ``left`` seconds before the deadline
-    (None: nothing is counting down yet), never more than ``cap``."""
+    (None: nothing is counting down yet), never more than ``cap``.
+
+    A quarter of the time left, so two more fit after it; but on a network whose answers
+    lately took ``p95`` seconds, never less than twice that while half the time is left: an
+    attempt cut before its answer can come is only a failure made certain.
+    """
     bound = min(cap, ATTEMPT_CAP_S)
     if left is None:
         return bound
-    return max(ATTEMPT_FLOOR_S, min(bound, left * ATTEMPT_SHARE))
+    share = left * ATTEMPT_SHARE
+    if p95 is not None:
+        share = max(share, min(2 * p95, left / 2))
+    return max(ATTEMPT_FLOOR_S, min(bound, share))
 
 
 def beats_per_window(interval: float, window: float) -> float:
