@@ -9,10 +9,14 @@ docs/ARCHITECTURE.md, "The engine"):
   :data:`BEAT_GRID_MIN_INTERVAL_S` or more it is then sent on the whole second of the monotonic
   clock before that (:meth:`Engine._beat_time`): every countdown then runs out at the same fraction
   of a second, so a window showing them redraws their seconds together, not once per target.
-- A failed beat is retried with jittered backoff, each attempt bounded by the time left.
-  Failures the exchange answered with a label that retrying cannot fix stop the worker.
-- Fired: the last acknowledged ``triggerTime`` passed without a newer acknowledged beat, or a
-  beat was acknowledged only after it (the exchange's receipt time is ``triggerTime - timeout``).
+- A beat unanswered past the overdue bound is shown overdue at once; each attempt may take a
+  share of the time left (:mod:`gui.core.timing`), and the transport cuts it there on the wall
+  clock. A failed beat is retried with jittered backoff. Failures the exchange answered with a
+  label that retrying cannot fix stop the worker.
+- Arming what the shared rate budget cannot carry (with room for retries and stops) is refused.
+- Fired: the last acknowledged ``triggerTime`` passed without a newer acknowledged beat (said
+  at that moment, whatever request is still in flight), or a stop or a beat was sent or
+  acknowledged only after it (the exchange's receipt time is ``triggerTime - timeout``).
   Fired is said loudly and never hidden behind a silent re-arm: the worker stops and clears any
   countdown a late beat might have set.
 - Stop: cancel the worker, wait for its in-flight request, then send ``timeout 0`` until it is
