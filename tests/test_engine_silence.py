@@ -452,3 +452,20 @@ def test_fault_windows_shorter_than_the_timeout_never_fire_whatever_their_kind(
               if e.kind is EventKind.BEAT_FAILED}
     assert any("refused the connection" in c for c in causes), causes
     assert sim.firings() == [] and sim.countdowns() == {}
+
+
+@pytest.mark.slow
+def test_a_stop_held_up_by_429s_past_the_deadline_is_reported_fired(sim: Simulator) -> None:
+    async def scenario(engine: Engine) -> None:
+        engine.arm([BTC], timeout=5, interval=1.25)
+        await _until(lambda: _is(engine, BTC, State.ARMED))
+        fault = sim.add_fault("status", status=429, scope=str(BTC))
+        stop = asyncio.ensure_future(engine.disarm())
+        await _until(lambda: bool(sim.firings()), seconds=10)
+        sim.clear_faults(fault)
+        assert (await stop) == {BTC: True}
+
+    events = _play_sim(sim, sim.base_url, scenario)
+    kinds = [e.kind for _, e in events]
+    assert EventKind.FIRED in kinds and EventKind.DISARMED not in kinds
+    assert [f.scope for f in sim.firings()] == [str(BTC)]

@@ -191,3 +191,22 @@ def test_more_targets_than_the_budget_carries_are_refused(profile: Simulator,
     assert done.returncode == 2, done.stderr
     assert "nothing was armed" in done.stderr and "Traceback" not in done.stderr
     assert profile.countdowns() == {}
+
+
+def test_a_silent_beat_is_printed_as_no_answer_long_before_the_deadline(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "30",
+                    "--interval", "7.5")
+    runner.wait_for("beat ok", count=1)
+    fault = profile.add_fault("hang", scope="spot:BTC_USDT")
+    runner.wait_for("no answer for", seconds=15)
+    line = next(line for line in runner.lines if "no answer for" in line)
+    left = float(line.split("still runs (")[1].split(" s left")[0])
+    assert left > 15, line  # more than half of the 30 s countdown
+    profile.clear_faults(fault)
+    runner.wait_for("beat ok", count=2, seconds=15)
+    # The silent beat's fate is unknown, so a clean stop would sweep for Gate's 60 s window:
+    # that is covered elsewhere; here the process is simply ended.
+    runner.proc.kill()
+    runner.finish()
+    assert profile.firings() == []
