@@ -171,3 +171,13 @@ def test_a_drip_fault_is_sent_whole_once_cleared(sim: Simulator) -> None:
         sim.clear_faults(fault)
         worker.join(20)
     assert result and int(result[0]) in range(1700000000, 1700000002)
+
+
+def test_a_failing_proxy_is_named_the_proxy(sim: Simulator, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    with GateClient(sim.base_url) as client:
+        exc = _network_error(client)
+    assert exc.cause == "proxy" and "HTTP_PROXY" in str(exc) and "proxy" in exc.advice

@@ -485,8 +485,9 @@ class Engine:
             f"; the countdown still runs ({deadline - self.clock.monotonic():.0f} s left)"
         p95 = self.latencies.p95()
         usual = "" if p95 is None else f" (answers lately took up to {p95 * 1000:.0f} ms)"
-        w.reason = f"no answer for {waited:.0f} s{usual}{left}"
-        self._emit(EventKind.OVERDUE, w, f"{w.target}: {w.reason}",
+        # The reason stays on the card while the silence lasts: "within", true at any moment.
+        w.reason = f"no answer within {waited:.0f} s of the beat{usual}"
+        self._emit(EventKind.OVERDUE, w, f"{w.target}: no answer for {waited:.0f} s{usual}{left}",
                    waited_s=round(waited, 2), p95_ms=None if p95 is None else round(p95 * 1000))
 
     def _send(self, slot: Slot, target: Target, timeout: int,

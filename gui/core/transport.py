@@ -81,8 +81,8 @@ def network_failure(exc: BaseException, host: str, wait: float) -> NetworkError:
                                 "retrying.")
     if isinstance(exc, ProxyError):
         return NetworkError(
-            f"The proxy set in the environment (HTTPS_PROXY or ALL_PROXY) failed on the way "
-            f"to {host}.", cause="proxy",
+            f"The proxy set in the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) failed on "
+            f"the way to {host}.", cause="proxy",
             advice="Check that the proxy runs and lets the exchange through; retrying.")
     if isinstance(exc, SSLError):
         return NetworkError(
