@@ -130,21 +130,24 @@ class _Reaper:
         self._thread: threading.Thread | None = None
 
     def watch(self, conn: object, deadline: float) -> None:
-        token = next(self._order)
-        conn._killswitch_watch = token  # type: ignore[attr-defined]
-        conn._killswitch_cut = False  # type: ignore[attr-defined]
         with self._lock:
+            token = next(self._order)
+            conn._killswitch_watch = token  # type: ignore[attr-defined]
+            conn._killswitch_cut = False  # type: ignore[attr-defined]
+            sooner = not self._heap or deadline < self._heap[0][0]
             heapq.heappush(self._heap, (deadline, token, conn))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="request-reaper",
                                                 daemon=True)
                 self._thread.start()
-            self._lock.notify()
+            # Woken only when it must wake sooner: a beat costs no thread switch otherwise.
+            if sooner:
+                self._lock.notify()
 
-    @staticmethod
-    def unwatch(conn: object) -> None:
+    def unwatch(self, conn: object) -> None:
         if conn is not None:  # urllib3 puts None back for a connection it dropped
-            conn._killswitch_watch = None  # type: ignore[attr-defined]
+            with self._lock:  # never cut a connection already handed back to the pool
+                conn._killswitch_watch = None  # type: ignore[attr-defined]
 
     def _run(self) -> None:
         while True:
@@ -153,15 +156,15 @@ class _Reaper:
                     wait = self._heap[0][0] - time.monotonic() if self._heap else None
                     self._lock.wait(wait)
                 _deadline, token, conn = heapq.heappop(self._heap)
-            if getattr(conn, "_killswitch_watch", None) != token:
-                continue  # finished in time
-            conn._killswitch_cut = True  # type: ignore[attr-defined]
-            sock = getattr(conn, "sock", None)
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                if getattr(conn, "_killswitch_watch", None) != token:
+                    continue  # finished in time
+                conn._killswitch_cut = True  # type: ignore[attr-defined]
+                sock = getattr(conn, "sock", None)
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
 
 _REAPER = _Reaper()
