@@ -468,6 +468,11 @@ def test_a_stop_held_up_by_429s_past_the_deadline_is_reported_fired(sim: Simulat
         fault = sim.add_fault("status", status=429, scope=str(BTC))
         stop = asyncio.ensure_future(engine.disarm())
         await _until(lambda: bool(sim.firings()), seconds=10)
+        status = engine.status(BTC)
+        assert status is not None and status.deadline_mono is not None
+        # Past the deadline by more than the clock's uncertainty: no doubt left that it fired.
+        sure = status.deadline_mono + status.uncertainty + 0.1
+        await _until(lambda: time.monotonic() > sure)
         sim.clear_faults(fault)
         assert (await stop) == {BTC: True}
 

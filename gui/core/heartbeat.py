@@ -686,9 +686,17 @@ class Engine:
                 return w.target, True
             if ack is not None:
                 w.state = State.DISARMED
-                w.reason = "the exchange confirmed the countdown is off"
+                deadline = self._deadline_mono(w)
+                doubt = ""
+                if deadline is not None and fire_at is not None \
+                        and ack.received_mono >= deadline - (fire_at - deadline):
+                    # Too close to the deadline to tell which came first. "Disarmed" is the
+                    # cautious word (it promises no cancelled orders), and says the doubt.
+                    doubt = (", but only around the moment it ran out: it may have fired "
+                             "first; check the open orders")
+                w.reason = f"the exchange confirmed the countdown is off{doubt}"
                 w.trigger_time_ms = None
-                self._emit(EventKind.DISARMED, w, f"{w.target}: disarmed",
+                self._emit(EventKind.DISARMED, w, f"{w.target}: disarmed{doubt}",
                            latency_ms=round(ack.latency * 1000, 1), outcome="ok")
                 if w.unknown_until > self._server_now():
                     self._start_sweep(w)
