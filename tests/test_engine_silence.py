@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from gui.core.client import CountdownAck, GateClient
 from gui.core.errors import InvalidInputError, RateLimitedError
 from gui.core.heartbeat import Engine, EngineEvent, EventKind, State
+from gui.core.journal import Journal
 from gui.core.targets import Target, parse_target
 from gui.core.timing import ATTEMPT_CAP_S, ATTEMPT_FLOOR_S, OVERDUE_FLOOR_S
 from gui.simulator import Simulator
@@ -181,12 +184,14 @@ def test_arming_beyond_the_budget_is_refused_with_an_interval_that_fits() -> Non
 
 
 @pytest.mark.slow
-def test_hanging_requests_warn_with_more_than_half_the_timeout_left(sim: Simulator) -> None:
+def test_hanging_requests_warn_with_more_than_half_the_timeout_left(
+        sim: Simulator, tmp_path: Path) -> None:
     events: list[EngineEvent] = []
+    journal = Journal(tmp_path / "journal")
 
     async def scenario() -> None:
         client = GateClient(sim.base_url, TEST_KEY, TEST_SECRET)
-        engine = Engine(client, late_window=2.0)
+        engine = Engine(client, journal=journal, late_window=2.0)
         engine.subscribe(events.append)
         try:
             engine.arm([BTC], timeout=30, interval=7.5)
@@ -210,6 +215,15 @@ def test_hanging_requests_warn_with_more_than_half_the_timeout_left(sim: Simulat
     assert status is not None and status.deadline_mono is not None
     assert warning.fields["waited_s"] < 3.0
     assert sim.firings() == []
+    # The journal has it too, with how long it waited and how much time was left.
+    journal.close()
+    lines = [json.loads(line) for path in sorted((tmp_path / "journal").iterdir())
+             for line in path.read_text().splitlines()]
+    overdue = [line for line in lines if line["event"] == "overdue"]
+    assert len(overdue) == 1 and overdue[0]["target"] == str(BTC)
+    assert overdue[0]["waited_s"] < 3.0 and "s left" in overdue[0]["message"]
+    left = float(overdue[0]["message"].split("still runs (")[1].split(" s left")[0])
+    assert left > 15  # more than half of the 30 s countdown
 
 
 @pytest.mark.slow
