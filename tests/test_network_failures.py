@@ -181,3 +181,12 @@ def test_a_failing_proxy_is_named_the_proxy(sim: Simulator, monkeypatch: pytest.
     with GateClient(sim.base_url) as client:
         exc = _network_error(client)
     assert exc.cause == "proxy" and "HTTP_PROXY" in str(exc) and "proxy" in exc.advice
+
+
+@pytest.mark.parametrize("options", [{"rate_bps": 0}, {"rate_bps": float("nan")},
+                                     {"rate_bps": True}, {"body": 7}, {"body": "x" * 70000}])
+def test_the_new_faults_refuse_bad_options_and_add_nothing(sim: Simulator,
+                                                           options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        sim.add_fault("drip", **options)
+    assert sim.faults.to_json() == []
