@@ -54,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_keys(args)
     from gui.core.journal import data_dir
 
-    setup_logging(data_dir())
+    if args.command == "run":
+        # The runner prints every engine event on stdout itself: once is enough.
+        setup_logging(data_dir(), console_skips=("gui.core.heartbeat",))
+    else:
+        setup_logging(data_dir())
     if args.command == "run":
         from gui.cli.runner import run_command
 

@@ -610,7 +610,7 @@ class AppController(QObject):
         self.notifier.on_event(event)
         if event.kind in (EventKind.ARMING, EventKind.DISARMED, EventKind.DISARM_FAILED,
                           EventKind.FIRED, EventKind.ERROR, EventKind.STOPPING,
-                          EventKind.DEGRADED, EventKind.BEAT_OK):
+                          EventKind.DEGRADED, EventKind.OVERDUE, EventKind.BEAT_OK):
             self._refresh_mode_soon()
         if event.kind is EventKind.FIRED:
             self.refresh_orders()

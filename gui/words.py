@@ -171,7 +171,7 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     """The loudest state among ``statuses`` (one of OVERALL_STATES) and a line saying it."""
     items = list(statuses)
     fired = [s for s in items if s.state is State.FIRED]
-    failing = [s for s in items if s.state in (State.DEGRADED, State.ERROR)]
+    failing = [s for s in items if s.state in (State.OVERDUE, State.DEGRADED, State.ERROR)]
     halting = [s for s in items if s.state is State.STOPPING]
     live = [s for s in items if s.state.live]
     lefts = [left for s in live + halting
@@ -188,7 +188,9 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
         line = f"FIRED: {names(fired)}"
         return "fired", f"{line} · {armed_text}" if armed_text else line
     if failing:
-        words = "Beats failing" if any(s.state is State.DEGRADED for s in failing) else "Stopped"
+        words = ("Beats failing" if any(s.state is State.DEGRADED for s in failing)
+                 else "No answer" if any(s.state is State.OVERDUE for s in failing)
+                 else "Stopped")
         line = f"{words}: {names(failing)}"
         return "degraded", f"{line} · {armed_text}" if armed_text else line
     if stopping or halting:

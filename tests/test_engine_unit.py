@@ -262,7 +262,8 @@ def test_a_rejected_key_stops_the_worker_and_says_the_countdown_still_runs() -> 
 def test_stop_waits_for_the_inflight_beat_then_disarms() -> None:
     def behave(target: Any, timeout: int) -> Any:
         if timeout and len(rig.client.sent(BTC)) == 2:
-            return ("slow", 2.0)
+            # Slow, yet inside its attempt's bound (a quarter of the 3.75 s left).
+            return ("slow", 0.8)
         return None
 
     rig = Rig(behave)
@@ -376,10 +377,10 @@ def test_stop_at_any_moment_leaves_nothing_armed(stop_after: float, fault: str, 
     assert all(f.trigger_s - SERVER_OFFSET <= stop_sent for f in rig.exchange.firings)
 
 
-def test_a_beat_acknowledged_after_the_deadline_is_reported_fired_and_cleared() -> None:
+def test_beats_that_reach_the_exchange_too_late_are_reported_fired_and_cleared() -> None:
     def behave(target: Any, timeout: int) -> Any:
-        if timeout and len(rig.client.sent(BTC, 5)) == 2:
-            return ("slow", 7.0)  # answered, but only after the 5 s countdown ran out
+        if timeout and len(rig.client.sent(BTC, 5)) >= 2:
+            return ("late", 7.0)  # taken by the exchange only after the 5 s countdown ran out
         return None
 
     rig = Rig(behave)
@@ -389,9 +390,10 @@ def test_a_beat_acknowledged_after_the_deadline_is_reported_fired_and_cleared() 
         rig.engine.arm([BTC], timeout=5, interval=1.25)
         await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED,  # type: ignore[union-attr]
                         seconds=20)
-        await rig.engine.wait_sweeps(timeout=10)
+        await rig.engine.wait_sweeps(timeout=30)
 
-    # The request is bounded by the time left, so the slow answer times out at the deadline.
+    # Each attempt gives up at its bound; the late beats re-arm the scope after it fired,
+    # and the sweep clears each of them.
     rig.play(scenario)
     assert rig.engine.status(BTC).state is State.FIRED  # type: ignore[union-attr]
     assert len(rig.exchange.firings) == 1
@@ -403,11 +405,12 @@ def test_shared_budget_caps_requests_per_window() -> None:
 
     async def scenario(rig: Rig) -> None:
         rig.engine.arm(targets, timeout=60, interval=5)
+        # Armed within Gate's budget, then squeezed: another app on the same account
+        # uses the rest, and the engine must still keep to what is left.
+        rig.engine.budget = RateBudget(limit=20, window=10.0, clock=rig.clock)
         await rig.run_for(25)
 
     rig = Rig()
-    rig.engine.budget = RateBudget(limit=20, window=10.0, clock=rig.clock)
-
     rig.play(scenario)
     _assert_at_most_per_window([c.sent for c in rig.client.calls], 20, 10.0)
 
@@ -447,11 +450,12 @@ def test_budget_counts_a_request_from_when_it_leaves_not_when_it_was_queued() ->
 
     async def scenario(rig: Rig) -> None:
         rig.engine.arm(targets, timeout=60, interval=5)
+        # Squeezed after arming, as above.
+        rig.engine.budget = RateBudget(limit=20, window=10.0, clock=rig.clock)
         await rig.run_for(25)
 
     rig = Rig()
     rig.engine = Engine(rig.client, clock=rig.clock, rng=random.Random(7), late_window=12.0,
-                        budget=RateBudget(limit=20, window=10.0, clock=rig.clock),
                         executor=pool)
     try:
         rig.play(scenario)

@@ -353,3 +353,50 @@ def test_a_runner_whose_output_disk_is_full_still_stops_on_sigint_and_disarms(
     assert code == 0, err
     assert sim.countdowns() == {}
     assert "Traceback" not in err and "Logging error" not in err
+
+
+def test_a_failure_is_printed_once_and_its_sentences_apart(profile: Simulator,
+                                                            app_env: dict[str, str]) -> None:
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "5",
+                    "--interval", "1.25")
+    runner.wait_for("beat ok", count=1)
+    # Refused with a label: its fate is known, so the stop needs no sweep afterwards.
+    profile.add_fault("status", scope="spot:BTC_USDT", status=429, count=1)
+    runner.wait_for("beat failed", count=1)
+    runner.wait_for("beat ok", count=2)
+    runner.proc.send_signal(signal.SIGINT)
+    code, out, err = runner.finish()
+    assert code == 0, err
+    failures = [line for line in out.splitlines() if "beat failed" in line]
+    assert len(failures) == 1
+    assert "simulated fault 1 on /spot/countdown_cancel_all. Too many requests" in failures[0]
+    assert "WARNING" not in err and "beat failed" not in err
+
+
+def test_more_targets_than_the_budget_carries_are_refused(profile: Simulator,
+                                                         app_env: dict[str, str]) -> None:
+    targets = [arg for i in range(300) for arg in ("--target", f"spot:P{i}_USDT")]
+    done = gk(app_env, "run", "--profile", "sim", *targets, "--timeout", "15",
+              "--interval", "3.75")
+    assert done.returncode == 2, done.stderr
+    assert "nothing was armed" in done.stderr and "Traceback" not in done.stderr
+    assert profile.countdowns() == {}
+
+
+def test_a_silent_beat_is_printed_as_no_answer_long_before_the_deadline(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "30",
+                    "--interval", "7.5")
+    runner.wait_for("beat ok", count=1)
+    fault = profile.add_fault("hang", scope="spot:BTC_USDT")
+    runner.wait_for("no answer for", seconds=15)
+    line = next(line for line in runner.lines if "no answer for" in line)
+    left = float(line.split("still runs (")[1].split(" s left")[0])
+    assert left > 15, line  # more than half of the 30 s countdown
+    profile.clear_faults(fault)
+    runner.wait_for("beat ok", count=2, seconds=15)
+    # The silent beat's fate is unknown, so a clean stop would sweep for Gate's 60 s window:
+    # that is covered elsewhere; here the process is simply ended.
+    runner.proc.kill()
+    runner.finish()
+    assert profile.firings() == []

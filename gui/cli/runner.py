@@ -11,9 +11,10 @@ watcher is gone must fire, not leave the orders unguarded. A runner started unde
 (SIGHUP ignored) keeps running. Output that cannot be written (a closed pipe, a full disk) is
 dropped; it never keeps a signal from stopping the runner.
 
-Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, or every target ended (fired or
-refused), or a hang-up left them to fire; 2 bad input; 3 no usable OS keyring; 4 another
-process on this computer (the window, another runner) already beats one of the targets.
+Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, a countdown ran out before its stop,
+or every target ended (fired or refused), or a hang-up left them to fire; 2 bad input (more
+targets than the rate budget can keep alive, too); 3 no usable OS keyring; 4 another process
+on this computer (the window, another runner) already beats one of the targets.
 """
 
 from __future__ import annotations
@@ -112,11 +113,13 @@ class _Printer:
         elif event.kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
                             EventKind.DISARM_FAILED, EventKind.DISARMED, EventKind.STOPPING,
                             EventKind.TIME_SHORT, EventKind.WARNING, EventKind.CLOCK,
+                            EventKind.OVERDUE,
                             EventKind.ARMING):
             label = {EventKind.FIRED: "FIRED", EventKind.ERROR: "ERROR",
                      EventKind.DISARM_FAILED: "NOT STOPPED"}.get(event.kind, "")
+            # An ERROR's message already holds its reason; a firing's says only when.
             reason = f" {status.reason}" if status is not None and status.reason and \
-                event.kind in (EventKind.FIRED, EventKind.ERROR) else ""
+                event.kind is EventKind.FIRED else ""
             self.line(f"{label + ' ' if label else ''}{event.message}{reason}")
 
 
@@ -222,7 +225,11 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
             await loop.run_in_executor(None, client.sync_clock)
         except GateError as exc:
             printer.line(f"Could not read the exchange's clock yet ({exc}); arming anyway.")
-        engine.arm(targets, timeout, interval)
+        try:
+            engine.arm(targets, timeout, interval)
+        except InvalidInputError as exc:  # more than the rate budget can keep alive
+            print(f"gate-killswitch run: {exc}", file=err)
+            return EXIT_BAD_INPUT
         printer.line(f"Armed {len(targets)} target(s): timeout {timeout} s, a beat every "
                      f"{interval:g} s. Ctrl+C (SIGINT) or SIGTERM disarms and exits.")
         while not stop.is_set():
@@ -242,12 +249,17 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
             return EXIT_FAILED
         results = await engine.disarm()
         failed = [t for t, ok in results.items() if not ok]
+        fired = [t for t in results if (s := engine.status(t)) and s.state is State.FIRED]
         if engine.sweeping:
             printer.line(_SWEEP_WAIT_TEXT)
             await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
         if failed:
             complain.write("gate-killswitch run: the exchange did not confirm the stop of: "
                            + ", ".join(str(t) for t in failed))
+            return EXIT_FAILED
+        if fired:
+            print("gate-killswitch run: the countdown ran out before the stop reached the "
+                  "exchange (FIRED) for: " + ", ".join(str(t) for t in fired), file=err)
             return EXIT_FAILED
         printer.line(f"Disarmed {len(results)} target(s); the exchange confirmed each.")
         return EXIT_OK

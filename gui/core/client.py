@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import DecodeError, HTTPError, SSLError
-from urllib3.exceptions import TimeoutError as TransportTimeout
+from urllib3.exceptions import DecodeError, HTTPError
 
 from gui import __version__
 from gui.core import errors
@@ -45,7 +45,7 @@ from gui.core.errors import (
 from gui.core.futures import FuturesEndpoints
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
-from gui.core.transport import HttpTransport, Transport
+from gui.core.transport import HttpTransport, Transport, network_failure, was_cut
 from gui.core.urls import API_PREFIX, validate_base_url
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ OPTION_ORDER_PAGE = 1000
 MAX_ORDER_PAGES = 20
 # Gate's times are int64 milliseconds; anything at or past this is not a time.
 MAX_TIME_MS = 2**63
+# How far a triggerTime may sit from "taken + timeout" beyond the clock's own uncertainty:
+# Gate's processing, and the drift of our clock measurement between renewals.
+PLAUSIBLE_SLACK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,34 @@ def _settle_of(path: str) -> str | None:
     return parts[2] if len(parts) > 2 and parts[1] == "futures" else None
 
 
+def _number_or_numeric_text(value: object) -> float | None:
+    """A finite number, given as a JSON number or as text: Gate's "Time" fields may be either."""
+    if isinstance(value, str) and 0 < len(value) <= 32:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    return _finite_number(value)
+
+
+def check_plausible(ack_trigger_ms: int, timeout: int, sent_server: float,
+                    received_server: float, uncertainty: float) -> None:
+    """Refuse a ``triggerTime`` that is not ``timeout`` after the exchange took the beat.
+
+    The exchange took it between sending and receiving (on its clock, as measured, give or
+    take ``uncertainty``); a countdown that ends far from that moment plus ``timeout`` is a bad
+    answer, never a firing nor a countdown to show (a triggerTime of 1970 would otherwise say
+    "fired", one in the year 5000 "safe").
+    """
+    taken = ack_trigger_ms / 1000.0 - timeout
+    slack = PLAUSIBLE_SLACK_S + uncertainty
+    if not sent_server - slack <= taken <= received_server + slack:
+        raise BadResponseError(
+            f"The exchange's triggerTime {ack_trigger_ms} is not {timeout} s after it took the "
+            f"beat (about {received_server + timeout:.0f} was expected); not taken as a "
+            "countdown.")
+
+
 class GateClient(FuturesEndpoints):
     """A blocking Gate APIv4 client. Thread-safe: the engine calls it from several threads."""
 
@@ -235,6 +266,7 @@ class GateClient(FuturesEndpoints):
         pool_size: int = 64,
     ) -> None:
         self.base_url = validate_base_url(base_url)
+        self._host = urlsplit(self.base_url).hostname or self.base_url
         self._key = key or None
         self._secret = secret or None
         if (self._key is None) != (self._secret is None):
@@ -377,7 +409,7 @@ class GateClient(FuturesEndpoints):
         for item in data:
             obj = _expect(item, dict, "option contracts")
             name = _text(obj, "name", "option contracts")
-            expiry = _finite_number(obj.get("expiration_time"))
+            expiry = _number_or_numeric_text(obj.get("expiration_time"))
             if expiry is None or not 0 < expiry < MAX_TIME_MS:
                 raise BadResponseError("An option contract has no usable expiration_time.")
             strike = obj.get("strike_price")
@@ -406,17 +438,21 @@ class GateClient(FuturesEndpoints):
         body: dict[str, object] = {"timeout": timeout, **target.countdown_params()}
         clock = self.ensure_clock(request_timeout)
         sent = self._mono()
-        data = self._request("POST", path, body=body, signed=True, timeout=request_timeout)
+        data = self._request("POST", path, body=body, signed=True, timeout=request_timeout,
+                             empty_ok=timeout == 0)
         received = self._mono()
-        obj = _expect(data, dict, "the countdown")
+        measured = self._clock or clock
         if timeout == 0:
-            # Gate documents nothing about this answer: the 2xx is the acknowledgement.
+            # Gate documents nothing about this answer (204, an empty 200, {"triggerTime":
+            # "0"}): the 2xx is the acknowledgement.
             trigger = 0
         else:
+            obj = _expect(data, dict, "the countdown")
             trigger = parse_trigger_time(obj.get("triggerTime"))
+            check_plausible(trigger, timeout, measured.server_time(sent),
+                            measured.server_time(received), measured.uncertainty)
         return CountdownAck(target=target, timeout=timeout, trigger_time_ms=trigger,
-                            sent_mono=sent, received_mono=received,
-                            clock=self._clock or clock)
+                            sent_mono=sent, received_mono=received, clock=measured)
 
     def spot_countdown(self, timeout: int, currency_pair: str | None = None, *,
                        request_timeout: float | None = None) -> CountdownAck:
@@ -598,6 +634,7 @@ class GateClient(FuturesEndpoints):
         body: Mapping[str, object] | None = None,
         signed: bool = False,
         timeout: float | None = None,
+        empty_ok: bool = False,
         _clock_retry: bool = True,
     ) -> Any:
         if signed and not self.has_key:
@@ -623,19 +660,25 @@ class GateClient(FuturesEndpoints):
         wait = self.timeout if timeout is None else max(float(timeout), 0.05)
         try:
             response = self._transport.send(method, url, payload or None, headers, wait)
-        except TransportTimeout:
-            raise NetworkError(f"No answer from the exchange within {wait:.1f} s.") from None
-        except SSLError:
-            raise NetworkError("The exchange's TLS certificate could not be verified.") from None
-        except (HTTPError, OSError):
-            # Refused, reset, dropped, a proxy that failed, a status line that is not HTTP.
-            raise NetworkError("Could not reach the exchange (connection refused, reset or "
-                               "dropped).") from None
+        except NetworkError:
+            raise
+        except (HTTPError, OSError) as exc:
+            # A pooled keep-alive socket from before a network change is dead, and so may be
+            # its neighbours: the next attempt opens a fresh connection.
+            self._transport.close()
+            if was_cut():
+                raise self._cut(wait) from None
+            raise network_failure(exc, self._host, wait) from None
         except (ValueError, RuntimeError, UnicodeError):
             # What a malformed answer makes the HTTP layers raise (bad headers, bad encoding).
             raise BadResponseError("The answer could not be read (a proxy in between?).") from None
+        if was_cut():
+            # Cut while the headers dripped in: what was parsed of them means nothing.
+            response.close()
+            response.release_conn()
+            raise self._cut(wait)
         try:
-            return self._answer(method, path, response)
+            return self._answer(method, path, response, wait, empty_ok=empty_ok)
         except ClockError:
             if not (signed and _clock_retry):
                 raise
@@ -643,9 +686,15 @@ class GateClient(FuturesEndpoints):
             self._clock = None
             self.sync_clock(timeout)
             return self._request(method, path, params=params, body=body, signed=signed,
-                                 timeout=timeout, _clock_retry=False)
+                                 timeout=timeout, empty_ok=empty_ok, _clock_retry=False)
 
-    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+    def _cut(self, wait: float) -> NetworkError:
+        return NetworkError(f"No complete answer from {self._host} within {wait:.1f} s (it "
+                            "was still arriving, or not at all); cut off.", cause="timeout",
+                            advice="Check the network connection; retrying on a fresh "
+                                   "connection.")
+
+    def _read_body(self, response: urllib3.BaseHTTPResponse, wait: float) -> bytes:
         complete = False
         try:
             chunks = []
@@ -655,12 +704,20 @@ class GateClient(FuturesEndpoints):
                 if size > MAX_BODY_BYTES:
                     raise BadResponseError("The answer was far larger than the exchange sends.")
                 chunks.append(chunk)
+            if was_cut():
+                raise self._cut(wait)
             complete = True
             return b"".join(chunks)
         except DecodeError:
             raise BadResponseError("The answer's body could not be decoded.") from None
         except (HTTPError, OSError):
-            raise NetworkError("The connection broke while the answer was arriving.") from None
+            self._transport.close()
+            if was_cut():
+                raise self._cut(wait) from None
+            raise NetworkError(f"The connection to {self._host} broke while the answer was "
+                               "arriving.", cause="reset",
+                               advice="Check the network connection; retrying on a fresh "
+                                      "connection.") from None
         except (ValueError, RuntimeError, UnicodeError):
             raise BadResponseError("The answer's body could not be read.") from None
         finally:
@@ -669,8 +726,10 @@ class GateClient(FuturesEndpoints):
                 response.close()
             response.release_conn()
 
-    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse) -> Any:
-        raw = self._read_body(response)
+    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse,
+                wait: float, *, empty_ok: bool = False) -> Any:
+        """The parsed answer; with ``empty_ok`` an empty 2xx (a 204) is None, not an error."""
+        raw = self._read_body(response, wait)
         status = response.status
         trace = response.headers.get("X-Gate-Trace-ID", "")[:64]
         self._note_rate(method, path, response.headers)
@@ -689,6 +748,8 @@ class GateClient(FuturesEndpoints):
                 raise BadResponseError(
                     f"An HTML page (status {status}) came back instead of the exchange's answer.",
                     status=status, trace_id=trace)
+            if not raw.strip() and empty_ok:
+                return None
             if not parsed:
                 what = "an empty answer" if not raw else "an answer that is not JSON"
                 raise BadResponseError(f"The exchange sent {what} (status {status}).",

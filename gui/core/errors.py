@@ -28,7 +28,11 @@ class GateError(Exception):
 
     def __str__(self) -> str:
         head = f"{self.label}: " if self.label else ""
-        return f"{head}{self.message} {self.advice}".strip()
+        message = self.message.strip()
+        # Gate's message and the app's advice are two sentences, not one run-on.
+        if message and self.advice and message[-1] not in ".!?":
+            message += "."
+        return f"{head}{message} {self.advice}".strip()
 
 
 class AuthenticationError(GateError):
@@ -67,10 +71,22 @@ class ServerError(GateError):
 
 
 class NetworkError(GateError):
-    """Timeout, refused or reset connection: the request may or may not have reached Gate."""
+    """No answer came: the request may or may not have reached Gate.
+
+    ``cause`` names what failed, each with its own advice: ``dns`` (the host name could not be
+    resolved), ``refused``, ``reset`` (reset or dropped), ``tls``, ``proxy``, ``timeout`` (no
+    answer within the attempt's bound) or ``network`` (anything else on the way).
+    """
 
     retryable = True
     advice = "Check the network connection; retrying."
+
+    def __init__(self, message: str, *, cause: str = "network", advice: str | None = None,
+                 label: str = "", status: int | None = None, trace_id: str = "") -> None:
+        super().__init__(message, label=label, status=status, trace_id=trace_id)
+        self.cause = cause
+        if advice is not None:
+            self.advice = advice
 
 
 class BadResponseError(GateError):
@@ -113,7 +129,7 @@ PARAM_LABELS = frozenset({
     "INVALID_CURRENCY_PAIR", "INVALID_CURRENCY", "BAD_REQUEST", "NOT_FOUND", "INVALID_CONTRACT",
 })
 RATE_LABELS = frozenset({"TOO_MANY_REQUESTS"})
-SERVER_LABELS = frozenset({"SERVER_ERROR", "INTERNAL", "TOO_BUSY"})
+SERVER_LABELS = frozenset({"SERVER_ERROR", "INTERNAL", "INTERNAL_SERVER_ERROR", "TOO_BUSY"})
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

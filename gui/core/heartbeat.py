@@ -9,10 +9,14 @@ docs/ARCHITECTURE.md, "The engine"):
   :data:`BEAT_GRID_MIN_INTERVAL_S` or more it is then sent on the whole second of the monotonic
   clock before that (:meth:`Engine._beat_time`): every countdown then runs out at the same fraction
   of a second, so a window showing them redraws their seconds together, not once per target.
-- A failed beat is retried with jittered backoff, each attempt bounded by the time left.
-  Failures the exchange answered with a label that retrying cannot fix stop the worker.
-- Fired: the last acknowledged ``triggerTime`` passed without a newer acknowledged beat, or a
-  beat was acknowledged only after it (the exchange's receipt time is ``triggerTime - timeout``).
+- A beat unanswered past the overdue bound is shown overdue at once; each attempt may take a
+  share of the time left (:mod:`gui.core.timing`), and the transport cuts it there on the wall
+  clock. A failed beat is retried with jittered backoff. Failures the exchange answered with a
+  label that retrying cannot fix stop the worker.
+- Arming what the shared rate budget cannot carry (with room for retries and stops) is refused.
+- Fired: the last acknowledged ``triggerTime`` passed without a newer acknowledged beat (said
+  at that moment, whatever request is still in flight), or a stop or a beat was sent or
+  acknowledged only after it (the exchange's receipt time is ``triggerTime - timeout``).
   Fired is said loudly and never hidden behind a silent re-arm: the worker stops and clears any
   countdown a late beat might have set.
 - Stop: cancel the worker, wait for its in-flight request, then send ``timeout 0`` until it is
@@ -32,8 +36,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gui.core.client import (
@@ -47,7 +50,12 @@ from gui.core.client import (
 from gui.core.clock import Clock, SystemClock
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
+from gui.core.status import EngineEvent, EventKind, State, TargetStatus
 from gui.core.targets import Target
+from gui.core.timing import Latencies, attempt_timeout, beats_per_window, capacity_problem
+
+# Part of this module's interface: everything above the engine imports them from here.
+__all__ = ["Engine", "EngineEvent", "EventKind", "State", "TargetStatus", "check_interval"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,9 @@ SIGNATURE_WINDOW_S = 60.0
 FIRE_GRACE_S = 0.05
 # The longest one ``timeout 0`` attempt may take before it is sent again.
 STOP_ATTEMPT_TIMEOUT_S = 5.0
+# Past the deadline, how long an unanswered beat may still bring the answer that proves it
+# landed in time before the target is declared fired.
+INFLIGHT_FIRE_WAIT_S = 0.5
 # How long a stop waits for a beat already in flight before sending ``timeout 0`` anyway.
 INFLIGHT_WAIT_S = 1.0
 # Above this much time left, "time is short" is not said.
@@ -69,91 +80,6 @@ SHORT_TIME_FRACTION = 0.5
 BEAT_GRID_MIN_INTERVAL_S = 10.0
 # At most this many beats go out on one whole second; the others keep their own time.
 BEAT_GRID_SHARE = 8
-
-
-class State(Enum):
-    IDLE = "idle"
-    ARMING = "arming"
-    ARMED = "armed"
-    DEGRADED = "degraded"
-    FIRED = "fired"
-    STOPPING = "stopping"
-    DISARMED = "disarmed"
-    ERROR = "error"
-
-    @property
-    def words(self) -> str:
-        return _STATE_WORDS[self]
-
-    @property
-    def live(self) -> bool:
-        """A worker is (or should be) beating for this target."""
-        return self in (State.ARMING, State.ARMED, State.DEGRADED)
-
-
-_STATE_WORDS = {
-    State.IDLE: "not armed",
-    State.ARMING: "arming…",
-    State.ARMED: "armed",
-    State.DEGRADED: "beats failing",
-    State.FIRED: "FIRED: orders cancelled",
-    State.STOPPING: "stopping…",
-    State.DISARMED: "disarmed",
-    State.ERROR: "stopped by an error",
-}
-
-
-class EventKind(Enum):
-    ARMING = "arm"
-    BEAT_OK = "beat"
-    BEAT_FAILED = "failure"
-    RETRYING = "retry"
-    DEGRADED = "degraded"
-    TIME_SHORT = "time_short"
-    FIRED = "fire"
-    STOPPING = "stop"
-    DISARMED = "disarmed"
-    DISARM_FAILED = "disarm_failed"
-    ERROR = "error"
-    CANCEL_NOW = "cancel_now"
-    CLOCK = "clock"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class TargetStatus:
-    """A snapshot of one target, handed to whoever draws it."""
-
-    target: Target
-    state: State
-    timeout: int
-    interval: float
-    trigger_time_ms: int | None = None  # last acknowledged, exchange clock
-    deadline_mono: float | None = None  # the same instant on our monotonic clock
-    uncertainty: float = 0.0  # seconds the deadline may be off either way
-    last_latency: float | None = None
-    last_ack_mono: float | None = None
-    next_beat_mono: float | None = None
-    beats: int = 0
-    failures: int = 0  # consecutive
-    reason: str = ""
-    fired_at_ms: int | None = None
-
-    def time_left(self, now_mono: float) -> float | None:
-        """Seconds until the exchange fires, or None when nothing is counting down."""
-        if self.deadline_mono is None or self.state not in (State.ARMED, State.DEGRADED,
-                                                            State.STOPPING):
-            return None
-        return self.deadline_mono - now_mono
-
-
-@dataclass(frozen=True)
-class EngineEvent:
-    kind: EventKind
-    target: Target | None
-    status: TargetStatus | None
-    message: str
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 class CountdownClient(Protocol):
@@ -259,6 +185,7 @@ class Engine:
         self.executor = executor or concurrent.futures.ThreadPoolExecutor(
             max_workers=256, thread_name_prefix="gate-request")
         self.request_timeout = request_timeout
+        self.latencies = Latencies()
         self._rng = rng or random.Random()
         # How long after signing a request can still reach the exchange and act.
         self.late_window = late_window
@@ -352,10 +279,10 @@ class Engine:
         chosen = list(dict.fromkeys(targets))
         if not chosen:
             raise InvalidInputError("Choose at least one market to protect.")
-        for target in chosen:
+        fresh = [t for t in chosen if not self._beating(t)]
+        self._check_capacity(fresh, timeout, value)
+        for target in fresh:
             current = self._workers.get(target)
-            if current is not None and (current.state.live or current.state is State.STOPPING):
-                continue
             sweep = self._sweeps.pop(target, None)
             if sweep is not None:
                 sweep.cancel()
@@ -371,6 +298,23 @@ class Engine:
             self._emit(EventKind.WARNING, None, warning)
         self._ensure_watch()
         return warning
+
+    def _beating(self, target: Target) -> bool:
+        current = self._workers.get(target)
+        return current is not None and (current.state.live or current.state is State.STOPPING)
+
+    def _check_capacity(self, fresh: list[Target], timeout: int, interval: float) -> None:
+        """Refuse to arm what the shared budget cannot keep alive (InvalidInputError)."""
+        window = self.budget.window
+        for product in dict.fromkeys(t.product for t in fresh):
+            endpoint = f"{product.value}/countdown_cancel_all"
+            load = sum(beats_per_window(w.interval, window) for t, w in self._workers.items()
+                       if endpoint_of(t) == endpoint and w.state.live)
+            count = sum(1 for t in fresh if t.product is product)
+            problem = capacity_problem(load, count, interval, timeout, self.budget.limit,
+                                       window, product.value)
+            if problem is not None:
+                raise InvalidInputError(problem)
 
     async def _run(self, w: _Worker) -> None:
         try:
@@ -417,7 +361,12 @@ class Engine:
                 if await self._accept(w, ack):
                     return
                 continue
-            assert error is not None
+            if error is None:
+                # The deadline passed with the beat still unanswered: the exchange fired, or
+                # took the beat too late to matter. Whatever lands later is swept.
+                w.unknown_until = max(w.unknown_until, w.inflight_signed + self.late_window + 1.0)
+                await self._fired(w)
+                return
             if await self._failed(w, error):
                 return
 
@@ -450,16 +399,22 @@ class Engine:
             return None
         return clock.to_mono(w.trigger_time_ms / 1000.0)
 
-    def _deadline_passed(self, w: _Worker, now: float) -> bool:
+    def _fire_mono(self, w: _Worker) -> float | None:
+        """When the target counts as fired: its deadline plus the clock's uncertainty."""
         deadline = self._deadline_mono(w)
         clock = self.client.clock
         if deadline is None or clock is None:
-            return False
-        return now >= deadline + clock.uncertainty + FIRE_GRACE_S
+            return None
+        return deadline + clock.uncertainty + FIRE_GRACE_S
+
+    def _deadline_passed(self, w: _Worker, now: float) -> bool:
+        fire_at = self._fire_mono(w)
+        return fire_at is not None and now >= fire_at
 
     def _check_short(self, w: _Worker, now: float) -> None:
         deadline = self._deadline_mono(w)
-        if deadline is None or w.state is not State.DEGRADED or w.short_warned:
+        if deadline is None or w.state not in (State.DEGRADED, State.OVERDUE) \
+                or w.short_warned:
             return
         left = deadline - now
         if left < w.timeout * SHORT_TIME_FRACTION:
@@ -471,23 +426,41 @@ class Engine:
     async def _attempt(self, w: _Worker, timeout: int
                        ) -> tuple[CountdownAck | None, GateError | None]:
         """One countdown request in the pool, counted in the shared budget and bounded by
-        the time left before the deadline."""
+        the time left before the deadline (:func:`attempt_timeout`).
+
+        While a beat waits for its answer the engine keeps watching: past the overdue bound
+        the target is shown overdue, and once the deadline has passed (and a short wait for an
+        answer still on its way) this returns ``(None, None)`` with the request still in
+        ``w.inflight``: the caller declares the target fired whatever the thread is doing."""
         slot = await self.budget.acquire(endpoint_of(w.target))
         now = self.clock.monotonic()
-        budget = self.request_timeout
         deadline = self._deadline_mono(w)
         if not timeout:
             # A stop that hangs is better abandoned and sent again on a fresh connection.
-            budget = min(budget, STOP_ATTEMPT_TIMEOUT_S)
-        elif deadline is not None:
-            budget = min(budget, max(deadline - now, 0.3))
+            budget = min(self.request_timeout, STOP_ATTEMPT_TIMEOUT_S)
+        else:
+            budget = attempt_timeout(None if deadline is None else deadline - now,
+                                     self.request_timeout, self.latencies.p95())
         clock = self.client.clock
         sign_time = clock.server_time(now) if clock else self.clock.wall()
         future = self.executor.submit(self._send, slot, w.target, timeout, budget)
         w.inflight = future
         w.inflight_signed = sign_time
+        answer = asyncio.wrap_future(future)
         try:
-            ack = await asyncio.wrap_future(future)
+            if timeout:
+                if not await self._wait_future(answer, now + self.latencies.overdue_after()):
+                    self._overdue(w, self.clock.monotonic() - now)
+                fire_at = self._fire_mono(w)
+                if fire_at is not None and not await self._wait_future(
+                        answer, fire_at + INFLIGHT_FIRE_WAIT_S):
+                    # Judged by the sweep if it lands; its error, if any, is no news then.
+                    answer.add_done_callback(lambda f: f.cancelled() or f.exception())
+                    return None, None
+            ack = await answer
+        except asyncio.CancelledError:
+            answer.cancel()
+            raise
         except GateError as exc:
             w.inflight = None  # its outcome is handled here
             if timeout and self._fate_unknown(exc):
@@ -497,6 +470,32 @@ class Engine:
         # in ``inflight``: a stop then judges (and journals) what became of it.
         w.inflight = None
         return ack, None
+
+    async def _wait_future(self, answer: asyncio.Future[Any], until_mono: float) -> bool:
+        """Wait for ``answer`` until ``until_mono`` on the engine's clock; True once it is done."""
+        if answer.done():
+            return True
+        timer = asyncio.ensure_future(self.clock.sleep_until(until_mono))
+        try:
+            await asyncio.wait({answer, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        return answer.done()
+
+    def _overdue(self, w: _Worker, waited: float) -> None:
+        """A beat's answer is later than the network has lately been: say so at once."""
+        if w.state is not State.ARMED:
+            return  # already amber (failing) or not counting down yet
+        w.state = State.OVERDUE
+        deadline = self._deadline_mono(w)
+        left = "" if deadline is None else \
+            f"; the countdown still runs ({deadline - self.clock.monotonic():.0f} s left)"
+        p95 = self.latencies.p95()
+        usual = "" if p95 is None else f" (answers lately took up to {p95 * 1000:.0f} ms)"
+        # The reason stays on the card while the silence lasts: "within", true at any moment.
+        w.reason = f"no answer within {waited:.0f} s of the beat{usual}"
+        self._emit(EventKind.OVERDUE, w, f"{w.target}: no answer for {waited:.0f} s{usual}{left}",
+                   waited_s=round(waited, 2), p95_ms=None if p95 is None else round(p95 * 1000))
 
     def _send(self, slot: Slot, target: Target, timeout: int,
               request_timeout: float) -> CountdownAck:
@@ -536,13 +535,15 @@ class Engine:
         w.reason = ""
         w.next_beat_mono = self._beat_time(
             ack.sent_mono + w.interval * (1 - 0.05 * self._rng.random()), w.interval)
-        self._record_beat(w, ack, " (recovered)" if was is State.DEGRADED else "")
+        self._record_beat(w, ack, " (recovered)" if was in (State.DEGRADED, State.OVERDUE)
+                          else "")
         return False
 
     def _record_beat(self, w: _Worker, ack: CountdownAck, note: str = "") -> None:
         """Remember an acknowledged beat and say so: an event, and a line in the journal."""
         w.trigger_time_ms = ack.trigger_time_ms
         w.last_latency = ack.latency
+        self.latencies.add(ack.latency)
         w.last_ack_mono = ack.received_mono
         w.beats += 1
         left = (self._deadline_mono(w) or ack.received_mono) - self.clock.monotonic()
@@ -684,11 +685,25 @@ class Engine:
         last_error: GateError | None = None
         while True:
             ack, error = await self._attempt(w, 0)
+            fire_at = self._fire_mono(w)
+            if ack is not None and fire_at is not None and ack.sent_mono >= fire_at:
+                # The stop left after the countdown had run out (held up by failures or by
+                # the rate budget): the exchange fired first, whatever it says to timeout 0.
+                await self._fired(w)
+                return w.target, True
             if ack is not None:
                 w.state = State.DISARMED
-                w.reason = "the exchange confirmed the countdown is off"
+                deadline = self._deadline_mono(w)
+                doubt = ""
+                if deadline is not None and fire_at is not None \
+                        and ack.received_mono >= deadline - (fire_at - deadline):
+                    # Too close to the deadline to tell which came first. "Disarmed" is the
+                    # cautious word (it promises no cancelled orders), and says the doubt.
+                    doubt = (", but only around the moment it ran out: it may have fired "
+                             "first; check the open orders")
+                w.reason = f"the exchange confirmed the countdown is off{doubt}"
                 w.trigger_time_ms = None
-                self._emit(EventKind.DISARMED, w, f"{w.target}: disarmed",
+                self._emit(EventKind.DISARMED, w, f"{w.target}: disarmed{doubt}",
                            latency_ms=round(ack.latency * 1000, 1), outcome="ok")
                 if w.unknown_until > self._server_now():
                     self._start_sweep(w)

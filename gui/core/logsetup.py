@@ -47,9 +47,11 @@ class _FileHandler(_QuietOnError, logging.handlers.RotatingFileHandler):
     pass
 
 
-def setup_logging(directory: Path | None, *, console_level: int = logging.WARNING) -> None:
+def setup_logging(directory: Path | None, *, console_level: int = logging.WARNING,
+                  console_skips: tuple[str, ...] = ()) -> None:
     """Log INFO and above to ``directory/gate-killswitch.log`` (rotated), and
-    ``console_level`` and above to stderr. Every handler redacts registered secrets."""
+    ``console_level`` and above to stderr, except from the loggers named in ``console_skips``
+    (whose news the front-end prints itself). Every handler redacts registered secrets."""
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     redacting = RedactingFilter()
@@ -57,6 +59,11 @@ def setup_logging(directory: Path | None, *, console_level: int = logging.WARNIN
     console.setLevel(console_level)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     console.addFilter(redacting)
+    if console_skips:
+        def shown(record: logging.LogRecord) -> bool:
+            return not record.name.startswith(console_skips)
+
+        console.addFilter(shown)
     root.addHandler(console)
     if directory is not None:
         try:

@@ -72,6 +72,8 @@ _SENSITIVE_HINTS = (Qt.InputMethodHint.ImhHiddenText | Qt.InputMethodHint.ImhSen
 
 _ERROR_STYLE = "color: #b3261e;"
 _OK_STYLE = "color: #1e6b2e;"
+# Neither success nor failure: a product that could not be checked, or cannot be armed.
+_CAUTION_STYLE = "color: #8a5300;"
 _BANNER_STYLE = ("QLabel { background: #fdecea; color: #5f1410; border: 1px solid #b3261e;"
                  " border-radius: 4px; padding: 6px; }")
 
@@ -376,7 +378,8 @@ class ProfilesDialog(QDialog):
             return
         generation = self._form_generation
         self._set_busy(True)
-        self._show_test_result("Testing the key…", error=False)
+        self._show_test_result("Testing the key…", error=False, tone="")
+        tone = "error"
         try:
             if use_stored:
                 credentials = await in_thread(self._profiles.credentials, name)
@@ -397,11 +400,14 @@ class ProfilesDialog(QDialog):
                            "the log has the details."), True
         else:
             text, error = describe_check(check), False
+            # The colour of success only for what is: every product read-write. "Unknown"
+            # (could not check) and read-only are shown as a caution, with their reasons.
+            tone = "ok" if all(check.can_arm.values()) else "caution"
         finally:
             key = secret = ""
             self._set_busy(False)
         if generation == self._form_generation:
-            self._show_test_result(text, error=error)
+            self._show_test_result(text, error=error, tone=tone)
 
     async def delete_profile(self, name: str) -> None:
         """Delete ``name``: its key pair from the keyring, then its entry from the settings."""
@@ -656,9 +662,10 @@ class ProfilesDialog(QDialog):
         self.url_message.setText(text)
         self.url_message.setVisible(bool(text))
 
-    def _show_test_result(self, text: str, *, error: bool) -> None:
+    def _show_test_result(self, text: str, *, error: bool, tone: str = "ok") -> None:
         self.test_result.setText(text)
-        self.test_result.setStyleSheet(_ERROR_STYLE if error else _OK_STYLE if text else "")
+        style = {"ok": _OK_STYLE, "caution": _CAUTION_STYLE}.get(tone, "")
+        self.test_result.setStyleSheet(_ERROR_STYLE if error else style if text else "")
         self.test_result.setVisible(bool(text))
 
     # ------------------------------------------------------------------ background work

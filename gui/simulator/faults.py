@@ -3,7 +3,10 @@
 :class:`FaultBook` holds the rules that tests and the control API add. For each request it adds up
 the latency of every matching latency rule and picks the first matching non-latency rule, which
 then answers in place of the exchange: an error status, nginx's HTML page, an empty body, a TCP
-reset or a hang until the rule is cleared.
+reset or a hang until the rule is cleared. ``answer`` lets the exchange act first, then replaces
+its answer with ``status`` and a raw ``body`` (the shapes Gate may legitimately send, or
+nonsense). ``drip`` is a stalled gateway: the exchange never sees the request, and ``body`` (by
+default a server error) comes back a few bytes a second (``rate_bps``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ class Fault(StrEnum):
     EMPTY = "empty"
     DROP = "drop"
     HANG = "hang"
+    ANSWER = "answer"
+    DRIP = "drip"
+
+
+#: the kinds after which the exchange still processes the request
+PROCESSED_FIRST = frozenset({Fault.ANSWER})
 
 
 _DEFAULT_FAULT_STATUS = {Fault.STATUS: 503, Fault.HTML: 502, Fault.EMPTY: 502}
@@ -65,6 +74,8 @@ class FaultRule:
     label: str | None
     latency_ms: int
     hang_s: float
+    body: str = ""
+    rate_bps: float = 4.0
     hits: int = 0
     # Set when the rule is cleared or the simulator stops: hung requests wait on it.
     released: threading.Event = field(default_factory=threading.Event, repr=False,
@@ -77,7 +88,8 @@ class FaultRule:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": str(self.kind), "count": self.count, "path": self.path,
                 "scope": self.scope, "status": self.status, "label": self.label,
-                "latency_ms": self.latency_ms, "hang_s": self.hang_s, "hits": self.hits}
+                "latency_ms": self.latency_ms, "hang_s": self.hang_s, "body": self.body,
+                "rate_bps": self.rate_bps, "hits": self.hits}
 
 
 class FaultBook:
@@ -92,7 +104,8 @@ class FaultBook:
 
     def add(self, kind: str, *, count: int | None = None, path: str | None = None,
             scope: str | None = None, status: int | None = None, label: str | None = None,
-            latency_ms: int = 0, hang_s: float = 3600.0) -> int:
+            latency_ms: int = 0, hang_s: float = 3600.0, body: str = "",
+            rate_bps: float = 4.0) -> int:
         try:
             fault_kind = Fault(kind)
         except ValueError:
@@ -120,13 +133,21 @@ class FaultBook:
         if (not isinstance(hang_s, int | float) or isinstance(hang_s, bool)
                 or not math.isfinite(hang_s) or hang_s <= 0):
             raise ValueError(f"hang_s must be a positive number of seconds, not {hang_s!r}")
+        if not isinstance(body, str) or len(body) > 65536:
+            raise ValueError("body must be a string of at most 65536 characters")
+        if (not isinstance(rate_bps, int | float) or isinstance(rate_bps, bool)
+                or not math.isfinite(rate_bps) or not 0 < rate_bps <= 1e6):
+            raise ValueError(f"rate_bps must be a positive number of bytes a second, "
+                             f"not {rate_bps!r}")
+        if status is None and fault_kind is Fault.ANSWER:
+            status = 200
         if status is None and fault_kind in _DEFAULT_FAULT_STATUS:
             status = _DEFAULT_FAULT_STATUS[fault_kind]
         with self._lock:
             self._ids += 1
             self._active[self._ids] = FaultRule(
                 self._ids, fault_kind, count, path, scope, status, label, latency_ms,
-                float(hang_s))
+                float(hang_s), body, float(rate_bps))
             return self._ids
 
     def clear(self, fault_id: int | None = None) -> int:

@@ -35,7 +35,7 @@ from gui.simulator.api import (
 )
 from gui.simulator.auth import authenticate
 from gui.simulator.exchange import SIM_USER_ID, RateWindow, RequestRecord
-from gui.simulator.faults import NGINX_PAGE, Fault, FaultRule, fitting_label
+from gui.simulator.faults import NGINX_PAGE, PROCESSED_FIRST, Fault, FaultRule, fitting_label
 
 if TYPE_CHECKING:
     from gui.simulator.server import Simulator
@@ -143,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: SimHTTPServer
     # An idle keep-alive connection is closed after this; stop() closes them at once anyway.
     timeout = 120
+    # Set for one answer by a ``drip`` fault.
+    _drip: FaultRule | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -241,6 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str | None,
               headers: dict[str, str] | None = None) -> None:
+        drip, self._drip = self._drip, None
+        if drip is not None:
+            self._send_dripping(drip, status, body, content_type, headers or {})
+            return
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -260,6 +266,27 @@ class _Handler(BaseHTTPRequestHandler):
         if request_id:
             headers["X-Client-Request-Id"] = request_id
         return headers
+
+    def _send_dripping(self, rule: FaultRule, status: int, body: bytes,
+                       content_type: str | None, headers: dict[str, str]) -> None:
+        """The whole answer, status line first, ``rate_bps`` bytes a second: every read
+        brings a byte, so a timeout per read never fires. Cleared, the rest goes at once."""
+        reason = self.responses.get(status, ("",))[0]
+        lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers.items())]
+        if content_type is not None:
+            lines.append(f"Content-Type: {content_type}")
+        lines.append(f"Content-Length: {len(body)}")
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        self.close_connection = True
+        try:
+            for i in range(len(raw)):
+                if rule.released.wait(1.0 / rule.rate_bps):
+                    self.wfile.write(raw[i:])
+                    break
+                self.wfile.write(raw[i:i + 1])
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up on it, as it should
 
     def _drop(self) -> None:
         """Close with a TCP reset and no answer, like a middlebox that gives up."""
@@ -288,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         gate_headers = self._gate_headers(in_time_us)
-        if rule is not None:
+        if rule is not None and rule.kind not in PROCESSED_FIRST:
             self._apply_fault(rule, record, gate_headers, path)
             return
 
@@ -300,6 +327,12 @@ class _Handler(BaseHTTPRequestHandler):
         gate_headers.update(_rate_headers(window))
         gate_headers["X-Out-Time"] = str(int(sim.server_time() * 1_000_000))
         sim.exchange.set_request_status(record, status)
+        if rule is not None and rule.kind is Fault.ANSWER:
+            # The exchange acted; what comes back is the rule's, byte for byte.
+            sim.exchange.set_request_status(record, rule.status or 200)
+            self._send(rule.status or 200, rule.body.encode(),
+                       "application/json" if rule.body else None, gate_headers)
+            return
         self._send_json(status, payload, gate_headers)
 
     def _process(self, req: ApiRequest) -> tuple[int, Any, RateWindow]:
@@ -357,6 +390,12 @@ class _Handler(BaseHTTPRequestHandler):
             reason = self.responses.get(status, ("Error",))[0]
             page = NGINX_PAGE.format(status=status, reason=reason).encode()
             self._send(status, page, "text/html")
+        elif rule.kind is Fault.DRIP:
+            status = rule.status or (200 if rule.body else 503)
+            sim.exchange.set_request_status(record, status)
+            self._drip = rule
+            self._send(status, (rule.body or '{"label":"SERVER_ERROR","message":"stalled"}')
+                       .encode(), "application/json", gate_headers)
         else:  # Fault.EMPTY
             sim.exchange.set_request_status(record, status)
             self._send(status, b"", None)
@@ -382,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not isinstance(data, dict):
                     raise ValueError("body must be a JSON object")
                 unknown = set(data) - {"kind", "count", "path", "scope", "status", "label",
-                                       "latency_ms", "hang_s"}
+                                       "latency_ms", "hang_s", "body", "rate_bps"}
                 if unknown:
                     raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
                 if "kind" not in data:

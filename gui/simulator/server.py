@@ -222,9 +222,11 @@ class Simulator:
 
     def add_fault(self, kind: str, *, count: int | None = None, path: str | None = None,
                   scope: str | None = None, status: int | None = None, label: str | None = None,
-                  latency_ms: int = 0, hang_s: float = 3600.0) -> int:
+                  latency_ms: int = 0, hang_s: float = 3600.0, body: str = "",
+                  rate_bps: float = 4.0) -> int:
         return self.faults.add(kind, count=count, path=path, scope=scope, status=status,
-                               label=label, latency_ms=latency_ms, hang_s=hang_s)
+                               label=label, latency_ms=latency_ms, hang_s=hang_s, body=body,
+                               rate_bps=rate_bps)
 
     def clear_faults(self, fault_id: int | None = None) -> None:
         self.faults.clear(fault_id)

@@ -67,6 +67,7 @@ EVENT_WORDS = {
     "arm": "arm",
     "beat": "beat ok",
     "failure": "beat failed",
+    "overdue": "no answer yet",
     "retry": "retry",
     "degraded": "degraded",
     "time_short": "time short",
@@ -80,7 +81,7 @@ EVENT_WORDS = {
     "warning": "warning",
 }
 _LOUD = {"fire", "disarm_failed", "error"}
-_WARN = {"failure", "degraded", "time_short", "retry", "warning", "clock"}
+_WARN = {"failure", "overdue", "degraded", "time_short", "retry", "warning", "clock"}
 _QUIET = {"beat", "retry"}
 
 HEADERS = ("Time", "Event", "Target", "Details")

@@ -53,6 +53,7 @@ STATE_LOOK: dict[State, tuple[str, str]] = {
     State.IDLE: ("idle", "NOT ARMED"),
     State.ARMING: ("armed", "ARMING…"),
     State.ARMED: ("armed", "ARMED"),
+    State.OVERDUE: ("degraded", "NO ANSWER"),
     State.DEGRADED: ("degraded", "BEATS FAILING"),
     State.FIRED: ("fired", "FIRED"),
     State.STOPPING: ("stopping", "STOPPING…"),
@@ -224,6 +225,8 @@ class TargetCard(QFrame):
             headline = "STOPPED — this target is no longer kept alive"
         elif status.state is State.DEGRADED:
             headline = "Beats failing — the exchange is still counting down"
+        elif status.state is State.OVERDUE:
+            headline = "No answer yet — the exchange is still counting down"
         changed = self._set(self.headline, "headline", headline)
         self.headline.setVisible(bool(headline))
         reason = status.reason if status.state not in (State.ARMED,) else ""
@@ -284,6 +287,7 @@ class TargetCard(QFrame):
                 changes.append(NextChange(at, at + COUNTDOWN_LATE_S))
             caption = {
                 State.ARMED: "until the exchange cancels",
+                State.OVERDUE: "left · no answer yet",
                 State.DEGRADED: "left · beats failing",
                 State.STOPPING: "left · stopping…",
                 State.ERROR: "left on the exchange's countdown",

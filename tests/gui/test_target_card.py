@@ -25,8 +25,8 @@ T0 = 1000.0  # "now" on the fake monotonic clock
 
 
 #: the states whose cards the pixel tests below look at
-CARD_LOOKS = [State.IDLE, State.ARMED, State.DEGRADED, State.STOPPING, State.ERROR, State.FIRED,
-              State.DISARMED]
+CARD_LOOKS = [State.IDLE, State.ARMED, State.OVERDUE, State.DEGRADED, State.STOPPING, State.ERROR,
+              State.FIRED, State.DISARMED]
 
 
 def armed(deadline: float, *, timeout: int = 60, ack: float | None = T0,
@@ -245,6 +245,10 @@ def test_colours_follow_the_state_in_and_out_of_fired(
     card.set_status(armed(T0 + 60, state=State.DEGRADED))
     assert _text_color(card.title) == dark
     assert card.remaining.property("fillColor") == QColor("#e69b00")
+    card.set_status(armed(T0 + 60))
+    card.set_status(armed(T0 + 60, state=State.OVERDUE))  # silence is as amber as an error
+    assert card.remaining.property("fillColor") == QColor("#e69b00")
+    assert card.pill.text() == "NO ANSWER" and card.headline.text().startswith("No answer")
     card.set_status(armed(T0 + 60, state=State.FIRED))
     # A fired card is red with white words, every label of it.
     assert _text_color(card.title) == "#ffffff"

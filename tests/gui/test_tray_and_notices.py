@@ -30,6 +30,10 @@ def test_overall_state_is_the_loudest_and_says_the_shortest_time():
     degraded = [_status(BTC, State.DEGRADED, 9, now), _status(ETH, State.ARMED, 30, now)]
     state, line = overall_state(degraded, now)
     assert state == "degraded" and line.startswith("Beats failing: spot:BTC_USDT")
+    # Silence is said as loudly as a failure: amber, with its own words.
+    silent = [_status(BTC, State.OVERDUE, 25, now), _status(ETH, State.ARMED, 30, now)]
+    assert overall_state(silent, now) == ("degraded",
+                                          "No answer: spot:BTC_USDT · 2 targets armed, 25 s left")
     fired = [_status(BTC, State.FIRED), _status(ETH, State.ARMED, 30, now)]
     state, line = overall_state(fired, now)
     assert state == "fired" and "FIRED: spot:BTC_USDT" in line and "1 target armed" in line

@@ -288,3 +288,18 @@ def test_two_hundred_cards_each_show_their_own_time_left(make_app, qtbot):
     finally:
         for target in deadlines:
             app.window.remove_card(target)
+
+
+def test_arming_more_than_the_rate_budget_carries_is_refused_with_what_fits(
+        make_app, qtbot, demo_sim):
+    from gui.core.client import GateClient
+
+    with GateClient(demo_sim.base_url) as client:
+        pairs = [parse_target(f"spot:{p.id}") for p in client.spot_pairs()][:30]
+    app = make_app(timeout=60, interval=0.5)
+    app.window.picker.set_selected(pairs)
+    _arm_by_clicking(qtbot, app)
+    qtbot.waitUntil(lambda: any("nothing was armed" in t for t in app.window.banner.texts()),
+                    timeout=5_000)
+    assert any("A beat every" in t for t in app.window.banner.texts())
+    assert app.window.mode == "arm" and demo_sim.countdowns() == {}

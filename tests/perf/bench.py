@@ -22,6 +22,9 @@ the figures. ``--quick`` finishes within a minute (shorter windows, fewer repeat
   a 10 ms QTimer (precise) measures how late the GUI loop serves it; p99 once all are armed.
   ``max_requests_per_10s_window``: the busiest 10 s per endpoint in the simulator's log over
   the whole run (arming burst included); Gate allows 200.
+- ``silence_to_amber_s``: the engine (headless) against a simulator, timeout 30, a beat every
+  7.5 s; right after a beat the scope's requests hang. Seconds from sending the beat whose
+  answer never comes to the target turning amber (overdue), median of 3 (1 with ``--quick``).
 - ``countdown_error_ms``: the simulator's clock 2 s ahead of this machine's; the largest
   difference between the time left the window shows (TargetStatus.time_left at the card's
   repaint) and the simulator's true deadline.
@@ -61,7 +64,8 @@ SKEW_S = 2.0
 ENDPOINTS = ("/spot/countdown_cancel_all", "/options/countdown_cancel_all",
              "/futures/usdt/countdown_cancel_all", "/futures/btc/countdown_cancel_all")
 JSON_KEYS = ("startup_s", "rss_mb", "arm_latency_ms", "beat_cost_ratio_vs_sdk", "idle_cpu_pct",
-             "loop_lag_p99_ms", "max_requests_per_10s_window", "countdown_error_ms")
+             "loop_lag_p99_ms", "max_requests_per_10s_window", "countdown_error_ms",
+             "silence_to_amber_s")
 
 
 @dataclass
@@ -195,6 +199,48 @@ def busiest_10s(monos: list[float]) -> int:
             start += 1
         best = max(best, end - start + 1)
     return best
+
+
+# ---------------------------------------------------------------------------------------------
+# silence_to_amber_s
+
+
+def measure_silence(trials: int) -> dict[str, float]:
+    from gui.core.client import GateClient
+    from gui.core.heartbeat import Engine, EngineEvent, EventKind, State
+    from gui.core.targets import parse_target
+    from gui.simulator import Simulator
+
+    amber = (EventKind.OVERDUE, EventKind.BEAT_FAILED)
+    took: list[float] = []
+    with Simulator(keys={KEY: SECRET}) as sim:
+        async def trial(pair: str) -> float:
+            target = parse_target(f"spot:{pair}")
+            client = GateClient(sim.base_url, KEY, SECRET)
+            engine = Engine(client, late_window=2.0)
+            seen: list[tuple[float, EngineEvent]] = []
+            engine.subscribe(lambda e: seen.append((time.monotonic(), e)))
+            try:
+                engine.arm([target], timeout=30, interval=7.5)
+                await _until(lambda: any(e.kind is EventKind.BEAT_OK for _, e in seen), 10,
+                             "the first beat")
+                fault = sim.add_fault("hang", scope=str(target))
+                await _until(lambda: any(e.kind in amber for _, e in seen), 20, "amber")
+                at = next(t for t, e in seen if e.kind in amber)
+                status = engine.status(target)
+                assert status is not None and status.state in (State.OVERDUE, State.DEGRADED)
+                missed = max(r.mono for r in sim.requests("/spot/countdown_cancel_all")
+                             if r.scope == str(target) and r.timeout)
+                sim.clear_faults(fault)
+                await engine.disarm()
+                return at - missed
+            finally:
+                await engine.shutdown(disarm=False)
+                client.close()
+
+        for i in range(trials):
+            took.append(asyncio.run(trial(("BTC_USDT", "ETH_USDT", "SOL_USDT")[i % 3])))
+    return {"median_s": statistics.median(took), "max_s": max(took)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -700,6 +746,8 @@ def main(argv: list[str] | None = None) -> int:
     say("the window: ARM latency, countdown error, 200 targets…")
     window = measure_window(args.quick, args.profile)
     idle_s = 15.0 if args.quick else 60.0
+    say("silence: a hang right after a beat, until the target is amber…")
+    silence = measure_silence(1 if args.quick else 3)
     say(f"idle CPU over {idle_s:g} s (demo app, 20 targets)…")
     idle = measure_idle_cpu(idle_s, external_simulator=False)
     idle_alone = None
@@ -751,6 +799,9 @@ def main(argv: list[str] | None = None) -> int:
         Figure("countdown_error_ms", "time left shown vs true deadline, clock 2 s off",
                window["countdown_error_ms"], "< 100 ms", window["countdown_error_ms"] < 100,
                " ms"),
+        Figure("silence_to_amber_s", "a beat unanswered (hang) until the target is amber",
+               silence["median_s"], "< 2.5 s", silence["median_s"] < 2.5, " s", 2),
+        Figure("", "  the slowest of the trials", silence["max_s"], "", None, " s", 2),
     ]
     print_table(figures)
     print(f"machine: {machine()}; {time.monotonic() - began:.0f} s")

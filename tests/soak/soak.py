@@ -6,7 +6,9 @@
 Two phases against the simulator on loopback, with the real engine, client and journal:
 
 1. **Faults that clear in time.** Faults come and go at random: added latency, 5xx answers,
-   proxy HTML pages, connection resets, hung requests and 429s, each on one target's scope, on
+   proxy HTML pages, connection resets, hung requests, answers that drip in a few bytes a second
+   (a stalled gateway; the engine must cut them at their bound) and 429s, each on one target's
+   scope, on
    a whole endpoint or on everything, each lasting less than ``--max-fault`` seconds (7.5), and
    a scope rests ``--quiet`` seconds (5) between two faults. With a 20 s countdown and a beat
    every 5 s that leaves every target time to recover: **no countdown may fire**, and the
@@ -55,7 +57,7 @@ from gui.simulator import Simulator  # noqa: E402
 
 KEY = "soak-key-0c5e1a7b93"
 SECRET = "soak-secret-4f2d8b6e1c9a"
-FAULT_KINDS = ("latency", "5xx", "html", "reset", "hang", "429")
+FAULT_KINDS = ("latency", "5xx", "html", "reset", "hang", "drip", "429")
 RATE_WINDOW_S = 10.0
 
 
@@ -241,6 +243,8 @@ class FaultMaker:
             return add("drop", **options)
         if kind == "hang":
             return add("hang", **options)
+        if kind == "drip":
+            return add("drip", rate_bps=self.rng.uniform(2.0, 20.0), **options)
         return add("status", status=429, **options)
 
     def _clear(self, fault: _Fault, now: float) -> None:
