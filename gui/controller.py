@@ -479,6 +479,15 @@ class AppController(QObject):
 
     def _report_stop(self, engine: Engine, results: dict[Target, bool]) -> None:
         failed = [t for t, ok in results.items() if not ok]
+        states = engine.states()
+        fired = [t for t in failed if states.get(t) is State.FIRED]
+        failed = [t for t in failed if t not in fired]
+        if fired:
+            # Said apart from "not confirmed": these countdowns ran out, their cards stay FIRED.
+            self.window.post("critical", "FIRED before the stop was confirmed",
+                             "The countdown ran out before the exchange confirmed the stop; it "
+                             "cancelled the open orders of " + ", ".join(map(str, fired)),
+                             key="stop-fired")
         if failed:
             details = []
             for target in failed:
@@ -486,7 +495,7 @@ class AppController(QObject):
                 details.append(f"{target}: {status.reason if status else 'not confirmed'}")
             self.window.post("critical", "Stop NOT confirmed",
                              "Could not confirm the stop of " + "; ".join(details), key="stop")
-        elif results:
+        elif results and not fired:
             names = ", ".join(str(t) for t in results)
             self.window.post("info", "Stopped",
                              f"The exchange confirmed every countdown is off ({names}).",

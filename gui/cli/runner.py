@@ -1,12 +1,13 @@
 """The headless runner: ``gate-killswitch run --profile NAME --target T ...``.
 
 The same engine as the window, on plain asyncio. It prints a line per beat and every failure;
-SIGINT or SIGTERM disarms every target and exits 0 once the exchange acknowledged (1, naming
-the targets, when a stop could not be confirmed). SIGKILL leaves the countdowns armed, and the
+SIGINT or SIGTERM disarms every target and exits 0 once the exchange acknowledged each stop in
+time (1, naming the targets, when a stop could not be confirmed, or came after the countdown had
+run out: those fired). SIGKILL leaves the countdowns armed, and the
 exchange fires them: that is the point of a dead man's switch.
 
-Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, or every target ended (fired or
-refused); 2 bad input; 3 no usable OS keyring.
+Exit codes: 0 stopped cleanly; 1 a stop was not confirmed or came too late (fired), or every
+target ended (fired or refused); 2 bad input; 3 no usable OS keyring.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
                     "which disarm every target before exiting.",
         epilog="Targets: spot:BTC_USDT, spot:all, options:BTC_USDT (an underlying), "
                "options:BTC_USDT-20241001-46000-C (a contract), options:all. Exit codes: 0 "
-               "stopped cleanly, 1 a stop was not confirmed or every target ended, 2 bad "
+               "stopped cleanly, 1 a stop was not confirmed or came too late (fired) or "
+               "every target ended, 2 bad "
                "input, 3 no usable OS keyring.")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--profile", metavar="NAME", help="the profile whose key to use")
@@ -181,9 +183,15 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
             printer.line("A beat of unknown fate could still reach the exchange; clearing the "
                          "countdowns until it no longer can (at most about a minute)…")
             await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
-        if failed:
+        fired = [t for t in failed if (engine.states().get(t)) is State.FIRED]
+        unconfirmed = [t for t in failed if t not in fired]
+        if fired:
+            print("gate-killswitch run: FIRED before the stop was confirmed (the exchange "
+                  "cancelled their orders): " + ", ".join(str(t) for t in fired), file=err)
+        if unconfirmed:
             print("gate-killswitch run: the exchange did not confirm the stop of: "
-                  + ", ".join(str(t) for t in failed), file=err)
+                  + ", ".join(str(t) for t in unconfirmed), file=err)
+        if failed:
             return EXIT_FAILED
         printer.line(f"Disarmed {len(results)} target(s); the exchange confirmed each.")
         return EXIT_OK

@@ -677,6 +677,9 @@ class Engine:
         last_error: GateError | None = None
         while True:
             ack, error = await self._attempt(w, 0)
+            if ack is not None and (late := self._stop_too_late(w, ack.received_mono)):
+                self._fired_while_stopping(w, late, latency_ms=round(ack.latency * 1000, 1))
+                return w.target, False
             if ack is not None:
                 w.state = State.DISARMED
                 w.reason = "the exchange confirmed the countdown is off"
@@ -699,6 +702,10 @@ class Engine:
                        f"{w.target}: stop not confirmed ({error.message}); retrying",
                        attempt=attempt, delay_s=round(delay, 3), stopping=True)
             await self.clock.sleep(delay)
+        late = self._stop_too_late(w, self.clock.monotonic())
+        if late:
+            self._fired_while_stopping(w, f"{late} (the stop was not confirmed: {last_error})")
+            return w.target, False
         w.state = State.ERROR
         w.reason = (f"the stop was not confirmed: {last_error}. "
                     f"{self._exchange_side(w)}")
@@ -706,6 +713,30 @@ class Engine:
         if w.unknown_until > self._server_now():
             self._start_sweep(w)
         return w.target, False
+
+    def _stop_too_late(self, w: _Worker, answered_mono: float) -> str | None:
+        """Why a stop answered (or given up) at ``answered_mono`` came too late, if it did.
+
+        The last acknowledged countdown ran out before the exchange confirmed the stop: it
+        fired. When the deadline fell while the stop was on its way the exchange may have taken
+        it a moment before; that cannot be told from here, and saying "disarmed" would be the
+        false comfort, so it counts as fired too.
+        """
+        deadline = self._deadline_mono(w)
+        if deadline is None or answered_mono <= deadline:
+            return None
+        when = _clock_text(w.trigger_time_ms)
+        return (f"the countdown ran out at {when} before the exchange confirmed the stop: it "
+                f"cancelled {w.target.describe()}. Arm again to protect new orders.")
+
+    def _fired_while_stopping(self, w: _Worker, reason: str, **fields: Any) -> None:
+        w.state = State.FIRED
+        w.fired_at_ms = w.trigger_time_ms
+        w.reason = reason
+        self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {_clock_text(w.fired_at_ms)}, "
+                   "before the stop was confirmed", fired_at_ms=w.fired_at_ms, stopping=True,
+                   **fields)
+        self._start_sweep(w)
 
     def _start_sweep(self, w: _Worker) -> None:
         """Keep clearing the scope while a beat of unknown fate could still arm it."""

@@ -1,0 +1,62 @@
+"""What the engine says after a stop that came too late and after a suspend, on a fast clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gui.core.errors import NetworkError
+from gui.core.heartbeat import EventKind, State
+from tests.test_engine_unit import BTC, ETH, OPT, Rig
+
+
+def test_a_stop_acknowledged_after_the_deadline_is_fired_not_confirmed() -> None:
+    # Every request takes longer than the countdown has left: the beats time out, and the
+    # stop is answered only after the exchange's countdown ran out.
+    slow = {"on": False}
+
+    def behave(target: Any, timeout: int) -> Any:
+        return ("slow", 4.5) if slow["on"] else None
+
+    rig = Rig(behave)
+    results: dict[Any, bool] = {}
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC, ETH, OPT], timeout=5, interval=1.25)
+        await rig.until(lambda: all(s.state is State.ARMED for s in rig.engine.statuses()))
+        slow["on"] = True
+        await rig.run_for(0.5)
+        results.update(await rig.engine.disarm())
+
+    rig.play(scenario)
+    fired = {f.target for f in rig.exchange.firings}
+    assert fired == {BTC, ETH, OPT}  # the exchange did fire on all three
+    assert results == {BTC: False, ETH: False, OPT: False}
+    for target in (BTC, ETH, OPT):
+        status = rig.engine.status(target)
+        assert status is not None and status.state is State.FIRED, status
+        assert status.fired_at_ms is not None
+        assert EventKind.FIRED in rig.kinds(target)
+        assert EventKind.DISARMED not in rig.kinds(target)
+
+
+def test_a_stop_never_confirmed_after_the_deadline_passed_is_fired() -> None:
+    down = {"on": False}
+
+    def behave(target: Any, timeout: int) -> Any:
+        return NetworkError("unreachable") if down["on"] else None
+
+    rig = Rig(behave)
+    results: dict[Any, bool] = {}
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+        down["on"] = True
+        results.update(await rig.engine.disarm(give_up_after=10))
+
+    rig.play(scenario)
+    assert results == {BTC: False}
+    status = rig.engine.status(BTC)
+    assert status is not None and status.state is State.FIRED, status
+    rig.exchange.settle()
+    assert [f.target for f in rig.exchange.firings] == [BTC]
