@@ -6,6 +6,7 @@ from typing import Any
 
 from gui.core.errors import NetworkError
 from gui.core.heartbeat import EventKind, State
+from tests.fakes import FastClock
 from tests.test_engine_unit import BTC, ETH, OPT, Rig
 
 
@@ -60,3 +61,53 @@ def test_a_stop_never_confirmed_after_the_deadline_passed_is_fired() -> None:
     assert status is not None and status.state is State.FIRED, status
     rig.exchange.settle()
     assert [f.target for f in rig.exchange.firings] == [BTC]
+
+
+class SuspendingClock(FastClock):
+    """A fast clock that can skip a suspend the way CLOCK_BOOTTIME does: on wake it has moved
+    on by the time asleep, while the event loop's timers (on a clock that stops in suspend,
+    as asyncio's and Qt's do) still wait out whatever they had left."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asleep = 0.0
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.asleep
+
+    def suspend(self, seconds: float) -> None:
+        self.asleep += seconds
+
+
+def test_a_countdown_that_ran_out_in_a_suspend_is_fired_at_once_with_the_network_down() -> None:
+    down = {"on": False}
+
+    def behave(target: Any, timeout: int) -> Any:
+        return NetworkError("unreachable") if down["on"] else None
+
+    rig = Rig(behave)
+    clock = SuspendingClock()
+    rig.clock = clock
+    rig.exchange.clock = clock
+    rig.engine.clock = clock
+    rig.engine.budget._clock = clock
+    seen: dict[str, float] = {}
+
+    async def scenario(rig: Rig) -> None:
+        # A long interval: the worker sleeps most of it, as a laptop's does when the lid shuts.
+        rig.engine.arm([BTC], timeout=120, interval=100)
+        await rig.until(lambda: rig.engine.status(BTC).state is State.ARMED)  # type: ignore[union-attr]
+        status = rig.engine.status(BTC)
+        assert status is not None and status.next_beat_mono is not None
+        seen["next_beat"] = status.next_beat_mono
+        down["on"] = True
+        clock.suspend(300)
+        seen["woke"] = clock.monotonic()
+        await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED)  # type: ignore[union-attr]
+        seen["fired"] = clock.monotonic()
+
+    rig.play(scenario)
+    # Told at once on waking, not when the worker's own sleep would have ended (its next beat,
+    # which had 300 s of suspend added in front of it) and with no answer from the exchange.
+    assert seen["fired"] < seen["next_beat"] + 300
+    assert rig.client.sent(BTC, 120) and all(c.outcome == "ok" for c in rig.client.sent(BTC, 120))

@@ -28,6 +28,7 @@ from urllib3.exceptions import TimeoutError as TransportTimeout
 
 from gui import __version__
 from gui.core import errors
+from gui.core.clock import monotonic as clock_monotonic
 from gui.core.errors import (
     BadResponseError,
     ClockError,
@@ -248,7 +249,7 @@ class GateClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: Transport | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = clock_monotonic,
         wall: Callable[[], float] = time.time,
         pool_size: int = 64,
     ) -> None:

@@ -842,6 +842,7 @@ class Engine:
             if wake - now < 0.5:
                 wake += 1.0
             await self.clock.sleep_until(wake)
+            self._fire_overdue()
             now = self.clock.wall() - self.clock.monotonic()
             if self._wall_minus_mono is not None and abs(now - self._wall_minus_mono) > 1.0:
                 jump = now - self._wall_minus_mono
@@ -853,6 +854,21 @@ class Engine:
                     await loop.run_in_executor(self.executor, self.client.ensure_clock,
                                                self.request_timeout)
             self._wall_minus_mono = now
+
+    def _fire_overdue(self) -> None:
+        """Say FIRED now for every countdown whose deadline has passed while its worker sleeps.
+
+        The engine's clock counts through a suspend, but the loop's timers do not: after a wake
+        a worker would sleep out the rest of its wait and only then notice the countdown ran out
+        while the machine slept. A worker with a request in flight is left to judge its answer.
+        """
+        now = self.clock.monotonic()
+        for w in list(self._workers.values()):
+            if not w.state.live or w.inflight is not None or not self._deadline_passed(w, now):
+                continue
+            if w.task is not None and not w.task.done():
+                w.task.cancel()
+            asyncio.get_running_loop().create_task(self._fired(w), name=f"fired {w.target}")
 
     # ------------------------------------------------------------------ shutdown
 

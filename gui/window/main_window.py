@@ -17,7 +17,6 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.client import OpenOrder
+from gui.core.clock import monotonic
 from gui.core.errors import InvalidInputError
 from gui.core.heartbeat import (
     DEFAULT_INTERVAL_S,
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, *, demo: bool = False, picker: QWidget | None = None,
                  journal_dir: object = None, parent: QWidget | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
         self._clock = clock
         # One single-shot timer, set after each repaint for the next change (see tick).

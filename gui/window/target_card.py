@@ -16,7 +16,6 @@ fired cards change their whole frame, and a fired card stays until dismissed or 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.client import OpenOrder
+from gui.core.clock import monotonic
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target
 from gui.resources import state_icon
@@ -88,7 +88,7 @@ class TargetCard(QFrame):
     dismissRequested = Signal(object)  # Target
 
     def __init__(self, target: Target, parent: QWidget | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
         self.target = target
         self._clock = clock
