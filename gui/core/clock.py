@@ -16,9 +16,10 @@ network needed to find out. ``time.monotonic`` does not do that everywhere:
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 
@@ -75,3 +76,26 @@ class SystemClock:
 
     async def sleep_until(self, when: float) -> None:
         await self.sleep(when - self.monotonic())
+
+
+async def watch_clock(clock: Clock, live: Callable[[], bool], tick: Callable[[], None],
+                      jumped: Callable[[float], Awaitable[None]]) -> None:
+    """While ``live()``, about once a second: ``tick()``, then ``jumped(seconds)`` if the wall
+    clock moved more than a second against the monotonic one (set, or the machine slept on a
+    monotonic clock that stops in sleep).
+
+    On the whole seconds the beats go out on (``Engine._beat_time``), so that the app wakes once
+    for both.
+    """
+    last = clock.wall() - clock.monotonic()
+    while live():
+        now = clock.monotonic()
+        wake = math.floor(now) + 1.0
+        if wake - now < 0.5:
+            wake += 1.0
+        await clock.sleep_until(wake)
+        tick()
+        offset = clock.wall() - clock.monotonic()
+        if abs(offset - last) > 1.0:
+            await jumped(offset - last)
+        last = offset

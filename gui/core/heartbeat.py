@@ -44,7 +44,7 @@ from gui.core.client import (
     CountdownAck,
     check_timeout,
 )
-from gui.core.clock import Clock, SystemClock
+from gui.core.clock import Clock, SystemClock, watch_clock
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
 from gui.core.targets import Target
@@ -118,6 +118,7 @@ class EventKind(Enum):
     CANCEL_NOW = "cancel_now"
     CLOCK = "clock"
     WARNING = "warning"
+    LEFT_ARMED = "left_armed"  # shut down without a stop: the countdown runs on
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,14 @@ class CountdownClient(Protocol):
 
 class JournalLike(Protocol):
     def write(self, event: str, **fields: object) -> Any: ...
+
+
+class ArmedHook(Protocol):
+    """Records what may be armed (gui.core.armed.ArmedRecorder); never raises."""
+
+    def on_event(self, event: EngineEvent) -> None: ...
+
+    def sent(self, target: Target, timeout: int, server_s: float) -> None: ...
 
 
 def check_interval(timeout: int, interval: float | None) -> tuple[float, str | None]:
@@ -241,9 +250,11 @@ class Engine:
         request_timeout: float = DEFAULT_TIMEOUT,
         rng: random.Random | None = None,
         late_window: float = SIGNATURE_WINDOW_S,
+        recorder: ArmedHook | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
+        self.recorder = recorder
         self.clock = clock or SystemClock()
         self.budget = budget or RateBudget(clock=self.clock)
         self._own_executor = executor is None
@@ -259,7 +270,6 @@ class Engine:
         self._sweeps: dict[Target, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._watch_task: asyncio.Task[None] | None = None
-        self._wall_minus_mono: float | None = None
         # Whole second of the monotonic clock -> beats set to go out on it (_beat_time).
         self._grid_load: dict[int, int] = {}
         self._closed = False
@@ -317,6 +327,8 @@ class Engine:
                 self.journal.write(kind.value, **record)
             except Exception:
                 log.exception("Could not write the journal")
+        if self.recorder is not None and worker is not None:
+            self.recorder.on_event(event)
         # The journal keeps every beat; the log (INFO and above) says what else happened.
         if kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
                     EventKind.DISARM_FAILED):
@@ -495,6 +507,9 @@ class Engine:
               request_timeout: float) -> CountdownAck:
         """In a pool thread: the request leaves now, whatever kept it waiting for a thread."""
         slot.sent(self.clock.monotonic())
+        clock = self.client.clock
+        if self.recorder is not None and timeout and clock is not None:  # before it leaves
+            self.recorder.sent(target, timeout, clock.server_time(self.clock.monotonic()))
         return self.client.countdown(target, timeout, request_timeout=request_timeout)
 
     def _inflight_fate_unknown(self, future: concurrent.futures.Future[Any]) -> bool:
@@ -677,8 +692,8 @@ class Engine:
         last_error: GateError | None = None
         while True:
             ack, error = await self._attempt(w, 0)
-            if ack is not None and (late := self._stop_too_late(w, ack.received_mono)):
-                self._fired_while_stopping(w, late, latency_ms=round(ack.latency * 1000, 1))
+            if ack is not None and self._fired_before_stop(
+                    w, ack.received_mono, latency_ms=round(ack.latency * 1000, 1)):
                 return w.target, False
             if ack is not None:
                 w.state = State.DISARMED
@@ -702,9 +717,8 @@ class Engine:
                        f"{w.target}: stop not confirmed ({error.message}); retrying",
                        attempt=attempt, delay_s=round(delay, 3), stopping=True)
             await self.clock.sleep(delay)
-        late = self._stop_too_late(w, self.clock.monotonic())
-        if late:
-            self._fired_while_stopping(w, f"{late} (the stop was not confirmed: {last_error})")
+        if self._fired_before_stop(w, self.clock.monotonic(),
+                                   f" (The stop was not confirmed: {last_error}.)"):
             return w.target, False
         w.state = State.ERROR
         w.reason = (f"the stop was not confirmed: {last_error}. "
@@ -714,29 +728,24 @@ class Engine:
             self._start_sweep(w)
         return w.target, False
 
-    def _stop_too_late(self, w: _Worker, answered_mono: float) -> str | None:
-        """Why a stop answered (or given up) at ``answered_mono`` came too late, if it did.
-
-        The last acknowledged countdown ran out before the exchange confirmed the stop: it
-        fired. When the deadline fell while the stop was on its way the exchange may have taken
-        it a moment before; that cannot be told from here, and saying "disarmed" would be the
-        false comfort, so it counts as fired too.
+    def _fired_before_stop(self, w: _Worker, answered_mono: float, note: str = "",
+                           **fields: Any) -> bool:
+        """FIRED when the last countdown ran out before the stop was answered (or given up) at
+        ``answered_mono``. A deadline that fell while the stop was on its way counts too: the
+        exchange's order of the two cannot be told from here, and "disarmed" is the false comfort.
         """
         deadline = self._deadline_mono(w)
         if deadline is None or answered_mono <= deadline:
-            return None
-        when = _clock_text(w.trigger_time_ms)
-        return (f"the countdown ran out at {when} before the exchange confirmed the stop: it "
-                f"cancelled {w.target.describe()}. Arm again to protect new orders.")
-
-    def _fired_while_stopping(self, w: _Worker, reason: str, **fields: Any) -> None:
-        w.state = State.FIRED
-        w.fired_at_ms = w.trigger_time_ms
-        w.reason = reason
+            return False
+        w.state, w.fired_at_ms = State.FIRED, w.trigger_time_ms
+        w.reason = (f"the countdown ran out at {_clock_text(w.trigger_time_ms)} before the "
+                    f"exchange confirmed the stop: it cancelled {w.target.describe()}.{note} "
+                    "Arm again to protect new orders.")
         self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {_clock_text(w.fired_at_ms)}, "
                    "before the stop was confirmed", fired_at_ms=w.fired_at_ms, stopping=True,
                    **fields)
         self._start_sweep(w)
+        return True
 
     def _start_sweep(self, w: _Worker) -> None:
         """Keep clearing the scope while a beat of unknown fate could still arm it."""
@@ -823,45 +832,23 @@ class Engine:
 
     def _ensure_watch(self) -> None:
         if self._watch_task is None or self._watch_task.done():
-            self._wall_minus_mono = self.clock.wall() - self.clock.monotonic()
-            self._watch_task = asyncio.get_running_loop().create_task(
-                self._watch(), name="clock watch")
+            self._watch_task = asyncio.get_running_loop().create_task(watch_clock(
+                self.clock, lambda: any(w.state.live for w in self._workers.values()),
+                self._fire_overdue, self._clock_jumped), name="clock watch")
 
-    async def _watch(self) -> None:
-        """Notice the wall clock moving against the monotonic one (clock set, machine asleep).
-
-        Then measure the exchange's clock again so deadlines are placed right; a countdown that
-        ran out while the machine slept is then reported fired by its worker.
-        """
-        loop = asyncio.get_running_loop()
-        while any(w.state.live for w in self._workers.values()):
-            # About once a second, on the whole seconds the beats go out on (_beat_time),
-            # so that the app wakes once for both.
-            now = self.clock.monotonic()
-            wake = math.floor(now) + 1.0
-            if wake - now < 0.5:
-                wake += 1.0
-            await self.clock.sleep_until(wake)
-            self._fire_overdue()
-            now = self.clock.wall() - self.clock.monotonic()
-            if self._wall_minus_mono is not None and abs(now - self._wall_minus_mono) > 1.0:
-                jump = now - self._wall_minus_mono
-                self._emit(EventKind.CLOCK, None,
-                           f"the wall clock moved {jump:+.1f} s against the monotonic clock "
-                           "(clock set or machine asleep); measuring the exchange's clock again",
-                           jump_s=round(jump, 3))
-                with contextlib.suppress(GateError):
-                    await loop.run_in_executor(self.executor, self.client.ensure_clock,
-                                               self.request_timeout)
-            self._wall_minus_mono = now
+    async def _clock_jumped(self, jump: float) -> None:
+        """Measure the exchange's clock again, so that deadlines are placed right."""
+        self._emit(EventKind.CLOCK, None,
+                   f"the wall clock moved {jump:+.1f} s against the monotonic clock "
+                   "(clock set or machine asleep); measuring the exchange's clock again",
+                   jump_s=round(jump, 3))
+        with contextlib.suppress(GateError):
+            await asyncio.get_running_loop().run_in_executor(
+                self.executor, self.client.ensure_clock, self.request_timeout)
 
     def _fire_overdue(self) -> None:
-        """Say FIRED now for every countdown whose deadline has passed while its worker sleeps.
-
-        The engine's clock counts through a suspend, but the loop's timers do not: after a wake
-        a worker would sleep out the rest of its wait and only then notice the countdown ran out
-        while the machine slept. A worker with a request in flight is left to judge its answer.
-        """
+        """FIRED now for each countdown that ran out while its worker slept: the engine's clock
+        counts through a suspend, the loop's timers do not. One awaiting an answer judges it."""
         now = self.clock.monotonic()
         for w in list(self._workers.values()):
             if not w.state.live or w.inflight is not None or not self._deadline_passed(w, now):
@@ -879,6 +866,9 @@ class Engine:
         if disarm:
             results = await self.disarm(give_up_after=give_up_after)
         for w in self._workers.values():
+            if w.state.live or w.state is State.STOPPING:
+                self._emit(EventKind.LEFT_ARMED, w, f"{w.target}: left armed; "
+                           f"{self._exchange_side(w)}", trigger_time_ms=w.trigger_time_ms)
             if w.task is not None and not w.task.done():
                 w.task.cancel()
         for task in [*(w.task for w in self._workers.values() if w.task), *self._sweeps.values(),
