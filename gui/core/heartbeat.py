@@ -737,6 +737,9 @@ class Engine:
         deadline = self._deadline_mono(w)
         if deadline is None or answered_mono <= deadline:
             return False
+        if w.fired_at_ms is not None and w.fired_at_ms == w.trigger_time_ms:
+            w.state = State.FIRED  # said already, before the stop
+            return True
         w.state, w.fired_at_ms = State.FIRED, w.trigger_time_ms
         w.reason = (f"the countdown ran out at {_clock_text(w.trigger_time_ms)} before the "
                     f"exchange confirmed the stop: it cancelled {w.target.describe()}.{note} "
