@@ -28,6 +28,7 @@ def app_env(tmp_path: Path) -> dict[str, str]:
         GATE_KILLSWITCH_CONFIG_DIR=str(tmp_path / "config"),
         GATE_KILLSWITCH_DATA_DIR=str(tmp_path / "data"),
         GATE_KILLSWITCH_CACHE_DIR=str(tmp_path / "cache"),
+        GATE_KILLSWITCH_STATE_DIR=str(tmp_path / "state"),
         GATE_KILLSWITCH_TEST_KEYRING=str(tmp_path / "keyring.json"),
         PYTHON_KEYRING_BACKEND="tests.subprocess_keyring.SubprocessTestKeyring",
         PYTHONUNBUFFERED="1",

@@ -246,6 +246,7 @@ def app_env(tmp_path: Path) -> dict[str, str]:
         GATE_KILLSWITCH_CONFIG_DIR=str(tmp_path / "app" / "config"),
         GATE_KILLSWITCH_DATA_DIR=str(tmp_path / "app" / "data"),
         GATE_KILLSWITCH_CACHE_DIR=str(tmp_path / "app" / "cache"),
+        GATE_KILLSWITCH_STATE_DIR=str(tmp_path / "app" / "state"),
         # The stand-in for the OS keyring: the one place the secret may be. Not searched.
         GATE_KILLSWITCH_TEST_KEYRING=str(tmp_path / "keyring.json"),
         PYTHON_KEYRING_BACKEND="tests.subprocess_keyring.SubprocessTestKeyring",

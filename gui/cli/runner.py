@@ -19,8 +19,9 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
+from gui.core.armed import ArmedRecorder, Verdict, reconcile_at_start
 from gui.core.client import GateClient
 from gui.core.errors import GateError, InvalidInputError
 from gui.core.heartbeat import (
@@ -33,6 +34,7 @@ from gui.core.heartbeat import (
 )
 from gui.core.journal import Journal
 from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
+from gui.core.orders import fetch_open_orders
 from gui.core.settings import SettingsStore
 from gui.core.targets import Target, TargetError, parse_target
 
@@ -132,15 +134,22 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
             base_url, key, secret = profile.base_url, creds.key, creds.secret
         client = GateClient(base_url, key, secret)
         stack.callback(client.close)
-        return asyncio.run(_run(client, targets, args.timeout, interval, out, err))
+        # The demo's exchange ends with this process: nothing it arms can outlive it.
+        recorder = None if args.demo else ArmedRecorder(args.profile, base_url)
+        return asyncio.run(_run(client, targets, args.timeout, interval, out, err, recorder))
     return EXIT_FAILED  # pragma: no cover (the with block returns)
 
 
 async def _run(client: GateClient, targets: list[Target], timeout: int, interval: float,
-               out: TextIO, err: TextIO) -> int:
+               out: TextIO, err: TextIO, recorder: ArmedRecorder | None = None) -> int:
     journal = Journal()
-    engine = Engine(client, journal=journal)
+    engine = Engine(client, journal=journal, recorder=recorder)
     printer = _Printer(out)
+    journal.write("start", front_end="runner", targets=[str(t) for t in targets],
+                  timeout=timeout, interval=interval,
+                  profile=recorder.profile if recorder else "demo")
+    if recorder is not None:
+        await _reconcile(client, recorder, targets, printer, journal)
     engine.subscribe(lambda e: printer.event(engine, e))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -197,7 +206,32 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         return EXIT_OK
     finally:
         await engine.shutdown(disarm=False)
+        journal.write("exit", front_end="runner")
         journal.close()
+
+
+async def _reconcile(client: GateClient, recorder: ArmedRecorder, targets: list[Target],
+                     printer: _Printer, journal: Journal) -> None:
+    """Say what earlier runs of this profile left: live countdowns (resumed only when asked
+    for) and ones that fired meanwhile, with their scopes' open orders now."""
+    found, problem = reconcile_at_start(recorder, set(targets), journal)
+    if problem:
+        printer.line(f"Cannot tell what an earlier run left armed: {problem}")
+    fired = [r.target for r in found if r.verdict is Verdict.FIRED]
+    orders: dict[Target, Any] = {}
+    if fired:
+        orders = await asyncio.get_running_loop().run_in_executor(
+            None, fetch_open_orders, client, fired)
+    for r in found:
+        line = f"{r.entry.target}: {r.text()}"
+        if r.verdict is Verdict.LIVE:
+            line += ("; resuming it" if r.target in targets else
+                     "; not resumed (not among --target): arm it to keep it alive")
+        else:
+            now = orders.get(r.target)
+            line += (f"; {len(now)} open order(s) in this scope now" if isinstance(now, list)
+                     else f"; open orders unknown ({now})")
+        printer.line(line)
 
 
 

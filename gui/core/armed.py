@@ -391,3 +391,31 @@ class ArmedRecorder:
                                fired_at_ms=fired_at_ms or old.trigger_time_ms)
             return replace(old, state=state)
         self._change(target, change)
+
+
+def reconcile_at_start(recorder: ArmedRecorder, asked: set[Target],
+                       journal: Any = None) -> tuple[list[Reconciled], str | None]:
+    """On a start: what earlier runs of the profile left, worth saying (live, or found fired
+    now), and the reason the file could not be read, if so.
+
+    Each result is journaled (``reconcile``); one found fired is recorded as such, so the next
+    start does not announce it again. ``asked``: the targets this run arms (resumed).
+    """
+    try:
+        record = load(recorder.profile, recorder.path.parent)
+    except ArmedError as exc:
+        if journal is not None:
+            journal.write("reconcile", outcome="unreadable", message=str(exc))
+        return [], str(exc)
+    found = [] if record is None else [
+        r for r in reconcile(record)
+        if r.verdict is Verdict.LIVE or (r.verdict is Verdict.FIRED and r.entry.state != "fired")]
+    for r in found:
+        if journal is not None:
+            journal.write("reconcile", target=r.entry.target, verdict=r.verdict.value,
+                          when_ms=r.when_ms, at_the_latest=r.at_the_latest,
+                          resumed=r.target in asked and r.verdict is Verdict.LIVE,
+                          message=r.text())
+        if r.verdict is Verdict.FIRED:
+            recorder.ended(r.target, "fired", r.when_ms)
+    return found, None
