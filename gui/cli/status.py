@@ -19,11 +19,11 @@ from gui.core.armed import (
     ArmedError,
     Reconciled,
     Verdict,
-    clock_text,
     load,
     profiles_with_files,
     reconcile,
 )
+from gui.core.clock import clock_text
 from gui.core.settings import is_valid_profile_name
 
 EXIT_NOTHING_LIVE = 0

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from gui.core.clock import clock_text
 from gui.core.heartbeat import EngineEvent, EventKind
 from gui.core.paths import state_dir
 from gui.core.settings import is_valid_profile_name
@@ -138,12 +139,6 @@ class ArmedFile:
         return {"version": VERSION, "profile": self.profile, "base_url": self.base_url,
                 "server_minus_wall": self.server_minus_wall, "updated_at": self.updated_at,
                 "targets": {name: asdict(e) for name, e in sorted(self.targets.items())}}
-
-
-def clock_text(ms: int | None) -> str:
-    if not ms:
-        return "an unknown time"
-    return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
 
 
 def file_for(profile: str, directory: Path | None = None) -> Path:

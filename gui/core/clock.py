@@ -47,6 +47,13 @@ def monotonic() -> float:
     return _SOURCE()
 
 
+def clock_text(ms: int | None) -> str:
+    """An exchange time (Unix ms) as a local clock time, e.g. 14:03:27."""
+    if not ms:
+        return "an unknown time"
+    return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
+
+
 class Clock(Protocol):
     def monotonic(self) -> float: ...
 

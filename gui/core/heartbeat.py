@@ -30,8 +30,7 @@ import contextlib
 import logging
 import math
 import random
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -45,6 +44,7 @@ from gui.core.client import (
     check_timeout,
 )
 from gui.core.clock import Clock, SystemClock, watch_clock
+from gui.core.clock import clock_text as _clock_text
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
 from gui.core.targets import Target
@@ -80,6 +80,7 @@ class State(Enum):
     STOPPING = "stopping"
     DISARMED = "disarmed"
     ERROR = "error"
+    LEFT_ARMED = "left_armed"  # by an earlier run: no worker here, the exchange counts down
 
     @property
     def words(self) -> str:
@@ -100,6 +101,7 @@ _STATE_WORDS = {
     State.STOPPING: "stopping…",
     State.DISARMED: "disarmed",
     State.ERROR: "stopped by an error",
+    State.LEFT_ARMED: "left armed by an earlier run",
 }
 
 
@@ -142,8 +144,8 @@ class TargetStatus:
 
     def time_left(self, now_mono: float) -> float | None:
         """Seconds until the exchange fires, or None when nothing is counting down."""
-        if self.deadline_mono is None or self.state not in (State.ARMED, State.DEGRADED,
-                                                            State.STOPPING):
+        if self.deadline_mono is None or self.state not in (
+                State.ARMED, State.DEGRADED, State.STOPPING, State.LEFT_ARMED):
             return None
         return self.deadline_mono - now_mono
 
@@ -346,8 +348,10 @@ class Engine:
     # ------------------------------------------------------------------ arming
 
     def arm(self, targets: Iterable[Target], timeout: int = DEFAULT_TIMEOUT_S,
-            interval: float | None = None) -> str | None:
-        """Start a worker per target (already beating ones are left alone).
+            interval: float | None = None, *, left: Mapping[Target, int] | None = None
+            ) -> str | None:
+        """Start a worker per target (already beating ones are left alone). ``left``: the
+        ``triggerTime`` an earlier run left armed, so a first beat taken after it reads FIRED.
 
         Returns the interval warning, if any. Must be called from the engine's running loop.
         """
@@ -365,7 +369,8 @@ class Engine:
             if sweep is not None:
                 sweep.cancel()
             worker = _Worker(target=target, timeout=timeout, interval=value,
-                             generation=(current.generation + 1) if current else 0)
+                             generation=(current.generation + 1) if current else 0,
+                             trigger_time_ms=(left or {}).get(target))
             self._workers[target] = worker
             worker.reason = "sending the first beat"
             self._emit(EventKind.ARMING, worker, f"arming {target} with a {timeout} s countdown",
@@ -647,6 +652,16 @@ class Engine:
         results = await asyncio.gather(*jobs)
         return dict(results)
 
+    async def disarm_left(self, target: Target, timeout: int, trigger_time_ms: int | None,
+                          give_up_after: float = 30.0) -> bool:
+        """Stop a countdown an earlier run left armed (no worker of ours beats it)."""
+        w = self._workers.get(target)
+        if w is not None and (w.state.live or w.state is State.STOPPING):
+            return False
+        w = self._workers[target] = _Worker(target=target, timeout=timeout, interval=0.0,
+                                            trigger_time_ms=trigger_time_ms)
+        return (await self._disarm_one(w, give_up_after))[1]
+
     async def _disarm_one(self, w: _Worker, give_up_after: float) -> tuple[Target, bool]:
         w.state = State.STOPPING
         w.reason = "waiting for the exchange to confirm"
@@ -731,9 +746,7 @@ class Engine:
     def _fired_before_stop(self, w: _Worker, answered_mono: float, note: str = "",
                            **fields: Any) -> bool:
         """FIRED when the last countdown ran out before the stop was answered (or given up) at
-        ``answered_mono``. A deadline that fell while the stop was on its way counts too: the
-        exchange's order of the two cannot be told from here, and "disarmed" is the false comfort.
-        """
+        ``answered_mono``; also when it ran out on the stop's way (the false comfort is worse)."""
         deadline = self._deadline_mono(w)
         if deadline is None or answered_mono <= deadline:
             return False
@@ -884,9 +897,3 @@ class Engine:
             self.executor.shutdown(wait=False, cancel_futures=True)
         return results
 
-
-def _clock_text(trigger_time_ms: int | None) -> str:
-    """An exchange time as a local clock time, e.g. 14:03:27."""
-    if not trigger_time_ms:
-        return "an unknown time"
-    return time.strftime("%H:%M:%S", time.localtime(trigger_time_ms / 1000))

@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
     cancelNowRequested = Signal()
     keysRequested = Signal()
     dismissRequested = Signal(object)  # Target
+    resumeRequested = Signal(object)  # Target (a card left armed by an earlier run)
+    disarmNowRequested = Signal(object)  # Target (likewise)
     firstPainted = Signal()
     timingChanged = Signal()
     armableChanged = Signal(bool)  # whether ARM can be pressed now
@@ -598,6 +600,8 @@ class MainWindow(QMainWindow):
         if card is None:
             card = TargetCard(status.target, clock=self._clock)
             card.dismissRequested.connect(self.dismissRequested.emit)
+            card.resumeRequested.connect(self.resumeRequested.emit)
+            card.disarmNowRequested.connect(self.disarmNowRequested.emit)
             self.cards[status.target] = card
             self.grid.add_card(card)
             self._update_empty()
