@@ -111,3 +111,30 @@ def test_a_countdown_that_ran_out_in_a_suspend_is_fired_at_once_with_the_network
     # which had 300 s of suspend added in front of it) and with no answer from the exchange.
     assert seen["fired"] < seen["next_beat"] + 300
     assert rig.client.sent(BTC, 120) and all(c.outcome == "ok" for c in rig.client.sent(BTC, 120))
+
+
+def test_resuming_a_countdown_that_ran_out_meanwhile_is_fired_not_armed() -> None:
+    rig = Rig()
+
+    async def scenario(rig: Rig) -> None:
+        # An earlier run's countdown, already run out by the time it is resumed.
+        gone = int((rig.exchange.now() - 2) * 1000)
+        rig.engine.arm([BTC], timeout=5, interval=1.25, left={BTC: gone})
+        await rig.until(lambda: rig.engine.status(BTC).state is State.FIRED)  # type: ignore[union-attr]
+
+    rig.play(scenario)
+    assert rig.client.sent(BTC, 5) == []  # said at once, no beat that would arm it again
+
+
+def test_disarm_now_of_a_countdown_left_armed_stops_it_on_the_exchange() -> None:
+    rig = Rig()
+    results: dict[str, bool] = {}
+
+    async def scenario(rig: Rig) -> None:
+        left = rig.exchange.apply(BTC, 5)  # an earlier run's beat
+        results["ok"] = await rig.engine.disarm_left(BTC, 5, left)
+
+    rig.play(scenario)
+    assert results == {"ok": True}
+    assert rig.exchange.armed() == set()
+    assert rig.engine.status(BTC).state is State.DISARMED  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gui.simulator import Simulator
+from tests.simkeys import TEST_KEY, TEST_SECRET
 from tests.test_runner import Runner, app_env, gk, profile
 
 __all__ = ["app_env", "profile"]  # fixtures, used by name
@@ -51,8 +52,18 @@ def test_after_sigkill_status_and_a_relaunch_tell_the_live_countdown(
                         .read_text())
     assert record["targets"]["spot:ETH_USDT"]["state"] == "disarmed"
     text = json.dumps(record)
-    from tests.simkeys import TEST_KEY, TEST_SECRET
     assert TEST_KEY not in text and TEST_SECRET not in text
+
+    # Asked for, it is resumed: beaten again before it runs out.
+    third = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT", "--timeout", "30",
+                   "--interval", "7.5")
+    third.wait_for("resuming it")
+    third.wait_for("beat ok", count=1)
+    assert sim.countdowns()["spot:BTC_USDT"] > deadline_ms
+    third.proc.send_signal(signal.SIGINT)
+    code, out, err = third.finish()
+    assert code == 0, out + err
+    assert gk(app_env, "status").returncode == 0  # nothing live any more
 
 
 def test_status_with_nothing_on_record_and_bad_input(app_env: dict[str, str]) -> None:

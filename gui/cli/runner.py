@@ -148,8 +148,7 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
     journal.write("start", front_end="runner", targets=[str(t) for t in targets],
                   timeout=timeout, interval=interval,
                   profile=recorder.profile if recorder else "demo")
-    if recorder is not None:
-        await _reconcile(client, recorder, targets, printer, journal)
+    left = await _reconcile(client, recorder, targets, printer, journal) if recorder else {}
     engine.subscribe(lambda e: printer.event(engine, e))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -173,7 +172,7 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
             await loop.run_in_executor(None, client.sync_clock)
         except GateError as exc:
             printer.line(f"Could not read the exchange's clock yet ({exc}); arming anyway.")
-        engine.arm(targets, timeout, interval)
+        engine.arm(targets, timeout, interval, left=left)
         printer.line(f"Armed {len(targets)} target(s): timeout {timeout} s, a beat every "
                      f"{interval:g} s. Ctrl+C (SIGINT) or SIGTERM disarms and exits.")
         while not stop.is_set():
@@ -211,9 +210,10 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
 
 
 async def _reconcile(client: GateClient, recorder: ArmedRecorder, targets: list[Target],
-                     printer: _Printer, journal: Journal) -> None:
+                     printer: _Printer, journal: Journal) -> dict[Target, int]:
     """Say what earlier runs of this profile left: live countdowns (resumed only when asked
-    for) and ones that fired meanwhile, with their scopes' open orders now."""
+    for) and ones that fired meanwhile, with their scopes' open orders now. Returns the trigger
+    time each resumed one was left with (a first beat taken after it means it fired)."""
     found, problem = reconcile_at_start(recorder, set(targets), journal)
     if problem:
         printer.line(f"Cannot tell what an earlier run left armed: {problem}")
@@ -232,6 +232,8 @@ async def _reconcile(client: GateClient, recorder: ArmedRecorder, targets: list[
             line += (f"; {len(now)} open order(s) in this scope now" if isinstance(now, list)
                      else f"; open orders unknown ({now})")
         printer.line(line)
+    return {r.target: r.entry.trigger_time_ms for r in found
+            if r.verdict is Verdict.LIVE and r.target in targets and r.entry.trigger_time_ms}
 
 
 
