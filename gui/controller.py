@@ -244,6 +244,8 @@ class AppController(QObject):
         if self._phase >= Phase.STARTED:
             return
         self._advance(Phase.STARTED)
+        self.journal.write("start", front_end="window", demo=self.options.demo,
+                           message="the window started")
         self.window.show()
         if self.tray is not None:
             self.tray.show()
@@ -315,6 +317,7 @@ class AppController(QObject):
         self.client = client
         self._cache_key = cache_key or client.base_url
         recorder = ArmedRecorder(profile, client.base_url) if profile else None
+        self.journal.set_context(profile=profile or ("demo" if self.options.demo else None))
         self.engine = Engine(client, journal=self.journal, clock=PreciseClock(),
                              recorder=recorder)
         self.adapter.attach(self.engine)
@@ -797,6 +800,8 @@ class AppController(QObject):
         if self._quit_dialog is not None:
             self._quit_dialog.finish()
         await self.shutdown()
+        self.journal.write("exit", front_end="window", code=code,
+                           message="the window quit")
         self._finish(code)
 
     async def shutdown(self) -> None:

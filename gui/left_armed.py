@@ -116,7 +116,8 @@ class LeftArmed(QObject):
         if r is None:
             return None
         self._journal.write("resume", target=str(target), timeout=r.entry.timeout,
-                            interval=r.entry.interval, trigger_time_ms=r.entry.trigger_time_ms)
+                            interval=r.entry.interval, trigger_time_ms=r.entry.trigger_time_ms,
+                            message=f"{target}: resumed, as an earlier run left it")
         return r.entry.timeout, (r.entry.interval or None)
 
     def disarm_args(self, target: Target) -> tuple[int, int | None] | None:

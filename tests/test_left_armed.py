@@ -36,6 +36,11 @@ def test_after_sigkill_status_and_a_relaunch_tell_the_live_countdown(
     assert abs(entry["seconds_left"] - (deadline_ms / 1000 - sim.server_time())) < 1.0
     plain = gk(app_env, "status", "--profile", "sim")
     assert plain.returncode == 1 and "LIVE" in plain.stdout and "spot:BTC_USDT" in plain.stdout
+    btc_orders = [o for o in sim.open_orders("spot") if o["currency_pair"] == "BTC_USDT"]
+    checked = gk(app_env, "status", "--check", "--json")
+    assert checked.returncode == 1, checked.stderr
+    [listed] = json.loads(checked.stdout)["profiles"]["sim"]
+    assert sorted(o["id"] for o in listed["open_orders"]) == sorted(o["id"] for o in btc_orders)
 
     # A new run for another scope says what the killed one left, and does not resume it.
     again = Runner(app_env, "--profile", "sim", "--target", "spot:ETH_USDT", "--timeout", "30",

@@ -143,11 +143,11 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
 async def _run(client: GateClient, targets: list[Target], timeout: int, interval: float,
                out: TextIO, err: TextIO, recorder: ArmedRecorder | None = None) -> int:
     journal = Journal()
+    journal.set_context(profile=recorder.profile if recorder else "demo")
     engine = Engine(client, journal=journal, recorder=recorder)
     printer = _Printer(out)
     journal.write("start", front_end="runner", targets=[str(t) for t in targets],
-                  timeout=timeout, interval=interval,
-                  profile=recorder.profile if recorder else "demo")
+                  timeout=timeout, interval=interval, message="the runner started")
     left = await _reconcile(client, recorder, targets, printer, journal) if recorder else {}
     engine.subscribe(lambda e: printer.event(engine, e))
     loop = asyncio.get_running_loop()
@@ -205,7 +205,7 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         return EXIT_OK
     finally:
         await engine.shutdown(disarm=False)
-        journal.write("exit", front_end="runner")
+        journal.write("exit", front_end="runner", message="the runner stopped")
         journal.close()
 
 

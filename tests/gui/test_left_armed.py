@@ -111,3 +111,35 @@ def test_a_card_left_armed_turns_fired_when_the_exchange_fires(
     qtbot.waitUntil(lambda: app.window.cards[ETH].state is State.FIRED, timeout=8_000)
     assert [f.scope for f in demo_sim.firings()] == ["spot:ETH_USDT"]
     assert app.window.cards[ETH].dismiss.isVisibleTo(app.window.cards[ETH])
+
+
+def test_quit_leaving_it_armed_is_journaled_and_shown_on_the_next_start(
+        make_app: AppFactory, demo_sim: Simulator, qtbot: Any, tmp_path: Path) -> None:
+    import asyncio
+
+    first = make_app()
+    first.use_client(GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET), "Profile: main",
+                     demo_sim.base_url, "main")
+    first.arm([BTC], 30, 7.5)
+    qtbot.waitUntil(lambda: first.window.cards[BTC].state is State.ARMED, timeout=10_000)
+    future = asyncio.ensure_future(first.quit_now())  # "quit and let it fire"
+    qtbot.waitUntil(future.done, timeout=20_000)
+    trigger = demo_sim.countdowns()["spot:BTC_USDT"]
+    events = [json.loads(line) for line in (tmp_path / "data" / "journal.jsonl").read_text()
+              .splitlines()]
+    [left] = [e for e in events if e["event"] == "left_armed"]
+    assert left["target"] == "spot:BTC_USDT" and left["trigger_time_ms"] == trigger
+    assert left["profile"] == "main"
+    assert [e["event"] for e in events if e["event"] in ("start", "exit")] == ["start", "exit"]
+
+    again = make_app()
+    again.use_client(GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET), "Profile: main",
+                     demo_sim.base_url, "main")
+    qtbot.waitUntil(lambda: BTC in again.window.cards, timeout=5_000)
+    card = again.window.cards[BTC]
+    assert card.state is State.LEFT_ARMED
+    assert time.strftime("%H:%M:%S", time.localtime(trigger / 1000)) in card.reason.text()
+    again.window.journal.add_record({"event": "reconcile", "target": "spot:BTC_USDT",
+                                     "profile": "main", "message": "spot:BTC_USDT: x"})
+    qtbot.waitUntil(lambda: any("[main] x" in row[3]
+                                for row in again.window.journal.row_texts()), timeout=5_000)
