@@ -67,6 +67,10 @@ def test_a_start_shows_what_was_left_armed_and_offers_resume_and_disarm(
     assert window.summary.property("state") == "fired"  # the loudest: OPT ran out
     assert "FIRED: options:BTC_USDT" in window.summary.text()
 
+    opt = window.cards[OPT]  # FIRED, with its scope's open orders now
+    qtbot.waitUntil(lambda: opt.orders.text() != "checking…", timeout=5_000)
+    assert "could not" not in opt.orders.text()
+
     btc.resume.click()
     qtbot.waitUntil(lambda: window.cards[BTC].state is State.ARMED, timeout=10_000)
     assert demo_sim.countdowns()["spot:BTC_USDT"] > triggers["spot:BTC_USDT"]
@@ -143,3 +147,26 @@ def test_quit_leaving_it_armed_is_journaled_and_shown_on_the_next_start(
                                      "profile": "main", "message": "spot:BTC_USDT: x"})
     qtbot.waitUntil(lambda: any("[main] x" in row[3]
                                 for row in again.window.journal.row_texts()), timeout=5_000)
+
+
+def test_a_stop_answered_only_after_the_deadline_is_fired_and_the_card_stays(
+        make_app: AppFactory, demo_sim: Simulator, qtbot: Any) -> None:
+    app = make_app()
+    app.arm([BTC, ETH, OPT], 5, 1.25)
+    qtbot.waitUntil(lambda: all(s is State.ARMED for s in card_states(app).values()),
+                    timeout=10_000)
+    # Every request hangs longer than the countdown has left; STOP is pressed meanwhile.
+    fault = demo_sim.add_fault("hang", path="/api/v4/spot/countdown_cancel_all")
+    options_fault = demo_sim.add_fault("hang", path="/api/v4/options/countdown_cancel_all")
+    app.stop()
+    qtbot.waitUntil(lambda: len(demo_sim.firings()) == 3, timeout=10_000)
+    demo_sim.clear_faults(fault)
+    demo_sim.clear_faults(options_fault)
+    qtbot.waitUntil(lambda: all(s is State.FIRED for s in card_states(app).values()),
+                    timeout=15_000)
+    qtbot.waitUntil(lambda: any("FIRED before the stop was confirmed" in t
+                                for t in app.window.banner.texts()), timeout=5_000)
+    card = app.window.cards[BTC]
+    assert card.headline.text().startswith("FIRED")
+    assert "before the exchange confirmed the stop" in card.reason.text()
+    assert card.dismiss.isVisibleTo(card)  # it stays until dismissed
