@@ -21,6 +21,7 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from gui.adapter import EngineAdapter, PreciseClock
+from gui.core.armed import ArmedRecorder
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
 from gui.dialogs.quit_dialog import QuitDialog
@@ -305,7 +306,6 @@ class AppController(QObject):
                    profile: str | None = None) -> bool:
         """Talk to the exchange through ``client`` from now on (a new engine for it). With a
         ``profile``, what is armed is recorded, and what earlier runs left is shown."""
-        from gui.core.armed import ArmedRecorder
         from gui.core.heartbeat import Engine
 
         if self.engine is not None and (self.engine.armed_targets or self._stopping):
@@ -828,6 +828,11 @@ class AppController(QObject):
                 await engine.shutdown(disarm=False)
             except Exception:
                 log.exception("Shutting the engine down failed")
+        # What the engines left armed must be on file before the process ends.
+        for engine in engines:
+            if isinstance(engine.recorder, ArmedRecorder) \
+                    and not await in_thread(engine.recorder.flush):
+                log.error("Could not finish writing what was left armed")
         self.adapter.close()
         if self.tray is not None:
             self.tray.close()

@@ -24,6 +24,7 @@ def rig_with_record(tmp_path: Path, behave: Any = None) -> tuple[Rig, ArmedRecor
 
 
 def judged(rig: Rig, tmp_path: Path) -> dict[str, armed.Reconciled]:
+    assert isinstance(rig.engine.recorder, ArmedRecorder) and rig.engine.recorder.flush()
     record = load("main", tmp_path)
     assert record is not None
     return {r.entry.target: r for r in reconcile(record, now_wall=rig.clock.wall())}
@@ -97,6 +98,7 @@ def test_a_shutdown_that_leaves_it_armed_is_live_then_fired_at_its_trigger(
         seen["trigger"] = rig.engine.status(BTC).trigger_time_ms  # type: ignore[union-attr]
 
     rig.play(scenario)
+    assert isinstance(rig.engine.recorder, ArmedRecorder) and rig.engine.recorder.flush()
     record = load("main", tmp_path)
     assert record is not None and record.targets["spot:BTC_USDT"].state == "ended"
     wall = rig.clock.wall()
@@ -121,7 +123,9 @@ def test_an_unreadable_file_is_said_plainly_and_replaced_on_the_next_write(
     path.write_text(content)
     with pytest.raises(ArmedError, match=message):
         load("main", tmp_path)
-    ArmedRecorder("main", directory=tmp_path).armed(BTC, 60, 15.0)
+    recorder = ArmedRecorder("main", directory=tmp_path)
+    recorder.armed(BTC, 60, 15.0)
+    assert recorder.flush()
     record = load("main", tmp_path)
     assert record is not None and list(record.targets) == ["spot:BTC_USDT"]
     assert json.loads(path.read_text())["version"] == armed.VERSION
@@ -130,7 +134,9 @@ def test_an_unreadable_file_is_said_plainly_and_replaced_on_the_next_write(
 def test_profile_names_never_become_paths(tmp_path: Path) -> None:
     assert armed.file_for("../x", tmp_path).parent == tmp_path
     assert armed.file_for("a b.c", tmp_path).name == "armed-a%20b.c.json"
-    ArmedRecorder("a b.c", directory=tmp_path).armed(BTC, 60, 15.0)
+    recorder = ArmedRecorder("a b.c", directory=tmp_path)
+    recorder.armed(BTC, 60, 15.0)
+    assert recorder.flush()
     assert armed.profiles_with_files(tmp_path) == ["a b.c"]
     with pytest.raises(ValueError):
         ArmedRecorder("../x", directory=tmp_path)

@@ -205,6 +205,8 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         return EXIT_OK
     finally:
         await engine.shutdown(disarm=False)
+        if recorder is not None and not await loop.run_in_executor(None, recorder.flush):
+            printer.line("Could not finish writing what was left armed; `status` may be behind.")
         journal.write("exit", front_end="runner", message="the runner stopped")
         journal.close()
 

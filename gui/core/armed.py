@@ -45,6 +45,10 @@ FILE_SUFFIX = ".json"
 VERSION = 1
 # A fired, disarmed or ended target is still listed this long after, then forgotten.
 KEEP_ENDED_S = 24 * 3600.0
+# The longest a send waits for its record to be written before it leaves anyway.
+WRITE_WAIT_S = 2.0
+# The writer thread ends after this long with nothing to write.
+IDLE_EXIT_S = 5.0
 
 
 class ArmedError(Exception):
@@ -244,7 +248,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _write(path: Path, armed: ArmedFile) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(armed.as_json(), indent=1, sort_keys=True).encode("utf-8")
+    data = json.dumps(armed.as_json(), separators=(",", ":"), sort_keys=True).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -256,13 +260,26 @@ def _write(path: Path, armed: ArmedFile) -> None:
         raise
 
 
-class ArmedRecorder:
-    """Keeps one profile's file current; the engine calls it (thread-safe: sends are recorded
-    from the request threads, just before the request leaves).
+Change = Callable[[ArmedEntry | None], ArmedEntry | None]
 
-    A failure to write is logged and the heartbeat carries on: keeping the countdown alive
-    matters more than its record. Entries of other processes (targets this one never touched)
-    are kept as they are.
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class ArmedRecorder:
+    """Keeps one profile's file current; the engine calls it from its loop and, for sends,
+    from the request threads just before the request leaves.
+
+    Changes are written by one thread of the recorder's own, in batches (beats on the same
+    second cost one write, and the engine's loop never waits on the disk); a send waits until
+    its record is written. A failure to write is logged and the heartbeat carries on: keeping
+    the countdown alive matters more than its record. Entries of targets this process never
+    touched (another process's) are kept as they are. Call :meth:`flush` before exiting.
     """
 
     def __init__(self, profile: str, base_url: str = "", *, directory: Path | None = None,
@@ -273,44 +290,94 @@ class ArmedRecorder:
         self.base_url = base_url
         self.path = file_for(profile, directory)
         self._wall = wall
-        self._lock = threading.Lock()
         self._server_minus_wall: float | None = None
         self.failed = False  # the last write failed
+        self._cond = threading.Condition()
+        self._pending: list[tuple[Target, Change]] = []
+        self._queued = 0  # changes handed in
+        self._done = 0  # changes written (or given up)
+        self._thread: threading.Thread | None = None
+        # What this process last wrote, and the file's identity then: read again only when
+        # another process has written since.
+        self._cache: ArmedFile | None = None
+        self._written: tuple[int, int, int] | None = None
 
     def set_clock(self, server_minus_wall: float) -> None:
         self._server_minus_wall = server_minus_wall
 
-    def _change(self, target: Target, change: Callable[[ArmedEntry | None], ArmedEntry | None]
-                ) -> None:
-        with self._lock:
+    def flush(self, timeout: float = WRITE_WAIT_S) -> bool:
+        """Wait until every change handed in so far is written. False if ``timeout`` came first."""
+        with self._cond:
+            ticket = self._queued
+            return self._cond.wait_for(lambda: self._done >= ticket, timeout=timeout)
+
+    def _change(self, target: Target, change: Change, *, wait: bool = False) -> None:
+        with self._cond:
+            self._pending.append((target, change))
+            self._queued += 1
+            ticket = self._queued
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="armed-record",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+            if wait:
+                self._cond.wait_for(lambda: self._done >= ticket, timeout=WRITE_WAIT_S)
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                if not self._cond.wait_for(lambda: bool(self._pending), timeout=IDLE_EXIT_S):
+                    self._thread = None  # idle: the next change starts another
+                    return
+                batch, self._pending = self._pending, []
             try:
-                with _locked(self.path):
-                    try:
-                        armed = load(self.profile, self.path.parent)
-                    except ArmedError as exc:
-                        log.warning("Replacing an unreadable state file: %s", exc)
-                        armed = None
-                    armed = armed or ArmedFile(profile=self.profile)
-                    now = self._wall()
-                    armed.base_url = self.base_url or armed.base_url
-                    if self._server_minus_wall is not None:
-                        armed.server_minus_wall = self._server_minus_wall
-                    armed.updated_at = now
+                self._apply(batch)
+            except Exception:  # never lose the writer to a bug: the next batch tries again
+                log.exception("Could not record what is armed")
+                self._cache = None
+            finally:
+                with self._cond:
+                    self._done += len(batch)
+                    self._cond.notify_all()
+
+    def _current(self) -> ArmedFile:
+        if self._cache is not None and _signature(self.path) == self._written:
+            return self._cache
+        try:
+            armed = load(self.profile, self.path.parent)
+        except ArmedError as exc:
+            log.warning("Replacing an unreadable state file: %s", exc)
+            armed = None
+        return armed or ArmedFile(profile=self.profile)
+
+    def _apply(self, batch: list[tuple[Target, Change]]) -> None:
+        try:
+            with _locked(self.path):
+                armed = self._current()
+                now = self._wall()
+                armed.base_url = self.base_url or armed.base_url
+                if self._server_minus_wall is not None:
+                    armed.server_minus_wall = self._server_minus_wall
+                armed.updated_at = now
+                for target, change in batch:
                     name = target.text
                     new = change(armed.targets.get(name))
                     if new is None:
                         armed.targets.pop(name, None)
                     else:
                         armed.targets[name] = replace(new, updated_at=now, pid=os.getpid())
-                    for old_name, old in list(armed.targets.items()):
-                        if old.state in ("disarmed", "fired", "ended") \
-                                and old.updated_at < now - KEEP_ENDED_S:
-                            del armed.targets[old_name]
-                    _write(self.path, armed)
-                    self.failed = False
-            except (OSError, ValueError) as exc:
-                self.failed = True
-                log.error("Could not write %s: %s", self.path, exc)
+                for old_name, old in list(armed.targets.items()):
+                    if old.state in ("disarmed", "fired", "ended") \
+                            and old.updated_at < now - KEEP_ENDED_S:
+                        del armed.targets[old_name]
+                _write(self.path, armed)
+                self._cache, self._written = armed, _signature(self.path)
+                self.failed = False
+        except (OSError, ValueError) as exc:
+            self.failed = True
+            self._cache = None
+            log.error("Could not write %s: %s", self.path, exc)
 
     # The engine's hook (gui.core.heartbeat.ArmedHook): never raises -----------------------
 
@@ -360,7 +427,7 @@ class ArmedRecorder:
             pending = max(base.unanswered_sent_ms or 0, sent_ms)
             return replace(base, timeout=timeout, unanswered_sent_ms=pending,
                            state="armed" if base.state in ("disarmed", "fired") else base.state)
-        self._change(target, change)
+        self._change(target, change, wait=True)
 
     def acked(self, target: Target, timeout: int, trigger_time_ms: int) -> None:
         """The exchange acknowledged a beat: its countdown now runs until ``trigger_time_ms``."""

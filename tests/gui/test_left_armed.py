@@ -36,6 +36,7 @@ def leave_armed(sim: Simulator) -> dict[str, int]:
             triggers[str(target)] = ack.trigger_time_ms
         recorder.armed(OPT, 30, 7.5)
         recorder.acked(OPT, 30, int((sim.server_time() - 40) * 1000))
+        assert recorder.flush()
     finally:
         client.close()
     return triggers
@@ -78,6 +79,8 @@ def test_a_start_shows_what_was_left_armed_and_offers_resume_and_disarm(
     qtbot.waitUntil(lambda: window.cards[ETH].state is State.DISARMED, timeout=10_000)
     assert "spot:ETH_USDT" not in demo_sim.countdowns()
 
+    assert app.engine is not None and isinstance(app.engine.recorder, ArmedRecorder)
+    assert app.engine.recorder.flush()
     [state_file] = _state_files()
     record = json.loads(state_file.read_text())
     assert record["targets"]["spot:ETH_USDT"]["state"] == "disarmed"
@@ -102,6 +105,7 @@ def test_a_card_left_armed_turns_fired_when_the_exchange_fires(
     try:
         recorder.armed(ETH, 5, 1.25)
         recorder.acked(ETH, 5, client.countdown(ETH, 5).trigger_time_ms)
+        assert recorder.flush()
     finally:
         client.close()
     app = make_app(use_tray=True)
