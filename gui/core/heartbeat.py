@@ -19,7 +19,7 @@ docs/ARCHITECTURE.md, "The engine"):
   acknowledged. A beat answered meanwhile is recorded (and journaled) like any other. A beat
   whose fate is unknown (timed out, connection dropped) could still reach the exchange later
   and arm it again; Gate refuses a request signed more than 60 s ago, so until that window has
-  closed a background sweep keeps sending ``timeout 0``.
+  closed a background sweep keeps sending ``timeout 0``. Acknowledged too late, a stop is FIRED.
 """
 
 from __future__ import annotations
