@@ -512,9 +512,10 @@ class Engine:
               request_timeout: float) -> CountdownAck:
         """In a pool thread: the request leaves now, whatever kept it waiting for a thread."""
         slot.sent(self.clock.monotonic())
-        clock = self.client.clock
-        if self.recorder is not None and timeout and clock is not None:  # before it leaves
-            self.recorder.sent(target, timeout, clock.server_time(self.clock.monotonic()))
+        if self.recorder is not None and timeout:  # before it leaves; unmeasured, by our wall
+            clock = self.client.clock
+            now = clock.server_time(self.clock.monotonic()) if clock else self.clock.wall()
+            self.recorder.sent(target, timeout, now)
         return self.client.countdown(target, timeout, request_timeout=request_timeout)
 
     def _inflight_fate_unknown(self, future: concurrent.futures.Future[Any]) -> bool:
