@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,18 @@ def test_profile_names_never_become_paths(tmp_path: Path) -> None:
     assert armed.profiles_with_files(tmp_path) == ["a b.c"]
     with pytest.raises(ValueError):
         ArmedRecorder("../x", directory=tmp_path)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="liveness is read with kill(pid, 0)")
+def test_a_countdown_another_running_process_beats_is_not_called_left_by_an_earlier_run(
+) -> None:
+    beaten = armed.ArmedEntry("spot:BTC_USDT", 60, 15.0, "armed", trigger_time_ms=2_000_000,
+                              pid=1)  # init: always running
+    ended = armed.ArmedEntry("spot:BTC_USDT", 60, 15.0, "ended", trigger_time_ms=2_000_000,
+                             pid=1)
+    record = armed.ArmedFile(profile="main", targets={"spot:BTC_USDT": beaten})
+    [live] = reconcile(record, now_wall=1_000.0)
+    assert live.owner_alive and "another running process" in live.text()
+    record.targets["spot:BTC_USDT"] = ended
+    [left] = reconcile(record, now_wall=1_000.0)
+    assert not left.owner_alive and "left armed by an earlier run" in left.text()

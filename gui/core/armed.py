@@ -104,15 +104,28 @@ class Reconciled:
     def target(self) -> Target:
         return parse_target(self.entry.target)
 
+    @property
+    def owner_alive(self) -> bool:
+        """Another process of this computer that is still running wrote it as beating."""
+        pid = self.entry.pid
+        return (self.entry.state in ("armed", "stopping") and pid != os.getpid()
+                and _process_alive(pid))
+
     def text(self) -> str:
         """One line for a person: what happened, or what will, and when."""
         when = clock_text(self.when_ms)
         if self.verdict is Verdict.LIVE:
+            who = (f"armed by another running process of this computer (pid {self.entry.pid})"
+                   if self.owner_alive else "left armed by an earlier run")
             left = f"{self.seconds_left:.0f} s" if self.seconds_left is not None else "?"
-            if self.at_the_latest:
-                return (f"left armed by an earlier run: the exchange may cancel until {when} "
-                        f"at the latest ({left} left)")
-            return f"left armed by an earlier run: the exchange cancels at {when} ({left} left)"
+            if not self.at_the_latest:
+                return f"{who}: the exchange cancels at {when} ({left} left)"
+            if self.entry.trigger_time_ms:
+                return (f"{who}: the exchange cancels at "
+                        f"{clock_text(self.entry.trigger_time_ms)}, or until {when} at the "
+                        f"latest if a beat sent without an answer landed ({left} left)")
+            return (f"{who}: its first beat was never answered; if it landed, the exchange "
+                    f"cancels until {when} at the latest ({left} left)")
         if self.verdict is Verdict.FIRED:
             return (f"FIRED at {when}: the countdown ran out and the exchange cancelled "
                     f"{self.target.describe()}")
@@ -126,7 +139,21 @@ class Reconciled:
                 else round(self.seconds_left, 3),
                 "trigger_time_ms": self.entry.trigger_time_ms, "timeout": self.entry.timeout,
                 "interval": self.entry.interval, "state": self.entry.state,
-                "updated_at": self.entry.updated_at, "pid": self.entry.pid}
+                "updated_at": self.entry.updated_at, "pid": self.entry.pid,
+                "owner_alive": self.owner_alive}
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (POSIX only: on Windows os.kill would end it)."""
+    if os.name != "posix" or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 @dataclass
