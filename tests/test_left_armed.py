@@ -82,3 +82,28 @@ def test_status_with_nothing_on_record_and_bad_input(app_env: dict[str, str]) ->
     done = gk(app_env, "status", "--json")
     assert done.returncode == 2 and "not valid JSON" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_runner_stop_acknowledged_after_the_deadline_exits_1_saying_fired(
+        profile: Simulator, app_env: dict[str, str]) -> None:
+    sim = profile
+    runner = Runner(app_env, "--profile", "sim", "--target", "spot:BTC_USDT",
+                    "--target", "options:BTC_USDT", "--timeout", "5", "--interval", "1.25")
+    runner.wait_for("beat ok", count=2)
+    # Refused (so no beat of unknown fate is left to sweep) until both countdowns have fired.
+    fault = sim.add_fault("status", status=429, label="TOO_MANY_REQUESTS")
+    runner.proc.send_signal(signal.SIGINT)
+    end = time.monotonic() + 15
+    while len(sim.firings()) < 2:
+        assert time.monotonic() < end, sim.firings()
+        time.sleep(0.05)
+    sim.clear_faults(fault)
+    code, out, err = runner.finish()
+    assert code == 1, out + err
+    assert "FIRED before the stop was confirmed" in err
+    assert "spot:BTC_USDT" in err and "options:BTC_USDT" in err
+    assert "confirmed each" not in out
+    journal = (Path(app_env["GATE_KILLSWITCH_DATA_DIR"]) / "journal.jsonl").read_text()
+    fires = [json.loads(line) for line in journal.splitlines()
+             if json.loads(line)["event"] == "fire"]
+    assert {f["target"] for f in fires} == {"spot:BTC_USDT", "options:BTC_USDT"}
