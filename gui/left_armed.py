@@ -36,13 +36,20 @@ class LeftArmed(QObject):
 
     def __init__(self, journal: Journal, show: Callable[[TargetStatus], None],
                  post: Callable[[str, str, str, str], None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *,
+                 clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
+        self.clock = clock
         self._journal = journal
         self._show = show  # hands a status to the cards, the header and the tray
         self._post = post  # (level, title, text, key): a banner
         self._left: dict[Target, Reconciled] = {}
-        self._timers: dict[Target, QTimer] = {}
+        self._deadlines: dict[Target, float] = {}  # monotonic (gui.core.clock)
+        # Once a second, not one timer per card: Qt's timers stop while the machine sleeps, the
+        # deadlines do not, and a card must turn FIRED within a second of waking.
+        self._watch = QTimer(self)
+        self._watch.setInterval(1000)
+        self._watch.timeout.connect(self._check)
         self._recorder: ArmedRecorder | None = None
 
     def __contains__(self, target: object) -> bool:
@@ -62,18 +69,15 @@ class LeftArmed(QObject):
         found, problem = reconcile_at_start(recorder, asked_set, self._journal)
         if problem:
             self._post("warning", "Cannot tell what was left armed", problem, "left-armed")
-        now = monotonic()
+        now = self.clock()
         live = []
         for r in found:
             if r.verdict is Verdict.LIVE and r.seconds_left is not None:
                 live.append(r)
                 self._left[r.target] = r
                 self._show(self._status_of(r, now + r.seconds_left))
-                timer = QTimer(self)
-                timer.setSingleShot(True)
-                timer.timeout.connect(lambda t=r.target: self._ran_out(t))
-                timer.start(int((r.seconds_left + FIRED_GRACE_S) * 1000))
-                self._timers[r.target] = timer
+                self._deadlines[r.target] = now + r.seconds_left
+                self._watch.start()
             elif r.verdict is Verdict.FIRED:
                 self._show(TargetStatus(
                     target=r.target, state=State.FIRED, timeout=r.entry.timeout,
@@ -102,10 +106,7 @@ class LeftArmed(QObject):
         out: dict[Target, int] = {}
         for target in targets:
             r = self._left.pop(target, None)
-            timer = self._timers.pop(target, None)
-            if timer is not None:
-                timer.stop()
-                timer.deleteLater()
+            self._deadlines.pop(target, None)
             if r is not None and r.entry.trigger_time_ms:
                 out[target] = r.entry.trigger_time_ms
         return out
@@ -128,9 +129,17 @@ class LeftArmed(QObject):
         self.take([target])
         return r.entry.timeout, r.entry.trigger_time_ms
 
+    def _check(self) -> None:
+        now = self.clock()
+        for target, deadline in list(self._deadlines.items()):
+            if now >= deadline + FIRED_GRACE_S:
+                self._ran_out(target)
+        if not self._deadlines:
+            self._watch.stop()
+
     def _ran_out(self, target: Target) -> None:
         r = self._left.pop(target, None)
-        self._timers.pop(target, None)
+        self._deadlines.pop(target, None)
         if r is None:
             return
         reason = (f"the countdown an earlier run left armed ran out at {clock_text(r.when_ms)}"
@@ -146,8 +155,6 @@ class LeftArmed(QObject):
                                 fired_at_ms=r.when_ms, reason=reason))
 
     def clear(self) -> None:
-        for timer in self._timers.values():
-            timer.stop()
-            timer.deleteLater()
-        self._timers.clear()
+        self._watch.stop()
+        self._deadlines.clear()
         self._left.clear()

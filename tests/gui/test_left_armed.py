@@ -174,3 +174,26 @@ def test_a_stop_answered_only_after_the_deadline_is_fired_and_the_card_stays(
     assert card.headline.text().startswith("FIRED")
     assert "before the exchange confirmed the stop" in card.reason.text()
     assert card.dismiss.isVisibleTo(card)  # it stays until dismissed
+
+
+def test_a_card_left_armed_turns_fired_at_once_after_a_suspend_with_the_network_down(
+        make_app: AppFactory, demo_sim: Simulator, qtbot: Any) -> None:
+    recorder = ArmedRecorder("main", demo_sim.base_url)
+    client = GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET)
+    try:
+        recorder.armed(ETH, 600, 150.0)
+        recorder.acked(ETH, 600, client.countdown(ETH, 600).trigger_time_ms)
+        assert recorder.flush()
+    finally:
+        client.close()
+    app = make_app()
+    asleep = [0.0]
+    # A clock that counts through a suspend, as CLOCK_BOOTTIME does; Qt's timers do not.
+    app.left_armed.clock = lambda: monotonic() + asleep[0]
+    app.use_client(GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET), "Profile: main",
+                   demo_sim.base_url, "main")
+    qtbot.waitUntil(lambda: ETH in app.window.cards, timeout=5_000)
+    assert app.window.cards[ETH].state is State.LEFT_ARMED
+    demo_sim.add_fault("drop")  # the network is down: nothing to learn from the exchange
+    asleep[0] = 601.0
+    qtbot.waitUntil(lambda: app.window.cards[ETH].state is State.FIRED, timeout=3_000)
