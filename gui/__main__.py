@@ -4,6 +4,7 @@
                     [--self-test]
     gate-killswitch run (--profile NAME | --demo) --target T [--target T ...]
     gate-killswitch keys (set|list|delete|test) ...
+    gate-killswitch status [--profile NAME] [--json] [--check]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gui import __version__
     from gui.cli.keys import add_keys_parser
     from gui.cli.runner import add_run_parser
+    from gui.cli.status import add_status_parser
 
     parser = argparse.ArgumentParser(
         prog="gate-killswitch",
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_run_parser(commands)
     add_keys_parser(commands)
+    add_status_parser(commands)
     return parser
 
 
@@ -52,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
 
         setup_logging(None)
         return run_keys(args)
+    if args.command == "status":
+        from gui.cli.status import run_status
+
+        setup_logging(None)
+        return run_status(args)
     from gui.core.journal import data_dir
 
     if args.command == "run":

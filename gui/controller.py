@@ -21,9 +21,11 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from gui.adapter import EngineAdapter, PreciseClock
+from gui.core.armed import ArmedRecorder
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
 from gui.dialogs.quit_dialog import QuitDialog
+from gui.left_armed import LeftArmed
 from gui.notifications import Notifier
 from gui.qt_workarounds import guard_refcounts
 from gui.startup import startup_figures
@@ -129,6 +131,8 @@ class AppController(QObject):
 
         self.adapter = EngineAdapter(self)
         self.adapter.attach_journal(journal)
+        self.left_armed = LeftArmed(journal, self.adapter.statusChanged.emit,
+                                    lambda *a: self.window.post(*a), self)
         self.window = MainWindow(demo=options.demo, picker=picker,
                                  journal_dir=journal.directory)
         self.window.set_close_guard(self._window_closing)
@@ -146,6 +150,8 @@ class AppController(QObject):
         w.cancelNowRequested.connect(self.cancel_now)
         w.keysRequested.connect(self.open_keys_dialog)
         w.dismissRequested.connect(self.dismiss)
+        w.resumeRequested.connect(self.resume_left)
+        w.disarmNowRequested.connect(self.disarm_left)
         w.firstPainted.connect(self._first_painted)
         w.picker.selectionChanged.connect(w.refresh_arm_state)
         if self.tray is not None:
@@ -245,6 +251,8 @@ class AppController(QObject):
         if self._phase >= Phase.STARTED:
             return
         self._advance(Phase.STARTED)
+        self.journal.write("start", front_end="window", demo=self.options.demo,
+                           message="the window started")
         self.window.show()
         if self.tray is not None:
             self.tray.show()
@@ -300,8 +308,10 @@ class AppController(QObject):
 
     # ------------------------------------------------------------------ client and profile
 
-    def use_client(self, client: GateClient, label: str, cache_key: str) -> bool:
-        """Talk to the exchange through ``client`` from now on (a new engine for it)."""
+    def use_client(self, client: GateClient, label: str, cache_key: str,
+                   profile: str | None = None) -> bool:
+        """Talk to the exchange through ``client`` from now on (a new engine for it). With a
+        ``profile``, what is armed is recorded, and what earlier runs left is shown."""
         from gui.core.heartbeat import Engine
 
         if self.engine is not None and (self.engine.armed_targets or self._stopping):
@@ -314,12 +324,17 @@ class AppController(QObject):
             self._owners.release_all()
         self.client = client
         self._cache_key = cache_key or client.base_url
-        self.engine = Engine(client, journal=self.journal, clock=PreciseClock())
+        recorder = ArmedRecorder(profile, client.base_url) if profile else None
+        self.journal.set_context(profile=profile or ("demo" if self.options.demo else None))
+        self.engine = Engine(client, journal=self.journal, clock=PreciseClock(),
+                             recorder=recorder)
         self.adapter.attach(self.engine)
         self.window.set_profile_text(label)
         self.window.set_can_arm(True)
+        self.left_armed.clear()
         for target in list(self.window.cards):
             self._remove_card(target)
+        self.left_armed.reconcile(recorder, self._pending_arm)
         if self._phase >= Phase.PAINTED:
             self.window.picker.set_client(client, self._cache_key)
             self.refresh_orders()
@@ -378,7 +393,7 @@ class AppController(QObject):
         except Exception as exc:
             self.window.post("critical", f"Profile {name}", str(exc), key="profile")
             return False
-        if not self.use_client(client, f"Profile: {name}", profile.base_url):
+        if not self.use_client(client, f"Profile: {name}", profile.base_url, name):
             client.close()
             return False
         self.window.banner.dismiss("profile")
@@ -459,11 +474,14 @@ class AppController(QObject):
             # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
             for target in list(self.window.cards):
                 status = engine.status(target)
+                if target in self.left_armed:
+                    continue  # still counting down on the exchange
                 if status is None or not (status.state.live or status.state is State.STOPPING):
                     if target not in chosen:
                         self._remove_card(target)
                         engine.forget(target)
-            warning = engine.arm(chosen, timeout, interval)
+            warning = engine.arm(chosen, timeout, interval,
+                                 left=self.left_armed.take(chosen))
         except InvalidInputError as exc:
             return str(exc)
         self.window.banner.dismiss("arm")
@@ -538,6 +556,15 @@ class AppController(QObject):
 
     def _report_stop(self, engine: Engine, results: dict[Target, bool]) -> None:
         failed = [t for t, ok in results.items() if not ok]
+        states = engine.states()
+        fired = [t for t in failed if states.get(t) is State.FIRED]
+        failed = [t for t in failed if t not in fired]
+        if fired:
+            # Said apart from "not confirmed": these countdowns ran out, their cards stay FIRED.
+            self.window.post("critical", "FIRED before the stop was confirmed",
+                             "The countdown ran out before the exchange confirmed the stop; it "
+                             "cancelled the open orders of " + ", ".join(map(str, fired)),
+                             key="stop-fired")
         if failed:
             details = []
             for target in failed:
@@ -545,7 +572,7 @@ class AppController(QObject):
                 details.append(f"{target}: {status.reason if status else 'not confirmed'}")
             self.window.post("critical", "Stop NOT confirmed",
                              "Could not confirm the stop of " + "; ".join(details), key="stop")
-        elif results:
+        elif results and not fired:
             names = ", ".join(str(t) for t in results)
             self.window.post("info", "Stopped",
                              f"The exchange confirmed every countdown is off ({names}).",
@@ -556,7 +583,29 @@ class AppController(QObject):
         if self.tray is not None:
             self.tray.forget(target)
 
+    def resume_left(self, target: Target) -> None:
+        """Resume: beat again a countdown an earlier run left, as it was left."""
+        args = self.left_armed.resume_args(target)
+        if args is not None:
+            self.arm([target], *args)
+
+    def disarm_left(self, target: Target) -> None:
+        """Disarm now: stop a countdown an earlier run left armed."""
+        engine = self.engine
+        args = self.left_armed.disarm_args(target) if engine is not None else None
+        if engine is None or args is None:
+            return
+        self.spawn(self._disarm_left(engine, target, *args))
+
+    async def _disarm_left(self, engine: Engine, target: Target, timeout: int,
+                           trigger_time_ms: int | None) -> None:
+        ok = await engine.disarm_left(target, timeout, trigger_time_ms)
+        self._refresh_mode()
+        self._report_stop(engine, {target: ok})
+
     def dismiss(self, target: Target) -> None:
+        if target in self.left_armed:
+            return  # it still counts down on the exchange
         if self.engine is not None:
             status = self.engine.status(target)
             if status is not None and (status.state.live or status.state is State.STOPPING):
@@ -811,6 +860,8 @@ class AppController(QObject):
         if self._quit_dialog is not None:
             self._quit_dialog.finish()
         await self.shutdown()
+        self.journal.write("exit", front_end="window", code=code,
+                           message="the window quit")
         self._finish(code)
 
     async def shutdown(self) -> None:
@@ -837,6 +888,11 @@ class AppController(QObject):
                 await engine.shutdown(disarm=False)
             except Exception:
                 log.exception("Shutting the engine down failed")
+        # What the engines left armed must be on file before the process ends.
+        for engine in engines:
+            if isinstance(engine.recorder, ArmedRecorder) \
+                    and not await in_thread(engine.recorder.flush):
+                log.error("Could not finish writing what was left armed")
         if self._owners is not None:
             self._owners.release_all()
         self.adapter.close()

@@ -12,13 +12,13 @@ timer is set for the moment its text next changes. The menu is rebuilt each time
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from gui.core.clock import monotonic
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target
 from gui.resources import resource_path
@@ -39,7 +39,7 @@ class Tray(QObject):
     quitRequested = Signal()
 
     def __init__(self, parent: QObject | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
         self._clock = clock
         self._statuses: dict[Target, TargetStatus] = {}

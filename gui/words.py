@@ -174,7 +174,9 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     failing = [s for s in items if s.state in (State.OVERDUE, State.DEGRADED, State.ERROR)]
     halting = [s for s in items if s.state is State.STOPPING]
     live = [s for s in items if s.state.live]
-    lefts = [left for s in live + halting
+    # Not beaten by this run, but the exchange may still be counting them down.
+    left_armed = [s for s in items if s.state is State.LEFT_ARMED]
+    lefts = [left for s in live + halting + left_armed
              if (left := s.time_left(now_mono)) is not None]
     left_text = f", {format_left(min(lefts))} left" if lefts else ""
     armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
@@ -184,15 +186,18 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
         shown = ", ".join(str(s.target) for s in group[:3])
         return shown + (f" and {len(group) - 3} more" if len(group) > 3 else "")
 
+    if left_armed:
+        left_line = f"Left armed by an earlier run: {names(left_armed)}"
+        armed_text = f"{armed_text} · {left_line}" if armed_text else f"{left_line}{left_text}"
     if fired:
         line = f"FIRED: {names(fired)}"
         return "fired", f"{line} · {armed_text}" if armed_text else line
-    if failing:
+    if failing or left_armed:
         words = ("Beats failing" if any(s.state is State.DEGRADED for s in failing)
                  else "No answer" if any(s.state is State.OVERDUE for s in failing)
                  else "Stopped")
-        line = f"{words}: {names(failing)}"
-        return "degraded", f"{line} · {armed_text}" if armed_text else line
+        line = f"{words}: {names(failing)}" if failing else ""
+        return "degraded", " · ".join(part for part in (line, armed_text) if part)
     if stopping or halting:
         return "stopping", f"Stopping… waiting for the exchange{left_text}"
     if live:

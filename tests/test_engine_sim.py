@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gui.core.client import GateClient
+from gui.core.clock import monotonic
 from gui.core.heartbeat import Engine, EngineEvent, EventKind, State
 from gui.core.journal import Journal
 from gui.core.targets import Target, parse_target
@@ -91,7 +92,7 @@ def test_steady_state_many_targets(sim: Simulator) -> None:
         while time.monotonic() < end:
             await asyncio.sleep(0.05)
             for status in run.engine.statuses():
-                left = status.time_left(time.monotonic())
+                left = status.time_left(monotonic())
                 if left is not None:
                     lefts.append(left)
         assert {run.state(t) for t in targets} == {State.ARMED}
@@ -222,7 +223,7 @@ def test_server_clock_five_minutes_off_either_way(sim: Simulator) -> None:
     def error_of_time_left(run: Run) -> float:
         status = run.engine.status(btc)
         assert status is not None
-        left = status.time_left(time.monotonic())
+        left = status.time_left(monotonic())
         assert left is not None
         true_left = sim.countdowns()["spot:BTC_USDT"] / 1000 - sim.server_time()
         return abs(left - true_left)

@@ -388,3 +388,17 @@ def test_one_descriptor_per_journal_released_on_close_or_when_dropped(tmp_path: 
     del dropped
     gc.collect()
     assert open_descriptors() == before
+
+
+def test_a_context_field_goes_into_every_record_until_removed(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.set_context(profile="main")
+    journal.write("beat", target="spot:BTC_USDT")
+    journal.write("beat", profile="other")
+    journal.set_context(profile=None)
+    journal.write("exit")
+    journal.close()
+    records = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    assert [r.get("profile") for r in records] == ["main", "other", None]
+    with pytest.raises(ValueError):
+        journal.set_context(api_key="x")

@@ -1,8 +1,9 @@
 """The headless runner: ``gate-killswitch run --profile NAME --target T ...``.
 
 The same engine as the window, on plain asyncio. It prints a line per beat and every failure;
-SIGINT or SIGTERM disarms every target and exits 0 once the exchange acknowledged (1, naming
-the targets, when a stop could not be confirmed). SIGKILL leaves the countdowns armed, and the
+SIGINT or SIGTERM disarms every target and exits 0 once the exchange acknowledged each stop in
+time (1, naming the targets, when a stop could not be confirmed, or came after the countdown had
+run out: those fired). SIGKILL leaves the countdowns armed, and the
 exchange fires them: that is the point of a dead man's switch.
 
 SIGHUP (the terminal closed, the SSH link dropped) stops the beats without a disarm, journals
@@ -11,10 +12,10 @@ watcher is gone must fire, not leave the orders unguarded. A runner started unde
 (SIGHUP ignored) keeps running. Output that cannot be written (a closed pipe, a full disk) is
 dropped; it never keeps a signal from stopping the runner.
 
-Exit codes: 0 stopped cleanly; 1 a stop was not confirmed, a countdown ran out before its stop,
-or every target ended (fired or refused), or a hang-up left them to fire; 2 bad input (more
-targets than the rate budget can keep alive, too); 3 no usable OS keyring; 4 another process
-on this computer (the window, another runner) already beats one of the targets.
+Exit codes: 0 stopped cleanly; 1 a stop was not confirmed or came too late (fired), or every
+target ended (fired or refused), or a hang-up left them to fire; 2 bad input (more targets than
+the rate budget can keep alive, too); 3 no usable OS keyring; 4 another process on this
+computer (the window, another runner) already beats one of the targets.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from gui.core.arm_request import check_arm_request
+from gui.core.armed import ArmedRecorder, Verdict, reconcile_at_start
 from gui.core.client import GateClient
 from gui.core.errors import GateError, InvalidInputError
 from gui.core.heartbeat import (
@@ -41,6 +43,7 @@ from gui.core.heartbeat import (
 )
 from gui.core.journal import Journal, JournalError
 from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
+from gui.core.orders import fetch_open_orders
 from gui.core.owners import OwnedElsewhere, Owners
 from gui.core.settings import SettingsStore
 from gui.core.targets import Target, TargetError
@@ -63,9 +66,9 @@ def add_run_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
                "options:BTC_USDT-20241001-46000-C (a contract), options:all, "
                "futures:usdt:BTC_USDT, futures:usdt:all, futures:btc:BTC_USD, futures:btc:all "
                "(futures: cancels open orders; positions stay open). Exit codes: 0 "
-               "stopped cleanly, 1 a stop was not confirmed or every target ended, 2 bad "
-               "input, 3 no usable OS keyring, 4 another process on this computer already "
-               "beats one of the targets.")
+               "stopped cleanly, 1 a stop was not confirmed or came too late (fired) or "
+               "every target ended, 2 bad input, 3 no usable OS keyring, 4 another process "
+               "on this computer already beats one of the targets.")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--profile", metavar="NAME", help="the profile whose key to use")
     source.add_argument("--demo", action="store_true",
@@ -184,16 +187,22 @@ def run_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
             stack.callback(owners.release_all)
         client = GateClient(base_url, key, secret)
         stack.callback(client.close)
-        return asyncio.run(_run(client, targets, args.timeout, interval, out, err))
+        # The demo's exchange ends with this process: nothing it arms can outlive it.
+        recorder = None if args.demo else ArmedRecorder(args.profile, base_url)
+        return asyncio.run(_run(client, targets, args.timeout, interval, out, err, recorder))
     return EXIT_FAILED  # pragma: no cover (the with block returns)
 
 
 async def _run(client: GateClient, targets: list[Target], timeout: int, interval: float,
-               out: TextIO, err: TextIO) -> int:
+               out: TextIO, err: TextIO, recorder: ArmedRecorder | None = None) -> int:
     journal = Journal()
-    engine = Engine(client, journal=journal)
+    journal.set_context(profile=recorder.profile if recorder else "demo")
+    engine = Engine(client, journal=journal, recorder=recorder)
     printer = _Printer(out)
     complain = _Printer(err)
+    journal.write("start", front_end="runner", targets=[str(t) for t in targets],
+                  timeout=timeout, interval=interval, message="the runner started")
+    left = await _reconcile(client, recorder, targets, printer, journal) if recorder else {}
     engine.subscribe(lambda e: printer.event(engine, e))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -226,9 +235,9 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         except GateError as exc:
             printer.line(f"Could not read the exchange's clock yet ({exc}); arming anyway.")
         try:
-            engine.arm(targets, timeout, interval)
+            engine.arm(targets, timeout, interval, left=left)
         except InvalidInputError as exc:  # more than the rate budget can keep alive
-            print(f"gate-killswitch run: {exc}", file=err)
+            complain.write(f"gate-killswitch run: {exc}")
             return EXIT_BAD_INPUT
         printer.line(f"Armed {len(targets)} target(s): timeout {timeout} s, a beat every "
                      f"{interval:g} s. Ctrl+C (SIGINT) or SIGTERM disarms and exits.")
@@ -253,18 +262,23 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         if engine.sweeping:
             printer.line(_SWEEP_WAIT_TEXT)
             await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
-        if failed:
-            complain.write("gate-killswitch run: the exchange did not confirm the stop of: "
-                           + ", ".join(str(t) for t in failed))
-            return EXIT_FAILED
+        unconfirmed = [t for t in failed if t not in fired]
         if fired:
-            print("gate-killswitch run: the countdown ran out before the stop reached the "
-                  "exchange (FIRED) for: " + ", ".join(str(t) for t in fired), file=err)
+            complain.write("gate-killswitch run: FIRED before the stop was confirmed (the "
+                           "exchange cancelled their orders): "
+                           + ", ".join(str(t) for t in fired))
+        if unconfirmed:
+            complain.write("gate-killswitch run: the exchange did not confirm the stop of: "
+                           + ", ".join(str(t) for t in unconfirmed))
+        if failed or fired:
             return EXIT_FAILED
         printer.line(f"Disarmed {len(results)} target(s); the exchange confirmed each.")
         return EXIT_OK
     finally:
         await engine.shutdown(disarm=False)
+        if recorder is not None and not await loop.run_in_executor(None, recorder.flush):
+            printer.line("Could not finish writing what was left armed; `status` may be behind.")
+        journal.write("exit", front_end="runner", message="the runner stopped")
         journal.close()
 
 
@@ -282,6 +296,34 @@ def _journal_hangup(journal: Journal, engine: Engine) -> None:
 
 
 _SIGHUP: int | None = getattr(signal, "SIGHUP", None)
+
+
+async def _reconcile(client: GateClient, recorder: ArmedRecorder, targets: list[Target],
+                     printer: _Printer, journal: Journal) -> dict[Target, int]:
+    """Say what earlier runs of this profile left: live countdowns (resumed only when asked
+    for) and ones that fired meanwhile, with their scopes' open orders now. Returns the trigger
+    time each resumed one was left with (a first beat taken after it means it fired)."""
+    found, problem = reconcile_at_start(recorder, set(targets), journal)
+    if problem:
+        printer.line(f"Cannot tell what an earlier run left armed: {problem}")
+    fired = [r.target for r in found if r.verdict is Verdict.FIRED]
+    orders: dict[Target, Any] = {}
+    if fired:
+        orders = await asyncio.get_running_loop().run_in_executor(
+            None, fetch_open_orders, client, fired)
+    for r in found:
+        line = f"{r.entry.target}: {r.text()}"
+        if r.verdict is Verdict.LIVE:
+            line += ("; resuming it" if r.target in targets else
+                     "; not resumed (not among --target): arm it to keep it alive")
+        else:
+            now = orders.get(r.target)
+            line += (f"; {len(now)} open order(s) in this scope now" if isinstance(now, list)
+                     else f"; open orders unknown ({now})")
+        printer.line(line)
+    return {r.target: r.entry.trigger_time_ms for r in found
+            if r.verdict is Verdict.LIVE and r.target in targets and r.entry.trigger_time_ms}
+
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> None:

@@ -34,6 +34,7 @@ from gui.core.answers import cancel_results
 from gui.core.answers import check_name as _check_name
 from gui.core.answers import expect as _expect
 from gui.core.answers import text as _text
+from gui.core.clock import monotonic as clock_monotonic
 from gui.core.errors import (
     BadResponseError,
     ClockError,
@@ -261,7 +262,7 @@ class GateClient(FuturesEndpoints):
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: Transport | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = clock_monotonic,
         wall: Callable[[], float] = time.time,
         pool_size: int = 64,
     ) -> None:

@@ -23,7 +23,7 @@ docs/ARCHITECTURE.md, "The engine"):
   acknowledged. A beat answered meanwhile is recorded (and journaled) like any other. A beat
   whose fate is unknown (timed out, connection dropped) could still reach the exchange later
   and arm it again; Gate refuses a request signed more than 60 s ago, so until that window has
-  closed a background sweep keeps sending ``timeout 0``.
+  closed a background sweep keeps sending ``timeout 0``. Acknowledged too late, a stop is FIRED.
 """
 
 from __future__ import annotations
@@ -34,34 +34,39 @@ import contextlib
 import logging
 import math
 import random
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gui.core.client import (
     DEFAULT_TIMEOUT,
-    MIN_TIMEOUT_S,
     CancelResult,
     ClockSync,
     CountdownAck,
-    check_timeout,
 )
-from gui.core.clock import Clock, SystemClock
+from gui.core.clock import Clock, SystemClock, watch_clock
+from gui.core.clock import clock_text as _clock_text
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
 from gui.core.status import EngineEvent, EventKind, State, TargetStatus
 from gui.core.targets import Target
-from gui.core.timing import Latencies, attempt_timeout, beats_per_window, capacity_problem
+from gui.core.timing import (
+    DEFAULT_INTERVAL_S,
+    DEFAULT_TIMEOUT_S,
+    MIN_INTERVAL_S,
+    Latencies,
+    attempt_timeout,
+    beats_per_window,
+    capacity_problem,
+    check_interval,
+)
 
 # Part of this module's interface: everything above the engine imports them from here.
-__all__ = ["Engine", "EngineEvent", "EventKind", "State", "TargetStatus", "check_interval"]
+__all__ = ["DEFAULT_INTERVAL_S", "DEFAULT_TIMEOUT_S", "MIN_INTERVAL_S", "Engine", "EngineEvent",
+           "EventKind", "State", "TargetStatus", "check_interval"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 60
-DEFAULT_INTERVAL_S = 15.0
-MIN_INTERVAL_S = 0.5
 # Gate refuses a request whose Timestamp is more than this far from its clock.
 SIGNATURE_WINDOW_S = 60.0
 # After the deadline (plus the clock's uncertainty), wait this much before saying "fired".
@@ -101,27 +106,12 @@ class JournalLike(Protocol):
     def write(self, event: str, **fields: object) -> Any: ...
 
 
-def check_interval(timeout: int, interval: float | None) -> tuple[float, str | None]:
-    """The beat interval to use for ``timeout``, and a warning for a risky one.
+class ArmedHook(Protocol):
+    """Records what may be armed (gui.core.armed.ArmedRecorder); never raises."""
 
-    Refused: a timeout below Gate's minimum, an interval of ``timeout`` or more, or one so
-    short it would flood the exchange.
-    """
-    check_timeout(timeout)
-    if timeout < MIN_TIMEOUT_S:
-        raise InvalidInputError(f"The timeout must be at least {MIN_TIMEOUT_S} seconds.")
-    value = timeout / 4 if interval is None else float(interval)
-    if value != value or value < MIN_INTERVAL_S:  # NaN compares unequal to itself
-        raise InvalidInputError(f"The beat interval must be at least {MIN_INTERVAL_S} seconds.")
-    if value >= timeout:
-        raise InvalidInputError(
-            f"The beat interval ({value:g} s) must be shorter than the timeout ({timeout} s): "
-            "otherwise the countdown runs out between beats.")
-    warning = None
-    if value > timeout / 3:
-        warning = (f"A beat every {value:g} s leaves little slack in a {timeout} s countdown: "
-                   f"one failed beat and it may fire. {timeout / 4:g} s is safer.")
-    return value, warning
+    def on_event(self, event: EngineEvent) -> None: ...
+
+    def sent(self, target: Target, timeout: int, server_s: float) -> None: ...
 
 
 def endpoint_of(target: Target) -> str:
@@ -174,9 +164,11 @@ class Engine:
         request_timeout: float = DEFAULT_TIMEOUT,
         rng: random.Random | None = None,
         late_window: float = SIGNATURE_WINDOW_S,
+        recorder: ArmedHook | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
+        self.recorder = recorder
         self.clock = clock or SystemClock()
         self.budget = budget or RateBudget(clock=self.clock)
         self._own_executor = executor is None
@@ -193,7 +185,6 @@ class Engine:
         self._sweeps: dict[Target, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._watch_task: asyncio.Task[None] | None = None
-        self._wall_minus_mono: float | None = None
         # Whole second of the monotonic clock -> beats set to go out on it (_beat_time).
         self._grid_load: dict[int, int] = {}
         self._closed = False
@@ -251,6 +242,8 @@ class Engine:
                 self.journal.write(kind.value, **record)
             except Exception:
                 log.exception("Could not write the journal")
+        if self.recorder is not None and worker is not None:
+            self.recorder.on_event(event)
         # The journal keeps every beat; the log (INFO and above) says what else happened.
         if kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
                     EventKind.DISARM_FAILED):
@@ -268,8 +261,10 @@ class Engine:
     # ------------------------------------------------------------------ arming
 
     def arm(self, targets: Iterable[Target], timeout: int = DEFAULT_TIMEOUT_S,
-            interval: float | None = None) -> str | None:
-        """Start a worker per target (already beating ones are left alone).
+            interval: float | None = None, *, left: Mapping[Target, int] | None = None
+            ) -> str | None:
+        """Start a worker per target (already beating ones are left alone). ``left``: the
+        ``triggerTime`` an earlier run left armed, so a first beat taken after it reads FIRED.
 
         Returns the interval warning, if any. Must be called from the engine's running loop.
         """
@@ -287,7 +282,8 @@ class Engine:
             if sweep is not None:
                 sweep.cancel()
             worker = _Worker(target=target, timeout=timeout, interval=value,
-                             generation=(current.generation + 1) if current else 0)
+                             generation=(current.generation + 1) if current else 0,
+                             trigger_time_ms=(left or {}).get(target))
             self._workers[target] = worker
             worker.reason = "sending the first beat"
             self._emit(EventKind.ARMING, worker, f"arming {target} with a {timeout} s countdown",
@@ -501,6 +497,10 @@ class Engine:
               request_timeout: float) -> CountdownAck:
         """In a pool thread: the request leaves now, whatever kept it waiting for a thread."""
         slot.sent(self.clock.monotonic())
+        if self.recorder is not None and timeout:  # before it leaves; unmeasured, by our wall
+            clock = self.client.clock
+            now = clock.server_time(self.clock.monotonic()) if clock else self.clock.wall()
+            self.recorder.sent(target, timeout, now)
         return self.client.countdown(target, timeout, request_timeout=request_timeout)
 
     def _inflight_fate_unknown(self, future: concurrent.futures.Future[Any]) -> bool:
@@ -640,6 +640,16 @@ class Engine:
         results = await asyncio.gather(*jobs)
         return dict(results)
 
+    async def disarm_left(self, target: Target, timeout: int, trigger_time_ms: int | None,
+                          give_up_after: float = 30.0) -> bool:
+        """Stop a countdown an earlier run left armed (no worker of ours beats it)."""
+        w = self._workers.get(target)
+        if w is not None and (w.state.live or w.state is State.STOPPING):
+            return False
+        w = self._workers[target] = _Worker(target=target, timeout=timeout, interval=0.0,
+                                            trigger_time_ms=trigger_time_ms)
+        return (await self._disarm_one(w, give_up_after))[1]
+
     async def _disarm_one(self, w: _Worker, give_up_after: float) -> tuple[Target, bool]:
         w.state = State.STOPPING
         w.reason = "waiting for the exchange to confirm"
@@ -685,12 +695,10 @@ class Engine:
         last_error: GateError | None = None
         while True:
             ack, error = await self._attempt(w, 0)
+            if ack is not None and self._fired_before_stop(
+                    w, ack.received_mono, latency_ms=round(ack.latency * 1000, 1)):
+                return w.target, False
             fire_at = self._fire_mono(w)
-            if ack is not None and fire_at is not None and ack.sent_mono >= fire_at:
-                # The stop left after the countdown had run out (held up by failures or by
-                # the rate budget): the exchange fired first, whatever it says to timeout 0.
-                await self._fired(w)
-                return w.target, True
             if ack is not None:
                 w.state = State.DISARMED
                 deadline = self._deadline_mono(w)
@@ -721,6 +729,9 @@ class Engine:
                        f"{w.target}: stop not confirmed ({error.message}); retrying",
                        attempt=attempt, delay_s=round(delay, 3), stopping=True)
             await self.clock.sleep(delay)
+        if self._fired_before_stop(w, self.clock.monotonic(),
+                                   f" (The stop was not confirmed: {last_error}.)"):
+            return w.target, False
         w.state = State.ERROR
         w.reason = (f"the stop was not confirmed: {last_error}. "
                     f"{self._exchange_side(w)}")
@@ -728,6 +739,26 @@ class Engine:
         if w.unknown_until > self._server_now():
             self._start_sweep(w)
         return w.target, False
+
+    def _fired_before_stop(self, w: _Worker, answered_mono: float, note: str = "",
+                           **fields: Any) -> bool:
+        """FIRED when the last countdown ran out before the stop was answered (or given up) at
+        ``answered_mono``; also when it ran out on the stop's way (the false comfort is worse)."""
+        deadline = self._deadline_mono(w)
+        if deadline is None or answered_mono <= deadline:
+            return False
+        if w.fired_at_ms is not None and w.fired_at_ms == w.trigger_time_ms:
+            w.state = State.FIRED  # said already, before the stop
+            return True
+        w.state, w.fired_at_ms = State.FIRED, w.trigger_time_ms
+        w.reason = (f"the countdown ran out at {_clock_text(w.trigger_time_ms)} before the "
+                    f"exchange confirmed the stop: it cancelled {w.target.describe()}.{note} "
+                    "Arm again to protect new orders.")
+        self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {_clock_text(w.fired_at_ms)}, "
+                   "before the stop was confirmed", fired_at_ms=w.fired_at_ms, stopping=True,
+                   **fields)
+        self._start_sweep(w)
+        return True
 
     def _start_sweep(self, w: _Worker) -> None:
         """Keep clearing the scope while a beat of unknown fate could still arm it."""
@@ -814,36 +845,30 @@ class Engine:
 
     def _ensure_watch(self) -> None:
         if self._watch_task is None or self._watch_task.done():
-            self._wall_minus_mono = self.clock.wall() - self.clock.monotonic()
-            self._watch_task = asyncio.get_running_loop().create_task(
-                self._watch(), name="clock watch")
+            self._watch_task = asyncio.get_running_loop().create_task(watch_clock(
+                self.clock, lambda: any(w.state.live for w in self._workers.values()),
+                self._fire_overdue, self._clock_jumped), name="clock watch")
 
-    async def _watch(self) -> None:
-        """Notice the wall clock moving against the monotonic one (clock set, machine asleep).
+    async def _clock_jumped(self, jump: float) -> None:
+        """Measure the exchange's clock again, so that deadlines are placed right."""
+        self._emit(EventKind.CLOCK, None,
+                   f"the wall clock moved {jump:+.1f} s against the monotonic clock "
+                   "(clock set or machine asleep); measuring the exchange's clock again",
+                   jump_s=round(jump, 3))
+        with contextlib.suppress(GateError):
+            await asyncio.get_running_loop().run_in_executor(
+                self.executor, self.client.ensure_clock, self.request_timeout)
 
-        Then measure the exchange's clock again so deadlines are placed right; a countdown that
-        ran out while the machine slept is then reported fired by its worker.
-        """
-        loop = asyncio.get_running_loop()
-        while any(w.state.live for w in self._workers.values()):
-            # About once a second, on the whole seconds the beats go out on (_beat_time),
-            # so that the app wakes once for both.
-            now = self.clock.monotonic()
-            wake = math.floor(now) + 1.0
-            if wake - now < 0.5:
-                wake += 1.0
-            await self.clock.sleep_until(wake)
-            now = self.clock.wall() - self.clock.monotonic()
-            if self._wall_minus_mono is not None and abs(now - self._wall_minus_mono) > 1.0:
-                jump = now - self._wall_minus_mono
-                self._emit(EventKind.CLOCK, None,
-                           f"the wall clock moved {jump:+.1f} s against the monotonic clock "
-                           "(clock set or machine asleep); measuring the exchange's clock again",
-                           jump_s=round(jump, 3))
-                with contextlib.suppress(GateError):
-                    await loop.run_in_executor(self.executor, self.client.ensure_clock,
-                                               self.request_timeout)
-            self._wall_minus_mono = now
+    def _fire_overdue(self) -> None:
+        """FIRED now for each countdown that ran out while its worker slept: the engine's clock
+        counts through a suspend, the loop's timers do not. One awaiting an answer judges it."""
+        now = self.clock.monotonic()
+        for w in list(self._workers.values()):
+            if not w.state.live or w.inflight is not None or not self._deadline_passed(w, now):
+                continue
+            if w.task is not None and not w.task.done():
+                w.task.cancel()
+            asyncio.get_running_loop().create_task(self._fired(w), name=f"fired {w.target}")
 
     # ------------------------------------------------------------------ shutdown
 
@@ -854,6 +879,9 @@ class Engine:
         if disarm:
             results = await self.disarm(give_up_after=give_up_after)
         for w in self._workers.values():
+            if w.state.live or w.state is State.STOPPING:
+                self._emit(EventKind.LEFT_ARMED, w, f"{w.target}: left armed; "
+                           f"{self._exchange_side(w)}", trigger_time_ms=w.trigger_time_ms)
             if w.task is not None and not w.task.done():
                 w.task.cancel()
         for task in [*(w.task for w in self._workers.values() if w.task), *self._sweeps.values(),
@@ -866,9 +894,3 @@ class Engine:
             self.executor.shutdown(wait=False, cancel_futures=True)
         return results
 
-
-def _clock_text(trigger_time_ms: int | None) -> str:
-    """An exchange time as a local clock time, e.g. 14:03:27."""
-    if not trigger_time_ms:
-        return "an unknown time"
-    return time.strftime("%H:%M:%S", time.localtime(trigger_time_ms / 1000))

@@ -145,6 +145,8 @@ class Journal:
         self._backups = backups
         self._clock = clock
         self._lock = threading.Lock()
+        # Fields every record carries unless it says otherwise (the profile in use).
+        self._context: dict[str, Any] = {}
         self._path_text = str(self.path)  # os.stat on a str: no pathlib work per record
         # The open file: a raw descriptor rather than a file object, so a Journal nobody
         # closed is not a ResourceWarning; the finalizer closes it when the Journal goes.
@@ -176,6 +178,21 @@ class Journal:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def set_context(self, **fields: object) -> None:
+        """Add these fields to every record from now on (None removes one), e.g. the profile
+        in use, so that a journal shared by the window and runners tells their records apart."""
+        for name in fields:
+            if name in RESERVED_FIELDS:
+                raise ValueError(f"journal field {name!r} is reserved")
+            _check_field_name(name)
+        context = dict(self._context)
+        for name, value in fields.items():
+            if value is None:
+                context.pop(name, None)
+            else:
+                context[name] = _clean(value)
+        self._context = context  # replaced whole: a writer on another thread sees one or the other
+
     def write(self, event: str, **fields: object) -> dict[str, Any]:
         """Append one record and return it (as written). Listeners are called afterwards.
 
@@ -190,6 +207,7 @@ class Journal:
             _check_field_name(name)
         ts = self._clock()
         record: dict[str, Any] = {"t": _utc_text(ts), "ts": round(ts, 3), "event": redact(event)}
+        record.update(self._context)
         for name, value in fields.items():
             record[name] = _clean(value)
         # ASCII with escapes: a lone surrogate in some exception text cannot make it fail.

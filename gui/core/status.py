@@ -19,6 +19,7 @@ class State(Enum):
     STOPPING = "stopping"
     DISARMED = "disarmed"
     ERROR = "error"
+    LEFT_ARMED = "left_armed"  # by an earlier run: no worker here, the exchange counts down
 
     @property
     def words(self) -> str:
@@ -40,6 +41,7 @@ _STATE_WORDS = {
     State.STOPPING: "stopping…",
     State.DISARMED: "disarmed",
     State.ERROR: "stopped by an error",
+    State.LEFT_ARMED: "left armed by an earlier run",
 }
 
 
@@ -59,6 +61,7 @@ class EventKind(Enum):
     CANCEL_NOW = "cancel_now"
     CLOCK = "clock"
     WARNING = "warning"
+    LEFT_ARMED = "left_armed"  # shut down without a stop: the countdown runs on
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,8 @@ class TargetStatus:
 
     def time_left(self, now_mono: float) -> float | None:
         """Seconds until the exchange fires, or None when nothing is counting down."""
-        if self.deadline_mono is None or self.state not in (State.ARMED, State.OVERDUE,
-                                                            State.DEGRADED, State.STOPPING):
+        if self.deadline_mono is None or self.state not in (
+                State.ARMED, State.OVERDUE, State.DEGRADED, State.STOPPING, State.LEFT_ARMED):
             return None
         return self.deadline_mono - now_mono
 

@@ -1,4 +1,5 @@
-"""How long the engine waits for an answer, when silence becomes news, and what a budget carries.
+"""How often to beat, how long the engine waits for an answer, when silence becomes news, and
+what a budget carries.
 
 The usual failure of a trader's connection is silence: packets vanish and no error comes back.
 Three rules make that as visible as an error:
@@ -16,6 +17,13 @@ from __future__ import annotations
 
 import collections
 import math
+
+from gui.core.client import MIN_TIMEOUT_S, check_timeout
+from gui.core.errors import InvalidInputError
+
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_INTERVAL_S = 15.0
+MIN_INTERVAL_S = 0.5
 
 OVERDUE_FLOOR_S = 2.0
 OVERDUE_P95_FACTOR = 3.0
@@ -103,3 +111,26 @@ def capacity_problem(load: float, new_targets: int, interval: float, timeout: in
                 f"'{product}:all' target; nothing was armed.")
     return (f"{head} No more targets fit on {product}; protect the whole market with one "
             f"'{product}:all' target instead; nothing was armed.")
+
+
+def check_interval(timeout: int, interval: float | None) -> tuple[float, str | None]:
+    """The beat interval to use for ``timeout``, and a warning for a risky one.
+
+    Refused: a timeout below Gate's minimum, an interval of ``timeout`` or more, or one so
+    short it would flood the exchange.
+    """
+    check_timeout(timeout)
+    if timeout < MIN_TIMEOUT_S:
+        raise InvalidInputError(f"The timeout must be at least {MIN_TIMEOUT_S} seconds.")
+    value = timeout / 4 if interval is None else float(interval)
+    if value != value or value < MIN_INTERVAL_S:  # NaN compares unequal to itself
+        raise InvalidInputError(f"The beat interval must be at least {MIN_INTERVAL_S} seconds.")
+    if value >= timeout:
+        raise InvalidInputError(
+            f"The beat interval ({value:g} s) must be shorter than the timeout ({timeout} s): "
+            "otherwise the countdown runs out between beats.")
+    warning = None
+    if value > timeout / 3:
+        warning = (f"A beat every {value:g} s leaves little slack in a {timeout} s countdown: "
+                   f"one failed beat and it may fire. {timeout / 4:g} s is safer.")
+    return value, warning

@@ -79,9 +79,15 @@ EVENT_WORDS = {
     "cancel_now": "cancel now",
     "clock": "clock",
     "warning": "warning",
+    "left_armed": "LEFT ARMED",
+    "reconcile": "found on start",
+    "resume": "resume",
+    "start": "app start",
+    "exit": "app exit",
 }
 _LOUD = {"fire", "disarm_failed", "error"}
-_WARN = {"failure", "overdue", "degraded", "time_short", "retry", "warning", "clock"}
+_WARN = {"failure", "overdue", "degraded", "time_short", "retry", "warning", "clock",
+         "left_armed", "reconcile"}
 _QUIET = {"beat", "retry"}
 
 HEADERS = ("Time", "Event", "Target", "Details")
@@ -121,6 +127,10 @@ def row_for(record: dict[str, Any]) -> Row:
     message = str(record.get("message", "") or "")
     if target and message.startswith(f"{target}: "):
         message = message[len(target) + 2:]  # the Target column says it already
+    profile = record.get("profile")
+    if profile:
+        # The window and runners of several profiles may share one journal.
+        message = f"[{profile}] {message}"
     return Row((when, EVENT_WORDS.get(event, event), target, message), event,
                event in _LOUD, event in _WARN, event in _QUIET)
 

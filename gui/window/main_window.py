@@ -17,7 +17,6 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.client import OpenOrder
+from gui.core.clock import monotonic
 from gui.core.errors import InvalidInputError
 from gui.core.heartbeat import (
     DEFAULT_INTERVAL_S,
@@ -107,13 +107,15 @@ class MainWindow(QMainWindow):
     cancelNowRequested = Signal()
     keysRequested = Signal()
     dismissRequested = Signal(object)  # Target
+    resumeRequested = Signal(object)  # Target (a card left armed by an earlier run)
+    disarmNowRequested = Signal(object)  # Target (likewise)
     firstPainted = Signal()
     timingChanged = Signal()
     armableChanged = Signal(bool)  # whether ARM can be pressed now
 
     def __init__(self, *, demo: bool = False, picker: QWidget | None = None,
                  journal_dir: object = None, parent: QWidget | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
         self._clock = clock
         # One single-shot timer, set after each repaint for the next change (see tick).
@@ -598,6 +600,8 @@ class MainWindow(QMainWindow):
         if card is None:
             card = TargetCard(status.target, clock=self._clock)
             card.dismissRequested.connect(self.dismissRequested.emit)
+            card.resumeRequested.connect(self.resumeRequested.emit)
+            card.disarmNowRequested.connect(self.disarmNowRequested.emit)
             self.cards[status.target] = card
             self.grid.add_card(card)
             self._update_empty()

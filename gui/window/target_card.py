@@ -16,7 +16,6 @@ fired cards change their whole frame, and a fired card stays until dismissed or 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.client import OpenOrder
+from gui.core.clock import monotonic
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target
 from gui.resources import state_icon
@@ -59,6 +59,7 @@ STATE_LOOK: dict[State, tuple[str, str]] = {
     State.STOPPING: ("stopping", "STOPPING…"),
     State.DISARMED: ("disarmed", "DISARMED"),
     State.ERROR: ("error", "STOPPED"),
+    State.LEFT_ARMED: ("degraded", "LEFT ARMED"),
 }
 
 #: how late a new whole second may be drawn, to share its repaint with changes just after it
@@ -87,9 +88,11 @@ class TargetCard(QFrame):
     """The card of one target. Call :meth:`set_status` on events and :meth:`tick` on repaints."""
 
     dismissRequested = Signal(object)  # Target
+    resumeRequested = Signal(object)  # Target: beat again a countdown an earlier run left
+    disarmNowRequested = Signal(object)  # Target: stop a countdown an earlier run left
 
     def __init__(self, target: Target, parent: QWidget | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
         self.target = target
         self._clock = clock
@@ -150,6 +153,18 @@ class TargetCard(QFrame):
         # A method, not a lambda holding the card: the connection must not keep the card alive.
         self.dismiss.clicked.connect(self._dismiss_clicked)
         self.dismiss.hide()
+        self.resume = QPushButton("Resume")
+        self.resume.setObjectName("resumeButton")
+        self.resume.setAccessibleName(f"Resume the countdown of {target}")
+        self.resume.setToolTip("Beat again with the same timeout and interval, from this window.")
+        self.resume.clicked.connect(self._resume_clicked)
+        self.disarm_now = QPushButton("Disarm now")
+        self.disarm_now.setObjectName("disarmNowButton")
+        self.disarm_now.setAccessibleName(f"Disarm the countdown of {target} now")
+        self.disarm_now.setToolTip("Tell the exchange to switch this countdown off now.")
+        self.disarm_now.clicked.connect(self._disarm_now_clicked)
+        for button in (self.resume, self.disarm_now):
+            button.hide()
 
         head = QHBoxLayout()
         head.setSpacing(10)
@@ -182,6 +197,8 @@ class TargetCard(QFrame):
 
         foot = QHBoxLayout()
         foot.addStretch(1)
+        foot.addWidget(self.resume)
+        foot.addWidget(self.disarm_now)
         foot.addWidget(self.dismiss)
 
         layout = QVBoxLayout(self)
@@ -217,9 +234,16 @@ class TargetCard(QFrame):
         self._set(self.pill, "pill", word)
         self._set(self.fires_at, "fires", self._fires_text(status))
         live_or_stopping = status.state.live or status.state is State.STOPPING
-        self.dismiss.setVisible(not live_or_stopping)
+        left_armed = status.state is State.LEFT_ARMED
+        # A countdown left armed still runs on the exchange: it is resumed or disarmed, not
+        # dismissed.
+        self.dismiss.setVisible(not live_or_stopping and not left_armed)
+        self.resume.setVisible(left_armed)
+        self.disarm_now.setVisible(left_armed)
         headline = ""
-        if status.state is State.FIRED:
+        if left_armed:
+            headline = "LEFT ARMED by an earlier run — not kept alive by this window"
+        elif status.state is State.FIRED:
             headline = f"FIRED — orders cancelled at {clock_text(status.fired_at_ms)}"
         elif status.state is State.ERROR:
             headline = "STOPPED — this target is no longer kept alive"
@@ -253,6 +277,12 @@ class TargetCard(QFrame):
 
     def _dismiss_clicked(self) -> None:
         self.dismissRequested.emit(self.target)
+
+    def _resume_clicked(self) -> None:
+        self.resumeRequested.emit(self.target)
+
+    def _disarm_now_clicked(self) -> None:
+        self.disarmNowRequested.emit(self.target)
 
     # ------------------------------------------------------------------ repaint
 
@@ -291,6 +321,7 @@ class TargetCard(QFrame):
                 State.DEGRADED: "left · beats failing",
                 State.STOPPING: "left · stopping…",
                 State.ERROR: "left on the exchange's countdown",
+                State.LEFT_ARMED: "until the exchange cancels · not renewed",
             }.get(state, "left")
         big_changed = self._set(self.countdown, "big", big)
         if big_changed or self._bar_due:

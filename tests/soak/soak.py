@@ -372,10 +372,15 @@ async def _soak(config: SoakConfig, report: SoakReport, sim: Simulator,
         sim.clear_faults()
         stop_mono = time.monotonic()
         results = await engine.disarm()
-        report.stop_confirmed = all(results.values())
+        # The fired ones stay FIRED through the stop (their cards must not turn "disarmed").
+        report.stop_confirmed = all(ok for t, ok in results.items() if t not in chosen)
         if not report.stop_confirmed:
             report.problems.append("some stops were not confirmed: "
                                    f"{[str(t) for t, ok in results.items() if not ok]}")
+        unfired = {str(t): s.state.value for t in chosen
+                   if (s := engine.status(t)) is not None and s.state is not State.FIRED}
+        if unfired:
+            report.problems.append(f"fired targets no longer say FIRED after the stop: {unfired}")
         await engine.wait_sweeps(timeout=config.late_window + 30)
         report.countdowns_left = sim.countdowns()
         if report.countdowns_left:
