@@ -32,6 +32,7 @@ from gui.startup import startup_figures
 from gui.tasks import in_thread
 from gui.tray import Tray
 from gui.window.main_window import MainWindow, confirm_cancel_now
+from gui.words import cancel_now_report, stop_report
 
 if TYPE_CHECKING:
     from gui.core.arm_request import ForwardedRequest, LaunchReply
@@ -555,28 +556,9 @@ class AppController(QObject):
         self._report_stop(engine, results)
 
     def _report_stop(self, engine: Engine, results: dict[Target, bool]) -> None:
-        failed = [t for t, ok in results.items() if not ok]
-        states = engine.states()
-        fired = [t for t in failed if states.get(t) is State.FIRED]
-        failed = [t for t in failed if t not in fired]
-        if fired:
-            # Said apart from "not confirmed": these countdowns ran out, their cards stay FIRED.
-            self.window.post("critical", "FIRED before the stop was confirmed",
-                             "The countdown ran out before the exchange confirmed the stop; it "
-                             "cancelled the open orders of " + ", ".join(map(str, fired)),
-                             key="stop-fired")
-        if failed:
-            details = []
-            for target in failed:
-                status = engine.status(target)
-                details.append(f"{target}: {status.reason if status else 'not confirmed'}")
-            self.window.post("critical", "Stop NOT confirmed",
-                             "Could not confirm the stop of " + "; ".join(details), key="stop")
-        elif results and not fired:
-            names = ", ".join(str(t) for t in results)
-            self.window.post("info", "Stopped",
-                             f"The exchange confirmed every countdown is off ({names}).",
-                             key="stop")
+        reasons = {t: s.reason for t in results if (s := engine.status(t)) is not None}
+        for level, title, text, key in stop_report(results, engine.states(), reasons):
+            self.window.post(level, title, text, key=key)
 
     def _remove_card(self, target: Target) -> None:
         self.window.remove_card(target)
@@ -740,22 +722,8 @@ class AppController(QObject):
         self.window.post("info", "Cancelling orders now…",
                          ", ".join(t.describe() for t in scopes), key="cancel")
         results = await engine.cancel_now(scopes)
-        parts, failed = [], False
-        for target, outcome in results.items():
-            if isinstance(outcome, list):
-                done = sum(1 for r in outcome if r.succeeded)
-                if not outcome:
-                    parts.append(f"{target}: no open orders")
-                else:
-                    parts.append(f"{target}: cancelled {done} of {len(outcome)}")
-                    failed = failed or done < len(outcome)
-            else:
-                failed = True
-                parts.append(f"{target}: failed: {outcome}")
-        self.window.post("critical" if failed else "info",
-                         "Cancel now: some orders were NOT cancelled" if failed
-                         else "Orders cancelled", "; ".join(parts) +
-                         ". The countdowns were not changed.", key="cancel")
+        level, title, text = cancel_now_report(results)
+        self.window.post(level, title, text, key="cancel")
         self.refresh_orders()
 
     # ------------------------------------------------------------------ window and tray

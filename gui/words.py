@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from gui.core.client import NO_ACCESS, READ_ONLY, READ_WRITE, UNKNOWN, KeyCheck, OpenOrder
+from gui.core.client import (
+    NO_ACCESS,
+    READ_ONLY,
+    READ_WRITE,
+    UNKNOWN,
+    CancelResult,
+    KeyCheck,
+    OpenOrder,
+)
 from gui.core.errors import GateError
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
@@ -256,3 +264,51 @@ def describe_check(check: KeyCheck) -> str:
     if not all(check.can_arm.values()):
         lines.append("The kill switch needs read-write access for each product it protects.")
     return "\n".join(lines)
+
+
+# -- what a stop and a cancel-now did ----------------------------------------------------------
+
+
+def stop_report(results: dict[Target, bool], states: dict[Target, State],
+                reasons: dict[Target, str]) -> list[tuple[str, str, str, str]]:
+    """What a STOP did, as notices (level, title, text, key): the targets whose countdown ran
+    out before the stop was confirmed (FIRED), those whose stop was not confirmed, or that every
+    countdown is off."""
+    unconfirmed = [t for t, ok in results.items() if not ok]
+    fired = [t for t in unconfirmed if states.get(t) is State.FIRED]
+    unconfirmed = [t for t in unconfirmed if t not in fired]
+    notices = []
+    if fired:
+        # Said apart from "not confirmed": these countdowns ran out, their cards stay FIRED.
+        notices.append(("critical", "FIRED before the stop was confirmed",
+                        "The countdown ran out before the exchange confirmed the stop; it "
+                        "cancelled the open orders of " + ", ".join(map(str, fired)),
+                        "stop-fired"))
+    if unconfirmed:
+        details = [f"{t}: {reasons.get(t) or 'not confirmed'}" for t in unconfirmed]
+        notices.append(("critical", "Stop NOT confirmed",
+                        "Could not confirm the stop of " + "; ".join(details), "stop"))
+    elif results and not fired:
+        names = ", ".join(str(t) for t in results)
+        notices.append(("info", "Stopped",
+                        f"The exchange confirmed every countdown is off ({names}).", "stop"))
+    return notices
+
+
+def cancel_now_report(results: Mapping[Target, Sequence[CancelResult] | GateError]
+                      ) -> tuple[str, str, str]:
+    """What a cancel-now did (level, title, text): per scope, how many orders were cancelled."""
+    parts, failed = [], False
+    for target, outcome in results.items():
+        if isinstance(outcome, GateError):
+            failed = True
+            parts.append(f"{target}: failed: {outcome}")
+        elif not outcome:
+            parts.append(f"{target}: no open orders")
+        else:
+            done = sum(1 for r in outcome if r.succeeded)
+            parts.append(f"{target}: cancelled {done} of {len(outcome)}")
+            failed = failed or done < len(outcome)
+    title = "Cancel now: some orders were NOT cancelled" if failed else "Orders cancelled"
+    return ("critical" if failed else "info", title,
+            "; ".join(parts) + ". The countdowns were not changed.")

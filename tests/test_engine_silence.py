@@ -155,7 +155,7 @@ def test_a_countdown_that_ran_out_under_429_pressure_is_reported_fired_not_disar
     rig = run(scenario, behave)
     assert _state(rig, BTC) is State.FIRED
     assert EventKind.FIRED in rig.kinds() and EventKind.DISARMED not in rig.kinds()
-    assert result == {BTC: True}
+    assert result == {BTC: False}  # not a clean stop: it fired first
 
 
 def test_arming_beyond_the_budget_is_refused_with_an_interval_that_fits() -> None:
@@ -488,7 +488,7 @@ def test_a_stop_held_up_by_429s_past_the_deadline_is_reported_fired(sim: Simulat
         sure = status.deadline_mono + status.uncertainty + 0.1
         await _until(lambda: time.monotonic() > sure)
         sim.clear_faults(fault)
-        assert (await stop) == {BTC: True}
+        assert (await stop) == {BTC: False}  # not a clean stop: it fired first
 
     events = _play_sim(sim, sim.base_url, scenario)
     kinds = [e.kind for _, e in events]

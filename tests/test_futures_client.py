@@ -265,13 +265,22 @@ def test_a_malformed_futures_countdown_answer_is_never_an_acknowledgement(
         c.countdown(BTC_USDT, 30)
 
 
-@pytest.mark.parametrize("body", [b'{"triggerTime": 1796297016238}',
-                                  b'{"triggerTime": "1796297016238"}'])
+@pytest.mark.parametrize("as_text", [False, True])
 def test_a_futures_trigger_time_is_read_as_a_number_or_a_string(sim: Simulator,
-                                                               body: bytes) -> None:
-    transport = Shaped(sim.base_url, lambda url, raw: body if "countdown" in url else raw)
+                                                               as_text: bool) -> None:
+    # The exchange's own triggerTime (a plausible one), sent back as a number or as text.
+    sent: list[int] = []
+
+    def reshape(url: str, raw: bytes) -> bytes:
+        if "countdown" not in url:
+            return raw
+        sent.append(int(json.loads(raw)["triggerTime"]))
+        value = f'"{sent[-1]}"' if as_text else str(sent[-1])
+        return f'{{"triggerTime": {value}}}'.encode()
+
+    transport = Shaped(sim.base_url, reshape)
     with GateClient(sim.base_url, TEST_KEY, TEST_SECRET, transport=transport) as c:
-        assert c.countdown(BTC_USDT, 30).trigger_time_ms == 1796297016238
+        assert c.countdown(BTC_USDT, 30).trigger_time_ms == sent[-1]
 
 
 @pytest.mark.parametrize("body", [b'{"triggerTime": "0"}', b'{"triggerTime": 0}', b"{}",

@@ -625,7 +625,8 @@ class Engine:
 
     async def disarm(self, targets: Iterable[Target] | None = None,
                      give_up_after: float = 30.0) -> dict[Target, bool]:
-        """Stop the targets (all by default). True for each whose stop the exchange acknowledged.
+        """Stop the targets (all by default). True for each whose stop the exchange acknowledged
+        before its countdown ran out (False too for one that FIRED first).
 
         A target's stop is retried until acknowledged, until ``give_up_after`` seconds have passed
         and its countdown (if any) has run out: after that there is nothing left to stop.
