@@ -28,8 +28,6 @@ from gui.core.errors import (
     ServerError,
 )
 from gui.core.heartbeat import (
-    BEAT_GRID_MIN_INTERVAL_S,
-    BEAT_GRID_SHARE,
     Engine,
     EngineEvent,
     EventKind,
@@ -39,6 +37,7 @@ from gui.core.heartbeat import (
 from gui.core.journal import Journal
 from gui.core.ratelimit import RateBudget
 from gui.core.targets import parse_target
+from gui.core.timing import BEAT_GRID_MIN_INTERVAL_S, BEAT_GRID_SHARE
 from tests.fakes import SERVER_OFFSET, SPEED, FakeClient, FakeExchange, FastClock
 
 BTC = parse_target("spot:BTC_USDT")

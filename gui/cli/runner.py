@@ -245,13 +245,15 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
             if not engine.armed_targets and not stop.is_set():
+                if engine.sweeping:
+                    printer.line(_SWEEP_WAIT_TEXT)
+                await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
+                if engine.armed_targets:
+                    continue  # a beat answered late proved one never fired: it beats again
                 ended = [s for s in engine.statuses() if s.state in (State.FIRED, State.ERROR)]
                 names = ", ".join(str(s.target) for s in ended)
                 complain.write(f"gate-killswitch run: nothing left to keep alive ({names}); "
                                "exiting.")
-                if engine.sweeping:
-                    printer.line(_SWEEP_WAIT_TEXT)
-                await engine.wait_sweeps(timeout=SWEEP_WAIT_S)
                 return EXIT_FAILED
         if hung_up:
             _journal_hangup(journal, engine)

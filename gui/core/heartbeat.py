@@ -32,33 +32,37 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from gui.core.client import (
     DEFAULT_TIMEOUT,
     CancelResult,
-    ClockSync,
     CountdownAck,
 )
 from gui.core.clock import Clock, SystemClock, watch_clock
 from gui.core.clock import clock_text as _clock_text
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
+from gui.core.orders import cancel_scopes
+from gui.core.ports import ArmedHook, CountdownClient, JournalLike
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
 from gui.core.status import EngineEvent, EventKind, State, TargetStatus
 from gui.core.targets import Target
 from gui.core.timing import (
     DEFAULT_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
+    FIRED_LATER,
     MIN_INTERVAL_S,
+    TOO_LATE,
+    BeatGrid,
     Latencies,
     attempt_timeout,
     beats_per_window,
     capacity_problem,
     check_interval,
+    late_answer,
 )
 
 # Part of this module's interface: everything above the engine imports them from here.
@@ -80,38 +84,6 @@ INFLIGHT_FIRE_WAIT_S = 0.5
 INFLIGHT_WAIT_S = 1.0
 # Above this much time left, "time is short" is not said.
 SHORT_TIME_FRACTION = 0.5
-# Beats of an interval this long or longer go out on whole seconds of the monotonic clock:
-# at most a second early, a tenth of the interval.
-BEAT_GRID_MIN_INTERVAL_S = 10.0
-# At most this many beats go out on one whole second; the others keep their own time.
-BEAT_GRID_SHARE = 8
-
-
-class CountdownClient(Protocol):
-    """What the engine needs of :class:`gui.core.client.GateClient`."""
-
-    @property
-    def clock(self) -> ClockSync | None: ...
-
-    def ensure_clock(self, timeout: float | None = None) -> ClockSync: ...
-
-    def countdown(self, target: Target, timeout: int, *,
-                  request_timeout: float | None = None) -> CountdownAck: ...
-
-    def cancel_now(self, target: Target, *, request_timeout: float | None = None
-                   ) -> list[CancelResult]: ...
-
-
-class JournalLike(Protocol):
-    def write(self, event: str, **fields: object) -> Any: ...
-
-
-class ArmedHook(Protocol):
-    """Records what may be armed (gui.core.armed.ArmedRecorder); never raises."""
-
-    def on_event(self, event: EngineEvent) -> None: ...
-
-    def sent(self, target: Target, timeout: int, server_s: float) -> None: ...
 
 
 def endpoint_of(target: Target) -> str:
@@ -148,6 +120,8 @@ class _Worker:
     unknown_until: float = 0.0
     short_warned: bool = False
     generation: int = 0
+    stopped: bool = False  # a stop was asked for: nothing beats it again
+    cleared_server: float = 0.0  # server time the sweep's last acknowledged timeout 0 was sent
 
 
 class Engine:
@@ -185,8 +159,7 @@ class Engine:
         self._sweeps: dict[Target, asyncio.Task[None]] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._watch_task: asyncio.Task[None] | None = None
-        # Whole second of the monotonic clock -> beats set to go out on it (_beat_time).
-        self._grid_load: dict[int, int] = {}
+        self._grid = BeatGrid()
         self._closed = False
 
     # ------------------------------------------------------------------ observing
@@ -358,8 +331,8 @@ class Engine:
                     return
                 continue
             if error is None:
-                # The deadline passed with the beat still unanswered: the exchange fired, or
-                # took the beat too late to matter. Whatever lands later is swept.
+                # The deadline passed with the beat still unanswered: said FIRED now. Should
+                # it land later, the sweep judges it: taken in time, it never fired.
                 w.unknown_until = max(w.unknown_until, w.inflight_signed + self.late_window + 1.0)
                 await self._fired(w)
                 return
@@ -367,27 +340,8 @@ class Engine:
                 return
 
     def _beat_time(self, due: float, interval: float) -> float:
-        """When a beat due at ``due`` (monotonic) goes out: for an interval of
-        :data:`BEAT_GRID_MIN_INTERVAL_S` or more, at the whole second at or before ``due``, while
-        that second has room for it (:data:`BEAT_GRID_SHARE`); else at ``due``.
-
-        Gate's ``triggerTime`` is the moment it took the beat plus the timeout, so the countdowns
-        of beats sent on the same fraction of a second turn their seconds together (give or take
-        the network's jitter), and the window draws them in one repaint. Early is the safe side:
-        the countdown is renewed sooner, never later. Short intervals keep their time: a second
-        would be too large a share of them. A few beats a second in step are enough; a crowd of
-        them at once would hold the GUI thread up.
-        """
-        if interval < BEAT_GRID_MIN_INTERVAL_S:
-            return due
-        second = math.floor(due)
-        if self._grid_load.get(second, 0) >= BEAT_GRID_SHARE:
-            return due
-        now = self.clock.monotonic()
-        for old in [s for s in self._grid_load if s < now - 1]:
-            del self._grid_load[old]
-        self._grid_load[second] = self._grid_load.get(second, 0) + 1
-        return float(second)
+        """When a beat due at ``due`` (monotonic) goes out: see :class:`BeatGrid`."""
+        return self._grid.place(due, interval, self.clock.monotonic())
 
     def _deadline_mono(self, w: _Worker) -> float | None:
         clock = self.client.clock
@@ -602,6 +556,12 @@ class Engine:
                    fired_at_ms=w.fired_at_ms, rearmed_by_late_beat=rearmed)
         if rearmed:
             w.unknown_until = max(w.unknown_until, self._server_now() + self.late_window)
+        inflight = w.inflight
+        if inflight is not None and not inflight.done():
+            # Registered before the sweep's own wake-up, so it is judged before any clearing.
+            loop = asyncio.get_running_loop()
+            inflight.add_done_callback(lambda f: loop.call_soon_threadsafe(
+                self._judge_late_answer, w, f))
         self._start_sweep(w)
 
     @staticmethod
@@ -652,6 +612,7 @@ class Engine:
         return (await self._disarm_one(w, give_up_after))[1]
 
     async def _disarm_one(self, w: _Worker, give_up_after: float) -> tuple[Target, bool]:
+        w.stopped = True
         w.state = State.STOPPING
         w.reason = "waiting for the exchange to confirm"
         w.next_beat_mono = None
@@ -791,11 +752,68 @@ class Engine:
                 with contextlib.suppress(TimeoutError):
                     await self._wait_event(landed, period)
                 landed.clear()
+                if w.state.live:
+                    return  # a late answer proved it never fired: its worker beats again
                 ack, error = await self._attempt(w, 0)
+                if ack is not None:
+                    w.cleared_server = ack.clock.server_time(ack.sent_mono)
                 log.info("%s: sweep timeout 0 -> %s", w.target, "ok" if ack else error)
         finally:
             if self._sweeps.get(w.target) is asyncio.current_task():
                 del self._sweeps[w.target]
+
+    def _judge_late_answer(self, w: _Worker, answer: concurrent.futures.Future[Any]) -> bool:
+        """A beat still unanswered when the engine said FIRED has been answered after all.
+        Taken in time, it renewed the countdown: the exchange did not fire then, and "orders
+        cancelled" would be false. True when the countdown still runs and the worker beats
+        again; False when it fired after all (said again, with the right time, when it fired
+        later than first said)."""
+        if answer.cancelled() or answer.exception() is not None:
+            return False
+        ack = answer.result()
+        if not isinstance(ack, CountdownAck) or not ack.timeout or w.fired_at_ms is None \
+                or self._workers.get(w.target) is not w:
+            return False  # a stop's answer, or the target was armed again since
+        if w.stopped or w.state is not State.FIRED:
+            # Stopped since: nothing is beaten again, but "orders cancelled" may not hold.
+            if ack.trigger_time_ms - ack.timeout * 1000 <= w.fired_at_ms:  # taken in time
+                self._emit(EventKind.WARNING, w, f"{w.target}: a beat answered late shows the "
+                           "exchange took it in time: the countdown may not have fired; check "
+                           "the open orders", unfired=None)
+            return False
+        clock = self.client.clock
+        taken_ms = ack.trigger_time_ms - ack.timeout * 1000
+        verdict = late_answer(w.fired_at_ms, taken_ms, ack.trigger_time_ms, self._server_now(),
+                              clock.uncertainty if clock else 1.0)
+        when = _clock_text(ack.trigger_time_ms)
+        if verdict == TOO_LATE:
+            return False  # it fired, and this beat armed a new countdown: the sweep clears it
+        if verdict == FIRED_LATER and w.cleared_server * 1000 > taken_ms:
+            # The sweep cleared the scope after that beat renewed it: whether the renewed
+            # countdown ran out first or was turned off first cannot be told from here.
+            w.reason = (f"a beat answered late shows the exchange took it in time, renewing the "
+                        f"countdown until {when}; this app also turned the countdown off "
+                        "meanwhile, so its orders may not have been cancelled: check them. Arm "
+                        "again to protect them.")
+            self._emit(EventKind.WARNING, w, f"{w.target}: {w.reason}", unfired=None)
+            return False
+        if verdict == FIRED_LATER:
+            w.trigger_time_ms = w.fired_at_ms = ack.trigger_time_ms
+            w.reason = (f"the countdown ran out at {when} (a beat answered late had renewed it "
+                        f"until then): the exchange cancelled {w.target.describe()}. Arm again "
+                        "to protect new orders.")
+            self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {when}, not earlier: a beat "
+                       "answered late had renewed the countdown until then",
+                       fired_at_ms=w.fired_at_ms, corrected=True)
+            return False
+        w.state, w.fired_at_ms, w.failures, w.short_warned = State.ARMED, None, 0, False
+        w.reason, w.inflight = "", None
+        self._record_beat(w, ack, " (answered late, but taken in time: it did not fire)")
+        self._emit(EventKind.WARNING, w, f"{w.target}: not fired after all: the exchange took "
+                   f"the beat in time and only its answer came late; the countdown runs until "
+                   f"{when}, beating again", unfired=True)
+        w.task = asyncio.get_running_loop().create_task(self._run(w), name=f"beat {w.target}")
+        return True
 
     @property
     def sweeping(self) -> list[Target]:
@@ -820,27 +838,11 @@ class Engine:
     async def cancel_now(self, targets: Iterable[Target]
                          ) -> dict[Target, list[CancelResult] | GateError]:
         """Cancel the scopes' open orders now. Countdowns are left as they are."""
-        chosen = list(dict.fromkeys(targets))
-        loop = asyncio.get_running_loop()
+        def said(target: Target, message: str, **fields: object) -> None:
+            self._emit(EventKind.CANCEL_NOW, self._workers.get(target), message, **fields)
 
-        async def one(target: Target) -> tuple[Target, list[CancelResult] | GateError]:
-            try:
-                results = await loop.run_in_executor(
-                    self.executor, lambda: self.client.cancel_now(
-                        target, request_timeout=self.request_timeout))
-            except GateError as exc:
-                self._emit(EventKind.CANCEL_NOW, self._workers.get(target),
-                           f"{target}: cancel now failed: {exc}", target=str(target),
-                           outcome="failed", error=type(exc).__name__)
-                return target, exc
-            done = sum(1 for r in results if r.succeeded)
-            self._emit(EventKind.CANCEL_NOW, self._workers.get(target),
-                       f"{target}: cancelled {done} of {len(results)} open orders now",
-                       target=str(target), outcome="ok", cancelled=done,
-                       failed=len(results) - done)
-            return target, results
-
-        return dict(await asyncio.gather(*(one(t) for t in chosen)))
+        return await cancel_scopes(self.client, self.executor, targets, self.request_timeout,
+                                   said)
 
     # ------------------------------------------------------------------ clock watch
 

@@ -1,13 +1,17 @@
-"""Which open orders belong to a protected scope, read from the exchange in one pass per product.
+"""Which open orders belong to a protected scope, read from the exchange in one pass per product;
+and cancelling a scope's open orders now.
 
 NOTE: no Qt here. The window calls :func:`fetch_open_orders` through ``in_thread``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
-from gui.core.client import GateClient, OpenOrder
+from gui.core.client import CancelResult, GateClient, OpenOrder
 from gui.core.errors import GateError
 from gui.core.targets import Product, ScopeKind, Target
 
@@ -60,3 +64,31 @@ def in_scope(target: Target, market: str) -> bool:
         return True
     # An underlying covers its contracts, named UNDERLYING-YYYYMMDD-STRIKE-C|P.
     return target.kind is ScopeKind.UNDERLYING and market.startswith(target.name + "-")
+
+
+class _Cancels(Protocol):
+    def cancel_now(self, target: Target, *, request_timeout: float | None = None
+                   ) -> list[CancelResult]: ...
+
+
+async def cancel_scopes(client: _Cancels, executor: concurrent.futures.Executor | None,
+                        targets: Iterable[Target], request_timeout: float,
+                        said: Callable[..., None]) -> dict[Target, list[CancelResult] | GateError]:
+    """Cancel the scopes' open orders now, all at once (countdowns are left as they are); each
+    outcome is also handed to ``said(target, message, **fields)`` for the journal."""
+    loop = asyncio.get_running_loop()
+
+    async def one(target: Target) -> tuple[Target, list[CancelResult] | GateError]:
+        try:
+            results = await loop.run_in_executor(
+                executor, lambda: client.cancel_now(target, request_timeout=request_timeout))
+        except GateError as exc:
+            said(target, f"{target}: cancel now failed: {exc}", target=str(target),
+                 outcome="failed", error=type(exc).__name__)
+            return target, exc
+        done = sum(1 for r in results if r.succeeded)
+        said(target, f"{target}: cancelled {done} of {len(results)} open orders now",
+             target=str(target), outcome="ok", cancelled=done, failed=len(results) - done)
+        return target, results
+
+    return dict(await asyncio.gather(*(one(t) for t in dict.fromkeys(targets))))

@@ -134,3 +134,63 @@ def check_interval(timeout: int, interval: float | None) -> tuple[float, str | N
         warning = (f"A beat every {value:g} s leaves little slack in a {timeout} s countdown: "
                    f"one failed beat and it may fire. {timeout / 4:g} s is safer.")
     return value, warning
+
+
+# What an answer that came after its target was declared fired says happened.
+TOO_LATE = "too late"  # taken after the countdown ran out: it fired, and this armed a new one
+RENEWED = "renewed"  # taken in time, and its countdown still runs: it never fired
+FIRED_LATER = "fired later"  # taken in time, but its own countdown has run out since
+# A renewed countdown this close to its end is not counted on: the next beat might not make it.
+RENEWED_MARGIN_S = 1.0
+
+
+def late_answer(fired_ms: int, taken_ms: int, new_trigger_ms: int, now_server: float,
+                uncertainty: float) -> str:
+    """Judge a beat answered after the engine said "fired" at the deadline ``fired_ms``.
+
+    The exchange took the beat at ``taken_ms`` (its ``triggerTime`` minus the timeout, on its
+    own clock, so no offset enters): after the deadline means the countdown had run out. Taken
+    in time, it renewed the countdown until ``new_trigger_ms``, which either still runs now
+    (``now_server``, give or take ``uncertainty``) or ran out since, with no beat after it.
+    """
+    if taken_ms > fired_ms:
+        return TOO_LATE
+    if new_trigger_ms / 1000.0 > now_server + uncertainty + RENEWED_MARGIN_S:
+        return RENEWED
+    return FIRED_LATER
+
+
+# Beats of an interval this long or longer go out on whole seconds of the monotonic clock:
+# at most a second early, a tenth of the interval.
+BEAT_GRID_MIN_INTERVAL_S = 10.0
+# At most this many beats go out on one whole second; the others keep their own time.
+BEAT_GRID_SHARE = 8
+
+
+class BeatGrid:
+    """Places beats in time: a beat due at ``due`` (monotonic) goes out, for an interval of
+    :data:`BEAT_GRID_MIN_INTERVAL_S` or more, at the whole second at or before ``due``, while
+    that second has room for it (:data:`BEAT_GRID_SHARE`); else at ``due``.
+
+    Gate's ``triggerTime`` is the moment it took the beat plus the timeout, so the countdowns
+    of beats sent on the same fraction of a second turn their seconds together (give or take
+    the network's jitter), and the window draws them in one repaint. Early is the safe side:
+    the countdown is renewed sooner, never later. Short intervals keep their time: a second
+    would be too large a share of them. A few beats a second in step are enough; a crowd of
+    them at once would hold the GUI thread up.
+    """
+
+    def __init__(self) -> None:
+        # Whole second of the monotonic clock -> beats set to go out on it.
+        self._load: dict[int, int] = {}
+
+    def place(self, due: float, interval: float, now: float) -> float:
+        if interval < BEAT_GRID_MIN_INTERVAL_S:
+            return due
+        second = math.floor(due)
+        if self._load.get(second, 0) >= BEAT_GRID_SHARE:
+            return due
+        for old in [s for s in self._load if s < now - 1]:
+            del self._load[old]
+        self._load[second] = self._load.get(second, 0) + 1
+        return float(second)
