@@ -157,7 +157,8 @@ def run_gui(options: GuiOptions) -> int:
     controller = AppController(
         options, settings_store=settings_store, journal=journal, profile_store=profile_store,
         client=client, client_label=label, cache_key=cache_key, simulator=simulator,
-        use_tray=False if options.self_test else None)
+        use_tray=False if options.self_test else None,
+        use_desktop_notifications=False if options.self_test else None)
     if instance is not None:
         instance.showRequested.connect(controller.show_window)
     if controller.tray is not None:

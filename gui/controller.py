@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMessageBox
 from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
+from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
 from gui.notifications import Notifier
 from gui.qt_workarounds import guard_refcounts
@@ -96,6 +97,7 @@ class AppController(QObject):
         cache_key: str = "",
         simulator: Simulator | None = None,
         use_tray: bool | None = None,
+        use_desktop_notifications: bool | None = None,
         picker: Any = None,
     ) -> None:
         super().__init__()
@@ -131,7 +133,12 @@ class AppController(QObject):
         if use_tray is None:
             use_tray = Tray.available()
         self.tray: Tray | None = Tray(self) if use_tray else None
-        self.notifier = Notifier(self.window.banner, self.tray, self)
+        desktop = None if use_desktop_notifications is False \
+            else DesktopNotifications.connect_session(self)
+        self.notifier = Notifier(self.window.banner, self.tray, self, desktop=desktop,
+                                 sound=self.settings.alert_sound)
+        self.notifier.showWindowRequested.connect(self.show_window)
+        self.notifier.stopRequested.connect(self.stop)
 
         self.adapter.eventReceived.connect(self._on_event)
         self.adapter.statusChanged.connect(self._on_status)
@@ -778,6 +785,7 @@ class AppController(QObject):
             except Exception:
                 log.exception("Shutting the engine down failed")
         self.adapter.close()
+        self.notifier.close()
         if self.tray is not None:
             self.tray.close()
             self.tray = None

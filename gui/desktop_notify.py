@@ -1,0 +1,263 @@
+"""The desktop's own notifications on Linux: ``org.freedesktop.Notifications`` over the session bus.
+
+A tray balloon vanishes after a few seconds; a critical notification from the desktop's
+notification server stays until the person dismisses it, can carry buttons (Show window, Stop)
+and a sound. :meth:`DesktopNotifications.connect` returns ``None`` wherever there is no such
+server (Windows, macOS, no session bus, nothing owning the name), and the notifier then falls
+back to the tray balloon, or to the window's banner.
+
+Why the typed interface: the ``Notify`` call's second argument is a D-Bus ``uint32`` and the
+servers (GDBus-based: GNOME Shell, dunst, xfce4-notifyd) refuse any other type, but PySide6 turns
+every Python int into an ``int32``. QtDBus does send a ``uint32`` when it calls through an
+interface's meta-object whose introspection says ``u`` with Qt types for every argument, and it
+keeps one introspected meta-object per interface name for each connection. So the app first
+introspects an object of its own that describes ``org.freedesktop.Notifications`` with Qt's type
+annotations, and the server's interface then uses that description. Calls through a meta-object
+block, so each has a short timeout, and a server that once failed to answer is not used again
+(the tray balloon takes over): a hung notification server must never hold up the beats.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    Q_ARG,
+    Q_RETURN_ARG,
+    SLOT,
+    ClassInfo,
+    QMetaObject,
+    QObject,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtDBus import (
+    QDBusAbstractAdaptor,
+    QDBusArgument,
+    QDBusConnection,
+    QDBusInterface,
+    QDBusMessage,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE = "org.freedesktop.Notifications"
+PATH = "/org/freedesktop/Notifications"
+INTERFACE = "org.freedesktop.Notifications"
+#: where the app describes the interface to itself (see the module's docstring)
+_SHAPE_PATH = "/io/github/gate_killswitch/NotificationsShape"
+#: a healthy server answers in a few milliseconds; the GUI thread waits at most this long, once
+CALL_TIMEOUT_MS = 700
+
+_NOTIFY = "Notify(QString,uint,QString,QString,QString,QStringList,QVariantMap,int)"
+_SHAPE_XML = f"""<interface name="{INTERFACE}">
+  <method name="Notify">
+    <arg name="app_name" type="s" direction="in"/>
+    <arg name="replaces_id" type="u" direction="in"/>
+    <arg name="app_icon" type="s" direction="in"/>
+    <arg name="summary" type="s" direction="in"/>
+    <arg name="body" type="s" direction="in"/>
+    <arg name="actions" type="as" direction="in"/>
+    <arg name="hints" type="a{{sv}}" direction="in"/>
+    <annotation name="org.qtproject.QtDBus.QtTypeName.In6" value="QVariantMap"/>
+    <arg name="expire_timeout" type="i" direction="in"/>
+    <arg name="id" type="u" direction="out"/>
+  </method>
+  <method name="CloseNotification">
+    <arg name="id" type="u" direction="in"/>
+  </method>
+</interface>"""
+
+URGENCY_NORMAL = 1
+URGENCY_CRITICAL = 2
+
+
+@ClassInfo(**{"D-Bus Interface": INTERFACE, "D-Bus Introspection": _SHAPE_XML})
+class _Shape(QDBusAbstractAdaptor):
+    """Describes the interface with Qt types; never called (it has no methods of its own)."""
+
+
+def _byte(value: int) -> QDBusArgument:
+    # The spec's urgency hint is a D-Bus byte; a one-character string is how PySide6 writes one.
+    arg = QDBusArgument()
+    arg << chr(value)
+    return arg
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    """What was handed to the server (for the notifier's replace-in-place and for tests)."""
+
+    key: str
+    server_id: int
+    urgency: int
+    title: str
+    text: str
+    actions: tuple[str, ...]
+
+
+class DesktopNotifications(QObject):
+    """Notifications that stay, replaced in place by key, with actions where the server has them.
+
+    ``actionInvoked(key, action)`` is emitted when the person clicks one of a notification's
+    buttons (``action`` is ``"default"`` for Show window, ``"stop"`` for Stop); ``key`` is the
+    notifier's key of the notification it was on.
+    """
+
+    actionInvoked = Signal(str, str)
+
+    def __init__(self, bus: QDBusConnection, interface: QDBusInterface, holder: QObject,
+                 capabilities: set[str], server: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bus = bus
+        self._iface = interface
+        self._holder = holder  # keeps the describing object alive
+        self.capabilities = frozenset(capabilities)
+        self.server = server
+        self.broken = False
+        self._ids: dict[str, int] = {}  # notifier key -> the server's id
+        self.sent: list[SentNotice] = []
+        for member, slot in (("ActionInvoked", "_on_action(QDBusMessage)"),
+                             ("NotificationClosed", "_on_closed(QDBusMessage)")):
+            bus.connect(SERVICE, PATH, INTERFACE, member, self, SLOT(slot))
+
+    # ------------------------------------------------------------------ finding the server
+
+    @classmethod
+    def connect_session(cls, parent: QObject | None = None) -> DesktopNotifications | None:
+        """The session bus's notification server, or ``None`` (then the tray or banner speak)."""
+        if not sys.platform.startswith("linux"):
+            return None
+        bus = QDBusConnection.sessionBus()
+        if not bus.isConnected():
+            return None
+        return cls.connect_bus(bus, parent)
+
+    @classmethod
+    def connect_bus(cls, bus: QDBusConnection,
+                    parent: QObject | None = None) -> DesktopNotifications | None:
+        reply = bus.interface().isServiceRegistered(SERVICE)
+        if not reply.value():
+            return None
+        holder = QObject()
+        _Shape(holder)
+        if not bus.objectRegisteredAt(_SHAPE_PATH) and not bus.registerObject(_SHAPE_PATH,
+                                                                               holder):
+            log.warning("Desktop notifications: could not describe the interface to Qt")
+            return None
+        # Introspecting our own object makes this connection know the interface's Qt types.
+        QDBusInterface(bus.baseService(), _SHAPE_PATH, INTERFACE, bus)
+        iface = QDBusInterface(SERVICE, PATH, INTERFACE, bus)
+        iface.setTimeout(CALL_TIMEOUT_MS)
+        if not iface.isValid() or iface.metaObject().indexOfMethod(_NOTIFY) < 0:
+            log.warning("Desktop notifications: the server's interface is not usable (%s)",
+                        iface.lastError().message())
+            return None
+        caps = iface.call("GetCapabilities")
+        info = iface.call("GetServerInformation")
+        if caps.type() is not QDBusMessage.MessageType.ReplyMessage:
+            log.warning("Desktop notifications: the server did not answer (%s)",
+                        caps.errorMessage())
+            return None
+        capabilities = {str(c) for c in (caps.arguments() or [[]])[0]}
+        server = " ".join(str(a) for a in info.arguments()[:3]) if info.arguments() else "?"
+        log.info("Desktop notifications by %s (%s)", server, ", ".join(sorted(capabilities)))
+        return cls(bus, iface, holder, capabilities, server, parent)
+
+    # ------------------------------------------------------------------ saying
+
+    @property
+    def has_actions(self) -> bool:
+        return "actions" in self.capabilities
+
+    @property
+    def plays_sounds(self) -> bool:
+        return "sound" in self.capabilities
+
+    def notify(self, key: str, title: str, text: str, *, critical: bool,
+               actions: tuple[tuple[str, str], ...] = (), sound: str = "",
+               icon: str = "") -> bool:
+        """Show (or replace in place the notification of the same ``key``). False if it failed.
+
+        ``actions`` are (action key, label) pairs, sent only if the server supports actions;
+        ``sound`` is a freedesktop sound name; a critical one never expires on its own.
+        """
+        if self.broken:
+            return False
+        flat: list[str] = []
+        if self.has_actions:
+            for action, label in actions:
+                flat += [action, label]
+        urgency = URGENCY_CRITICAL if critical else URGENCY_NORMAL
+        hints: dict[str, object] = {"urgency": _byte(urgency),
+                                    "desktop-entry": "io.github.gate_killswitch"}
+        if sound:
+            hints["sound-name"] = sound
+        replaces = self._ids.get(key, 0)
+        try:
+            server_id = QMetaObject.invokeMethod(
+                self._iface, "Notify", Qt.ConnectionType.DirectConnection, Q_RETURN_ARG("uint"),
+                Q_ARG("QString", "gate-killswitch"), Q_ARG("uint", replaces),
+                Q_ARG("QString", icon), Q_ARG("QString", title), Q_ARG("QString", text),
+                Q_ARG("QStringList", flat), Q_ARG("QVariantMap", hints),
+                Q_ARG("int", 0 if critical else -1))
+        except RuntimeError as exc:
+            server_id, error = 0, str(exc)
+        else:
+            error = self._iface.lastError().message()
+        if not server_id:
+            self.broken = True
+            log.warning("Desktop notifications failed (%s); using the tray from now on",
+                        error or "no answer")
+            return False
+        self._ids[key] = int(server_id)
+        self.sent.append(SentNotice(key, int(server_id), urgency, title, text, tuple(flat)))
+        return True
+
+    def close(self, key: str) -> None:
+        """Take the notification of ``key`` down, if one is shown (it no longer holds)."""
+        server_id = self._ids.pop(key, None)
+        if server_id is None or self.broken:
+            return
+        try:
+            QMetaObject.invokeMethod(self._iface, "CloseNotification",
+                                     Qt.ConnectionType.DirectConnection, Q_ARG("uint", server_id))
+        except RuntimeError as exc:
+            log.warning("Could not close a desktop notification: %s", exc)
+
+    def shown(self) -> dict[str, int]:
+        """The keys of the notifications believed shown, with the server's ids."""
+        return dict(self._ids)
+
+    # ------------------------------------------------------------------ hearing back
+
+    def _key_of(self, server_id: int) -> str | None:
+        for key, known in self._ids.items():
+            if known == server_id:
+                return key
+        return None
+
+    @Slot(QDBusMessage)
+    def _on_action(self, message: QDBusMessage) -> None:
+        args = message.arguments()
+        if len(args) != 2:
+            return
+        key = self._key_of(int(args[0]))
+        if key is not None:
+            self.actionInvoked.emit(key, str(args[1]))
+
+    @Slot(QDBusMessage)
+    def _on_closed(self, message: QDBusMessage) -> None:
+        args = message.arguments()
+        if args:
+            key = self._key_of(int(args[0]))
+            if key is not None:
+                self._ids.pop(key, None)
+
+    def shutdown(self) -> None:
+        for member, slot in (("ActionInvoked", "_on_action(QDBusMessage)"),
+                             ("NotificationClosed", "_on_closed(QDBusMessage)")):
+            self._bus.disconnect(SERVICE, PATH, INTERFACE, member, self, SLOT(slot))
