@@ -47,8 +47,11 @@ AUTH_ERRORS = frozenset({"AuthenticationError"})
 #: freedesktop sound names (the Sound Naming Specification) for the two alarms
 SOUND_FIRED = "alarm-clock-elapsed"
 SOUND_SHORT = "dialog-warning"
-#: the notices a person must act on: they stay until dismissed, sound and flash the taskbar
-_LOUD = ("fired", "short", "key-rejected")
+#: the two alarms that sound, by the first part of their notice's key
+_SOUNDS = {"fired": SOUND_FIRED, "short": SOUND_SHORT}
+#: the icon a desktop notification carries, by the first part of its notice's key
+_ICONS = {"fired": "fired", "short": "degraded", "degraded": "degraded", "key-rejected": "error",
+          "error": "error", "disarm": "error"}
 
 
 @dataclass(frozen=True)
@@ -181,27 +184,27 @@ class Notifier(QObject):
     def notify(self, level: str, title: str, text: str, key: str = "") -> None:
         """A notification: the desktop's if it has a server, else the tray's, else the banner."""
         what = key.split(":", 1)[0]
-        loud = what in _LOUD
+        # What a person must act on stays until dismissed; time short too, though it is only
+        # a warning in the banner: by the time it is read the countdown may have run out.
+        critical = level == "critical" or what == "short"
         sound = ""
-        if loud and self.sound and what != "key-rejected":
-            sound = SOUND_FIRED if what == "fired" else SOUND_SHORT
+        if self.sound and what in _SOUNDS:
+            sound = _SOUNDS[what]
         said = False
         desktop = self.desktop
         if desktop is not None:
             actions: tuple[tuple[str, str], ...] = ()
-            if loud:
+            if critical:
                 actions = (("default", "Show window"),)
                 if what == "short":
                     actions += (("stop", "Stop"),)
             body = html.escape(text, quote=False) if "body-markup" in desktop.capabilities \
                 else text
-            state = {"fired": "fired", "short": "degraded", "degraded": "degraded",
-                     "key-rejected": "error", "error": "error", "disarm": "error"}.get(what,
-                                                                                    "armed")
-            said = desktop.notify(key or title, title, body, critical=level == "critical",
+            icon = "armed" if level == "info" else _ICONS.get(what, "armed")
+            said = desktop.notify(key or title, title, body, critical=critical,
                                   actions=actions,
                                   sound=sound if desktop.plays_sounds else "",
-                                  icon=resource_path("icons", f"{state}.svg").as_uri())
+                                  icon=resource_path("icons", f"{icon}.svg").as_uri())
             if said and sound and desktop.plays_sounds:
                 self.soundPlayed.emit(f"hint:{sound}")
                 sound = ""
@@ -213,7 +216,7 @@ class Notifier(QObject):
         if sound:
             QApplication.beep()
             self.soundPlayed.emit("beep")
-        if loud:
+        if critical:
             # The taskbar entry flashes (or bounces) until the window is looked at.
             QApplication.alert(self.banner.window(), 0)
 

@@ -37,11 +37,11 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MIN_TIMEOUT",
     "SETTINGS_FILE",
+    "THEMES",
     "Profile",
     "Settings",
     "SettingsError",
     "SettingsStore",
-    "THEMES",
     "config_dir",
     "is_valid_profile_name",
 ]

@@ -1,0 +1,105 @@
+"""On a real X server with a tray host, a notification server and GNOME Keyring."""
+
+from __future__ import annotations
+
+import keyring.backends.SecretService
+
+from gui.core.heartbeat import State
+from gui.core.keys import KeyStore, ProfileStore
+from gui.core.settings import SettingsStore
+from gui.core.targets import parse_target
+from gui.dialogs.keys_dialog import ProfilesDialog
+from gui.tray import Tray
+from tests.desktop.busmon import closed_ids, notify_calls
+from tests.simkeys import TEST_KEY, TEST_SECRET
+
+BTC = parse_target("spot:BTC_USDT")
+
+
+def _said(bus_log, summary):
+    return [c for c in notify_calls(bus_log) if c.summary == summary]
+
+
+def test_the_tray_icon_is_embedded_in_the_tray_host(make_app, qtbot):
+    qtbot.waitUntil(Tray.available, timeout=10_000)
+    app = make_app(use_tray=True)
+    assert app.tray is not None
+    # The tray host gave the icon a place of its own on the screen: it is embedded.
+    qtbot.waitUntil(lambda: app.tray.icon.geometry().width() > 0, timeout=10_000)
+    assert app.tray.icon.isVisible()
+    assert app.tray.icon.toolTip() == "gate-killswitch — Not armed"
+
+
+def test_alerts_reach_the_notification_server_and_show_the_window(make_app, qtbot, demo_sim,
+                                                                  bus_log, stack):
+    app = make_app(use_tray=True, arm=[BTC])
+    desktop = app.notifier.desktop
+    assert desktop is not None and desktop.server.startswith("dunst")
+    sounds = []
+    app.notifier.soundPlayed.connect(sounds.append)
+    qtbot.waitUntil(lambda: BTC in app.window.cards
+                    and app.window.cards[BTC].state is State.ARMED, timeout=5_000)
+    demo_sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    qtbot.waitUntil(lambda: app.window.cards[BTC].state is State.FIRED, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(_said(bus_log, "FIRED: spot:BTC_USDT")), timeout=5_000)
+
+    (failing,) = _said(bus_log, "Beats failing: spot:BTC_USDT")
+    assert failing.urgency == 1 and failing.actions == [] and failing.expire_timeout == -1
+    (short,) = _said(bus_log, "Time is short: spot:BTC_USDT")
+    assert short.urgency == 2 and short.expire_timeout == 0  # stays until dismissed
+    assert short.actions == ["default", "Show window", "stop", "Stop"]
+    assert "fires at" in short.body
+    (fired,) = _said(bus_log, "FIRED: spot:BTC_USDT")
+    assert fired.urgency == 2 and fired.expire_timeout == 0
+    assert fired.actions == ["default", "Show window"]
+    assert fired.body.startswith("The exchange cancelled")
+    assert fired.icon.endswith("fired.svg")
+    # FIRED supersedes beats failing and time short: both were taken down.
+    assert len(closed_ids(bus_log)) == 2
+    qtbot.waitUntil(lambda: stack.dunstctl("count", "displayed") == "1", timeout=5_000)
+    # dunst plays no sounds (no "sound" capability): the system's alert sound, for each alarm.
+    assert "sound" not in desktop.capabilities and sounds == ["beep", "beep"]
+
+    # Its button (the default action) brings the window back.
+    app.window.hide()
+    stack.dunstctl("action", "0")
+    qtbot.waitUntil(app.window.isVisible, timeout=5_000)
+
+
+def test_stop_from_the_time_short_notification(make_app, qtbot, demo_sim, bus_log, stack):
+    app = make_app(use_tray=True, arm=[BTC], timeout=10, interval=2.5)
+    qtbot.waitUntil(lambda: BTC in app.window.cards
+                    and app.window.cards[BTC].state is State.ARMED, timeout=5_000)
+    fault = demo_sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    qtbot.waitUntil(lambda: bool(_said(bus_log, "Time is short: spot:BTC_USDT")), timeout=10_000)
+    # The person opens the notification's menu and picks Stop.
+    (stack.home / "pick").write_text("#Stop (Time is short: spot:BTC_USDT)")
+    stack.dunstctl("context")
+    qtbot.waitUntil(lambda: app.window.cards[BTC].state is State.STOPPING, timeout=5_000)
+    assert "#Stop (Time is short: spot:BTC_USDT)" in (stack.home / "offered").read_text()
+    demo_sim.clear_faults(fault)
+    qtbot.waitUntil(lambda: app.window.cards[BTC].state is State.DISARMED, timeout=10_000)
+    assert demo_sim.countdowns() == {} and not demo_sim.firings()
+
+
+def test_a_key_is_kept_in_gnome_keyring_through_the_keys_dialog(qtbot, qloop, demo_sim,
+                                                                tmp_path):
+    from tests.widgets.conftest import run
+    from tests.widgets.test_keys_dialog import click, fill
+
+    backend = keyring.backends.SecretService.Keyring()
+    assert backend.priority > 0  # GNOME Keyring is there and unlocked
+    profiles = ProfileStore(SettingsStore(tmp_path / "config"), KeyStore(backend))
+    dialog = ProfilesDialog(profiles)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    run(qtbot, dialog.refresh())
+    fill(qtbot, dialog, name="desk", url=demo_sim.base_url, key=TEST_KEY, secret=TEST_SECRET)
+    with qtbot.waitSignal(dialog.profilesChanged, timeout=10_000):
+        click(qtbot, dialog.save_button)
+    # Read back through a keyring of its own: the secret is in GNOME Keyring, not in memory.
+    again = KeyStore(keyring.backends.SecretService.Keyring()).load("desk")
+    assert (again.key, again.secret) == (TEST_KEY, TEST_SECRET)
+    assert TEST_SECRET not in (tmp_path / "config" / "settings.json").read_text()
+    dialog.close()
