@@ -26,9 +26,11 @@ from gui.core.orders import fetch_open_orders
 from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
 from gui.notifications import Notifier
+from gui.preferences import Preferences
 from gui.qt_workarounds import guard_refcounts
 from gui.startup import startup_figures
 from gui.tasks import in_thread
+from gui.theme import Theme
 from gui.tray import Tray
 from gui.window.main_window import MainWindow, confirm_cancel_now
 
@@ -73,6 +75,7 @@ class GuiOptions:
     timeout: int | None = None
     interval: float | None = None
     self_test: bool = False
+    start_hidden: bool = False  # started at login: in the tray, when there is one
     process_start: float = field(default_factory=time.time)
 
 
@@ -98,6 +101,7 @@ class AppController(QObject):
         simulator: Simulator | None = None,
         use_tray: bool | None = None,
         use_desktop_notifications: bool | None = None,
+        theme: Theme | None = None,
         picker: Any = None,
     ) -> None:
         super().__init__()
@@ -139,6 +143,7 @@ class AppController(QObject):
                                  sound=self.settings.alert_sound)
         self.notifier.showWindowRequested.connect(self.show_window)
         self.notifier.stopRequested.connect(self.stop)
+        self.preferences = Preferences(settings_store, self.notifier, theme, self.window, self)
 
         self.adapter.eventReceived.connect(self._on_event)
         self.adapter.statusChanged.connect(self._on_status)
@@ -148,6 +153,7 @@ class AppController(QObject):
         w.stopRequested.connect(self.stop)
         w.cancelNowRequested.connect(self.cancel_now)
         w.keysRequested.connect(self.open_keys_dialog)
+        w.preferencesRequested.connect(self.preferences.open)
         w.dismissRequested.connect(self.dismiss)
         w.firstPainted.connect(self._first_painted)
         w.picker.selectionChanged.connect(w.refresh_arm_state)
@@ -159,6 +165,7 @@ class AppController(QObject):
             self.tray.toggleWindowRequested.connect(self.toggle_window)
             self.tray.showWindowRequested.connect(self.show_window)
             self.tray.cancelNowRequested.connect(self.cancel_now)
+            self.tray.preferencesRequested.connect(self.preferences.open)
             self.tray.quitRequested.connect(self.request_quit)
 
         self._orders_timer = QTimer(self)
@@ -246,7 +253,10 @@ class AppController(QObject):
         if self._phase >= Phase.STARTED:
             return
         self._advance(Phase.STARTED)
-        self.window.show()
+        if not (self.options.start_hidden and self.tray is not None):
+            self.window.show()
+        else:  # no first paint is coming: what waits for it starts now
+            QTimer.singleShot(0, self._first_painted)
         if self.tray is not None:
             self.tray.show()
         if self.client is None and not self.options.demo and self.profile_store is not None:

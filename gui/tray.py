@@ -36,6 +36,7 @@ class Tray(QObject):
     toggleWindowRequested = Signal()
     showWindowRequested = Signal()
     cancelNowRequested = Signal()
+    preferencesRequested = Signal()
     quitRequested = Signal()
 
     def __init__(self, parent: QObject | None = None, *,
@@ -164,6 +165,9 @@ class Tray(QObject):
         cancel = QAction("Cancel orders now…", self.menu)
         cancel.triggered.connect(self.cancelNowRequested.emit)
         self.menu.addAction(cancel)
+        preferences = QAction("Preferences…", self.menu)
+        preferences.triggered.connect(self.preferencesRequested.emit)
+        self.menu.addAction(preferences)
         self.menu.addSeparator()
         quit_action = QAction("Quit", self.menu)
         quit_action.triggered.connect(self.quitRequested.emit)

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
     stopRequested = Signal()
     cancelNowRequested = Signal()
     keysRequested = Signal()
+    preferencesRequested = Signal()
     dismissRequested = Signal(object)  # Target
     firstPainted = Signal()
     timingChanged = Signal()
@@ -235,6 +236,10 @@ class MainWindow(QMainWindow):
         self.keys_button.setToolTip("Profiles: API key, secret (kept in the OS keyring) and "
                                     "exchange URL.")
         self.keys_button.clicked.connect(self.keysRequested.emit)
+        self.preferences_button = QPushButton("Preferences…")
+        self.preferences_button.setObjectName("preferencesButton")
+        self.preferences_button.setAccessibleName("Preferences: sound, theme, start at login")
+        self.preferences_button.clicked.connect(self.preferencesRequested.emit)
 
         layout = QHBoxLayout(header)
         layout.setContentsMargins(16, 10, 16, 10)
@@ -247,6 +252,7 @@ class MainWindow(QMainWindow):
         layout.addSpacing(24)
         layout.addWidget(self.profile_label)
         layout.addWidget(self.keys_button)
+        layout.addWidget(self.preferences_button)
         return header
 
     def _build_side(self) -> QWidget:
