@@ -802,7 +802,6 @@ class Engine:
         Then measure the exchange's clock again so deadlines are placed right; a countdown that
         ran out while the machine slept is then reported fired by its worker.
         """
-        loop = asyncio.get_running_loop()
         while any(w.state.live for w in self._workers.values()):
             # About once a second, on the whole seconds the beats go out on (_beat_time),
             # so that the app wakes once for both.
@@ -811,17 +810,26 @@ class Engine:
             if wake - now < 0.5:
                 wake += 1.0
             await self.clock.sleep_until(wake)
-            now = self.clock.wall() - self.clock.monotonic()
-            if self._wall_minus_mono is not None and abs(now - self._wall_minus_mono) > 1.0:
-                jump = now - self._wall_minus_mono
-                self._emit(EventKind.CLOCK, None,
-                           f"the wall clock moved {jump:+.1f} s against the monotonic clock "
-                           "(clock set or machine asleep); measuring the exchange's clock again",
-                           jump_s=round(jump, 3))
-                with contextlib.suppress(GateError):
-                    await loop.run_in_executor(self.executor, self.client.ensure_clock,
-                                               self.request_timeout)
-            self._wall_minus_mono = now
+            await self.check_clock()
+
+    async def check_clock(self) -> float:
+        """The clock watch's check, now rather than at its next second (the machine has just
+        woken, say): if the wall clock moved more than a second against the monotonic one,
+        journal it and measure the exchange's clock again. Returns the jump in seconds (0.0
+        when under a second)."""
+        now = self.clock.wall() - self.clock.monotonic()
+        previous, self._wall_minus_mono = self._wall_minus_mono, now
+        if previous is None or abs(now - previous) <= 1.0:
+            return 0.0
+        jump = now - previous
+        self._emit(EventKind.CLOCK, None,
+                   f"the wall clock moved {jump:+.1f} s against the monotonic clock "
+                   "(clock set or machine asleep); measuring the exchange's clock again",
+                   jump_s=round(jump, 3))
+        with contextlib.suppress(GateError):
+            await asyncio.get_running_loop().run_in_executor(
+                self.executor, self.client.ensure_clock, self.request_timeout)
+        return jump
 
     # ------------------------------------------------------------------ shutdown
 
