@@ -134,7 +134,7 @@ def run_gui(options: GuiOptions) -> int:
         options, settings_store=settings_store, journal=journal, profile_store=profile_store,
         client=client, client_label=label, cache_key=cache_key, simulator=simulator,
         use_tray=False if options.self_test else None,
-        use_desktop_notifications=False if options.self_test else None, theme=theme)
+        use_desktop_bus=False if options.self_test else None, theme=theme)
     if instance is not None:
         instance.showRequested.connect(controller.show_window)
     if controller.tray is not None:

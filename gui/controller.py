@@ -28,6 +28,7 @@ from gui.dialogs.quit_dialog import QuitDialog
 from gui.notifications import Notifier
 from gui.preferences import Preferences
 from gui.qt_workarounds import guard_refcounts
+from gui.sleep_watch import SleepReaction, SleepWatch
 from gui.startup import startup_figures
 from gui.tasks import in_thread
 from gui.theme import Theme
@@ -100,7 +101,7 @@ class AppController(QObject):
         cache_key: str = "",
         simulator: Simulator | None = None,
         use_tray: bool | None = None,
-        use_desktop_notifications: bool | None = None,
+        use_desktop_bus: bool | None = None,
         theme: Theme | None = None,
         picker: Any = None,
     ) -> None:
@@ -137,13 +138,17 @@ class AppController(QObject):
         if use_tray is None:
             use_tray = Tray.available()
         self.tray: Tray | None = Tray(self) if use_tray else None
-        desktop = None if use_desktop_notifications is False \
-            else DesktopNotifications.connect_session(self)
+        # The desktop's buses: notifications on the session bus, sleep on the system bus.
+        desktop = None if use_desktop_bus is False else DesktopNotifications.connect_session(self)
         self.notifier = Notifier(self.window.banner, self.tray, self, desktop=desktop,
                                  sound=self.settings.alert_sound)
         self.notifier.showWindowRequested.connect(self.show_window)
         self.notifier.stopRequested.connect(self.stop)
         self.preferences = Preferences(settings_store, self.notifier, theme, self.window, self)
+        watch = None if use_desktop_bus is False else SleepWatch.connect_system(self)
+        self.sleep = None if watch is None else SleepReaction(
+            watch, journal, lambda: self.engine, self.spawn, self._redraw_statuses,
+            self.refresh_orders, self)
 
         self.adapter.eventReceived.connect(self._on_event)
         self.adapter.statusChanged.connect(self._on_status)
@@ -563,6 +568,11 @@ class AppController(QObject):
             if new:
                 self.refresh_orders()
 
+    def _redraw_statuses(self) -> None:
+        """Every card and the tray from what the engine knows now (after a sleep, say)."""
+        for status in self.engine.statuses() if self.engine is not None else []:
+            self.adapter.statusChanged.emit(status)
+
     def _on_event(self, event: EngineEvent) -> None:
         self.notifier.on_event(event)
         if event.kind in (EventKind.ARMING, EventKind.DISARMED, EventKind.DISARM_FAILED,
@@ -796,6 +806,8 @@ class AppController(QObject):
                 log.exception("Shutting the engine down failed")
         self.adapter.close()
         self.notifier.close()
+        if self.sleep is not None:
+            self.sleep.close()
         if self.tray is not None:
             self.tray.close()
             self.tray = None

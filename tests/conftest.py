@@ -34,6 +34,7 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
     # Nor the person's desktop: no notification reaches their session bus. The desktop tests
     # run the app in a process of its own, on a private bus (tests/desktop).
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={home / 'no-session-bus'}")
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={home / 'no-system-bus'}")
     memory = MemoryKeyring()
     # Replaced without asking keyring for the current backend, which would probe the real one.
     monkeypatch.setattr(keyring.core, "_keyring_backend", memory)

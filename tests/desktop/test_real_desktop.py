@@ -25,6 +25,8 @@ TESTS = (
     "test_alerts_reach_the_notification_server_and_show_the_window",
     "test_stop_from_the_time_short_notification",
     "test_a_key_is_kept_in_gnome_keyring_through_the_keys_dialog",
+    "test_sleep_and_wake_from_logind",
+    "test_the_theme_switches_live_on_the_screen",
 )
 
 

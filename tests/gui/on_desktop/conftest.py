@@ -6,6 +6,8 @@ their own on it, on the xcb platform; the offscreen session never collects them.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,8 @@ if os.environ.get(ON_DESKTOP) != "1":
 def on_the_desktop_bus(monkeypatch: pytest.MonkeyPatch) -> None:
     """The suite's own fixtures point the session bus nowhere; these tests use the stack's."""
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", os.environ[BUS])
+    # logind lives on the system bus; here the stand-in for it lives on the private bus.
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", os.environ[BUS])
 
 
 @pytest.fixture
@@ -43,6 +47,20 @@ def bus_log(stack: DesktopStack, tmp_path: Path) -> Iterator[Path]:
     proc.terminate()
     proc.wait(timeout=5)
     stack.dunstctl("close-all")
+
+
+@pytest.fixture
+def logind(stack: DesktopStack) -> Iterator[subprocess.Popen[str]]:
+    """The stand-in for logind (tests/desktop/fake_logind.py): write "sleep\n" or "wake\n"."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.desktop.fake_logind"],
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    yield proc
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=10)
+    proc.stdout.close()
 
 
 def _wait_file(path: Path) -> bool:

@@ -10,6 +10,7 @@ from gui.core.settings import SettingsStore
 from gui.core.targets import parse_target
 from gui.dialogs.keys_dialog import ProfilesDialog
 from gui.tray import Tray
+from gui.words import clock_text
 from tests.desktop.busmon import closed_ids, notify_calls
 from tests.simkeys import TEST_KEY, TEST_SECRET
 
@@ -103,3 +104,67 @@ def test_a_key_is_kept_in_gnome_keyring_through_the_keys_dialog(qtbot, qloop, de
     assert (again.key, again.secret) == (TEST_KEY, TEST_SECRET)
     assert TEST_SECRET not in (tmp_path / "config" / "settings.json").read_text()
     dialog.close()
+
+
+def _send(logind, word):
+    logind.stdin.write(word + "\n")
+    logind.stdin.flush()
+    assert logind.stdout.readline().strip() == f"sent {word}"
+
+
+def test_sleep_and_wake_from_logind(make_app, qtbot, demo_sim, logind):
+    app = make_app(arm=[BTC])
+    assert app.sleep is not None and app.sleep.watch.listening
+    qtbot.waitUntil(lambda: BTC in app.window.cards
+                    and app.window.cards[BTC].state is State.ARMED, timeout=5_000)
+    records = []
+    app.journal.subscribe(records.append)
+    checks = []
+    real_check = app.engine.check_clock
+
+    async def check_clock():
+        checks.append(1)
+        return await real_check()
+
+    app.engine.check_clock = check_clock
+    _send(logind, "sleep")
+    qtbot.waitUntil(lambda: any(r["event"] == "sleep" for r in records), timeout=5_000)
+    (sleep,) = [r for r in records if r["event"] == "sleep"]
+    status = app.engine.status(BTC)
+    assert sleep["message"].startswith("the computer is going to sleep; the countdowns will "
+                                       f"fire at spot:BTC_USDT at "
+                                       f"{clock_text(status.trigger_time_ms)}")
+    orders_before = len(demo_sim.requests("/spot/open_orders"))
+    _send(logind, "wake")
+    qtbot.waitUntil(lambda: any(r["event"] == "wake" for r in records), timeout=5_000)
+    # At once: the clocks are checked and the orders fetched again, not at the next tick.
+    qtbot.waitUntil(lambda: checks == [1], timeout=5_000)
+    qtbot.waitUntil(lambda: len(demo_sim.requests("/spot/open_orders")) > orders_before,
+                    timeout=5_000)
+    assert app.window.cards[BTC].state is State.ARMED  # it slept a moment: nothing ran out
+
+
+def test_the_theme_switches_live_on_the_screen(make_app, qtbot, qapp):
+    from PySide6.QtCore import Qt as QtNS
+
+    from gui.theme import Theme
+
+    theme = Theme(qapp, "system")
+    try:
+        app = make_app(theme=theme)
+        qtbot.waitExposed(app.window)
+        header = app.window._header
+
+        def header_lightness() -> int:
+            image = header.grab().toImage()
+            return image.pixelColor(image.width() // 2, 4).lightness()
+
+        assert header_lightness() > 200  # light: white header
+        qapp.styleHints().colorSchemeChanged.emit(QtNS.ColorScheme.Dark)  # the desktop switched
+        assert theme.scheme == "dark"
+        qtbot.waitUntil(lambda: header_lightness() < 60, timeout=5_000)
+        app.preferences.open().theme_combo.setCurrentIndex(1)  # forced: Light
+        qtbot.waitUntil(lambda: header_lightness() > 200, timeout=5_000)
+        assert theme.choice == "light"
+    finally:
+        theme.close()
