@@ -33,6 +33,7 @@ from gui.startup import startup_figures
 from gui.tasks import in_thread
 from gui.theme import Theme
 from gui.tray import Tray
+from gui.window.compact import CompactMode
 from gui.window.main_window import MainWindow, confirm_cancel_now
 
 if TYPE_CHECKING:
@@ -145,6 +146,10 @@ class AppController(QObject):
         self.notifier.showWindowRequested.connect(self.show_window)
         self.notifier.stopRequested.connect(self.stop)
         self.preferences = Preferences(settings_store, self.notifier, theme, self.window, self)
+        self.compact = CompactMode(settings_store, self)
+        self.adapter.statusChanged.connect(self.compact.update_status)
+        self.compact.stopRequested.connect(self.stop)
+        self.compact.showWindowRequested.connect(self.show_window)
         watch = None if use_desktop_bus is False else SleepWatch.connect_system(self)
         self.sleep = None if watch is None else SleepReaction(
             watch, journal, lambda: self.engine, self.spawn, self._redraw_statuses,
@@ -159,6 +164,7 @@ class AppController(QObject):
         w.cancelNowRequested.connect(self.cancel_now)
         w.keysRequested.connect(self.open_keys_dialog)
         w.preferencesRequested.connect(self.preferences.open)
+        w.compactRequested.connect(self.compact.toggle)
         w.dismissRequested.connect(self.dismiss)
         w.firstPainted.connect(self._first_painted)
         w.picker.selectionChanged.connect(w.refresh_arm_state)
@@ -171,6 +177,7 @@ class AppController(QObject):
             self.tray.showWindowRequested.connect(self.show_window)
             self.tray.cancelNowRequested.connect(self.cancel_now)
             self.tray.preferencesRequested.connect(self.preferences.open)
+            self.tray.compactRequested.connect(self.compact.toggle)
             self.tray.quitRequested.connect(self.request_quit)
 
         self._orders_timer = QTimer(self)
@@ -516,6 +523,7 @@ class AppController(QObject):
 
     def _remove_card(self, target: Target) -> None:
         self.window.remove_card(target)
+        self.compact.forget(target)
         if self.tray is not None:
             self.tray.forget(target)
 
@@ -547,6 +555,7 @@ class AppController(QObject):
         # also depends on the selection, the timing and the key, so it is set again.
         if mode != self.window.mode or mode == "arm":
             self.window.set_mode(mode)
+        self.compact.set_mode(mode)
         if self.tray is not None:
             self.tray.set_mode(mode)
 
@@ -806,6 +815,7 @@ class AppController(QObject):
                 log.exception("Shutting the engine down failed")
         self.adapter.close()
         self.notifier.close()
+        self.compact.close()
         if self.sleep is not None:
             self.sleep.close()
         if self.tray is not None:

@@ -37,6 +37,7 @@ class Tray(QObject):
     showWindowRequested = Signal()
     cancelNowRequested = Signal()
     preferencesRequested = Signal()
+    compactRequested = Signal()
     quitRequested = Signal()
 
     def __init__(self, parent: QObject | None = None, *,
@@ -165,6 +166,9 @@ class Tray(QObject):
         cancel = QAction("Cancel orders now…", self.menu)
         cancel.triggered.connect(self.cancelNowRequested.emit)
         self.menu.addAction(cancel)
+        compact = QAction("Compact strip on top", self.menu)
+        compact.triggered.connect(self.compactRequested.emit)
+        self.menu.addAction(compact)
         preferences = QAction("Preferences…", self.menu)
         preferences.triggered.connect(self.preferencesRequested.emit)
         self.menu.addAction(preferences)

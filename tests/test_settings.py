@@ -49,6 +49,7 @@ def sample() -> Settings:
         alert_sound=False,
         theme="dark",
         start_at_login=True,
+        compact_geometry="AdnQywADAAAAAAB=",
     )
 
 
@@ -188,6 +189,7 @@ def test_wrong_types_lose_only_the_bad_fields(tmp_path: Path,
     data["alert_sound"] = "no"
     data["theme"] = "purple"
     data["start_at_login"] = 1
+    data["compact_geometry"] = ["not", "base64"]
     data["profiles"]["bad url"] = {"base_url": "http://example.com/api/v4"}
     data["profiles"]["no url"] = {}
     data["profiles"]["bad/name"] = {"base_url": LIVE_URL}
@@ -201,6 +203,7 @@ def test_wrong_types_lose_only_the_bad_fields(tmp_path: Path,
     expected.targets = []
     expected.window_geometry = None
     expected.alert_sound, expected.theme, expected.start_at_login = True, "system", False
+    expected.compact_geometry = None
     assert loaded == expected
     (aside,) = corrupt_copies(tmp_path)
     assert aside.read_text() == original

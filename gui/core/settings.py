@@ -105,6 +105,7 @@ class Settings:
     alert_sound: bool = True  # a short sound on FIRED and on "time short"
     theme: str = "system"  # one of THEMES: follow the desktop, or force light or dark
     start_at_login: bool = False  # the XDG autostart entry (Linux); off until asked for
+    compact_geometry: str | None = None  # base64 of the compact strip's saveGeometry()
 
 
 # -- reading: every field on its own, so one bad field costs only that field ---------------------
@@ -200,6 +201,7 @@ def _check(settings: Settings) -> None:
         ("alert_sound", _read_bool, settings.alert_sound),
         ("theme", _read_theme, settings.theme),
         ("start_at_login", _read_bool, settings.start_at_login),
+        ("compact_geometry", _read_optional_str, settings.compact_geometry),
     ]
     for name, reader, value in checks:
         try:
@@ -226,6 +228,7 @@ def _to_json(settings: Settings) -> dict[str, Any]:
         "alert_sound": settings.alert_sound,
         "theme": settings.theme,
         "start_at_login": settings.start_at_login,
+        "compact_geometry": settings.compact_geometry,
     }
 
 
@@ -305,6 +308,7 @@ class SettingsStore:
             ("alert_sound", _read_bool),
             ("theme", _read_theme),
             ("start_at_login", _read_bool),
+            ("compact_geometry", _read_optional_str),
         ]
         for name, reader in readers:
             if name not in raw:

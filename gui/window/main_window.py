@@ -58,6 +58,7 @@ from gui.notifications import Notice, NoticeBanner
 from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
+from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.journal_pane import JournalPane
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
     cancelNowRequested = Signal()
     keysRequested = Signal()
     preferencesRequested = Signal()
+    compactRequested = Signal()  # compact mode on or off (Ctrl+Shift+M)
     dismissRequested = Signal(object)  # Target
     firstPainted = Signal()
     timingChanged = Signal()
@@ -188,6 +190,8 @@ class MainWindow(QMainWindow):
         self.arm_shortcut.activated.connect(self._arm_shortcut)
         self.arm_shortcut_enter = QShortcut(QKeySequence("Ctrl+Enter"), self)
         self.arm_shortcut_enter.activated.connect(self._arm_shortcut)
+        self.compact_shortcut = QShortcut(QKeySequence(COMPACT_SHORTCUT), self)
+        self.compact_shortcut.activated.connect(self.compactRequested.emit)
         self.stop_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), self)
         self.stop_shortcut.activated.connect(self._stop_shortcut)
 

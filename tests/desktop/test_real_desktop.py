@@ -27,6 +27,7 @@ TESTS = (
     "test_a_key_is_kept_in_gnome_keyring_through_the_keys_dialog",
     "test_sleep_and_wake_from_logind",
     "test_the_theme_switches_live_on_the_screen",
+    "test_compact_mode_shows_a_strip_on_top",
 )
 
 

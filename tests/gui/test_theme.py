@@ -164,3 +164,23 @@ def test_the_theme_follows_the_desktop_and_a_forced_choice_wins(qapp):
         theme.close()
         qapp.setStyleSheet("")
         qapp.setPalette(QApplication.style().standardPalette())
+
+
+@pytest.mark.parametrize("state", [State.ARMED, State.DEGRADED, State.FIRED, State.STOPPING])
+def test_the_compact_strip_keeps_aa_contrast(qtbot, scheme, state):
+    from gui.window.compact import CompactStrip
+
+    strip = CompactStrip(clock=lambda: 1000.0)
+    qtbot.addWidget(strip)
+    strip.update_status(_status(state))
+    strip.set_mode("stopping" if state is State.STOPPING else "stop")
+    strip.show()
+    pairs = _pairs_of(strip)
+    assert "compactLine" in {name for name, *_ in pairs}
+    for name, fg, bg, large in pairs:
+        assert contrast(fg, bg) >= (AA_LARGE if large else AA_TEXT), \
+            f"{scheme} {state.value} {name}: {contrast(fg, bg):.2f}"
+    stop = strip.stop_button
+    ratio = contrast(stop.palette().color(QPalette.ColorRole.ButtonText),
+                     stop.palette().color(QPalette.ColorRole.Button))
+    assert ratio >= AA_TEXT, f"{scheme} STOP: {ratio:.2f}"

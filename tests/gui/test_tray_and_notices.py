@@ -43,7 +43,8 @@ def test_the_tray_menu_is_rebuilt_with_a_status_line_and_the_actions(qapp):
         tray.set_can_arm(True)
         tray.menu.aboutToShow.emit()
         assert tray.actions() == ["Not armed", "ARM the selected markets", "Show window",
-                                  "Cancel orders now…", "Preferences…", "Quit"]
+                                  "Cancel orders now…", "Compact strip on top", "Preferences…",
+                                  "Quit"]
         tray.update_status(_status(BTC, State.ARMED, 40, now))
         tray.set_mode("stop")
         tray.menu.aboutToShow.emit()

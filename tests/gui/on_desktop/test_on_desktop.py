@@ -168,3 +168,24 @@ def test_the_theme_switches_live_on_the_screen(make_app, qtbot, qapp):
         assert theme.choice == "light"
     finally:
         theme.close()
+
+
+def test_compact_mode_shows_a_strip_on_top(make_app, qtbot):
+    from PySide6.QtCore import Qt as QtNS
+
+    qtbot.waitUntil(Tray.available, timeout=10_000)
+    app = make_app(use_tray=True)
+    app.tray.menu.aboutToShow.emit()
+    (entry,) = [a for a in app.tray.menu.actions() if a.text() == "Compact strip on top"]
+    entry.trigger()
+    strip = app.compact.strip
+    qtbot.waitExposed(strip)
+    handle = strip.windowHandle()
+    assert handle is not None and handle.flags() & QtNS.WindowType.WindowStaysOnTopHint
+    assert strip.line.text() == "Not armed" and strip.state == "idle"
+    # Its shortcut puts it away again (once it has the keyboard).
+    strip.activateWindow()
+    qtbot.waitUntil(strip.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(strip, QtNS.Key.Key_M,
+                   QtNS.KeyboardModifier.ControlModifier | QtNS.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: not strip.isVisible(), timeout=5_000)
