@@ -13,14 +13,20 @@ interface's meta-object whose introspection says ``u`` with Qt types for every a
 keeps one introspected meta-object per interface name for each connection. So the app first
 introspects an object of its own that describes ``org.freedesktop.Notifications`` with Qt's type
 annotations, and the server's interface then uses that description. Calls through a meta-object
-block, so each has a short timeout, and a server that once failed to answer is not used again
-(the tray balloon takes over): a hung notification server must never hold up the beats.
+block, so ``Notify`` and ``CloseNotification`` go out from a thread of their own, one at a time
+and in order, each with a short timeout: the GUI thread (and with it the engine's loop) never
+waits for the server. A notice the server did not take is handed back (``fallback``) to be said
+another way, and a server that once failed to answer is not used again.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import itertools
 import logging
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -108,18 +114,28 @@ class DesktopNotifications(QObject):
     """
 
     actionInvoked = Signal(str, str)
+    _answered = Signal(int, object, str)  # token, SentNotice (server_id 0: not taken), error
 
     def __init__(self, bus: QDBusConnection, interface: QDBusInterface, holder: QObject,
                  capabilities: set[str], server: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._bus = bus
-        self._iface = interface
         self._holder = holder  # keeps the describing object alive
         self.capabilities = frozenset(capabilities)
         self.server = server
         self.broken = False
+        # Only the caller thread touches the interface after this (and its own copy).
+        self._iface: QDBusInterface | None = None
+        self._dead = False  # the caller thread's own: a call failed, so the rest are skipped
+        interface.deleteLater()
+        self._caller = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="desktop-notify")
+        self._lock = threading.Lock()  # guards _ids: the caller writes, the GUI thread reads
         self._ids: dict[str, int] = {}  # notifier key -> the server's id
+        self._fallbacks: dict[int, Callable[[], None]] = {}  # by token, until answered
+        self._tokens = itertools.count(1)
         self.sent: list[SentNotice] = []
+        self._answered.connect(self._on_answered)
         for member, slot in (("ActionInvoked", "_on_action(QDBusMessage)"),
                              ("NotificationClosed", "_on_closed(QDBusMessage)")):
             bus.connect(SERVICE, PATH, INTERFACE, member, self, SLOT(slot))
@@ -179,11 +195,14 @@ class DesktopNotifications(QObject):
 
     def notify(self, key: str, title: str, text: str, *, critical: bool,
                actions: tuple[tuple[str, str], ...] = (), sound: str = "",
-               icon: str = "") -> bool:
-        """Show (or replace in place the notification of the same ``key``). False if it failed.
+               icon: str = "", fallback: Callable[[], None] | None = None) -> bool:
+        """Show (or replace in place the notification of the same ``key``); returns at once.
 
-        ``actions`` are (action key, label) pairs, sent only if the server supports actions;
-        ``sound`` is a freedesktop sound name; a critical one never expires on its own.
+        False if the server is known not to work (say it another way now); else the call is
+        on its way, and if the server does not take it, ``fallback`` is called (on this
+        thread) to say it another way. ``actions`` are (action key, label) pairs, sent only if
+        the server supports actions; ``sound`` is a freedesktop sound name; a critical
+        notification never expires on its own.
         """
         if self.broken:
             return False
@@ -192,52 +211,99 @@ class DesktopNotifications(QObject):
             for action, label in actions:
                 flat += [action, label]
         urgency = URGENCY_CRITICAL if critical else URGENCY_NORMAL
-        hints: dict[str, object] = {"urgency": _byte(urgency),
-                                    "desktop-entry": "io.github.gate_killswitch"}
-        if sound:
-            hints["sound-name"] = sound
-        replaces = self._ids.get(key, 0)
-        try:
-            server_id = QMetaObject.invokeMethod(
-                self._iface, "Notify", Qt.ConnectionType.DirectConnection, Q_RETURN_ARG("uint"),
-                Q_ARG("QString", "gate-killswitch"), Q_ARG("uint", replaces),
-                Q_ARG("QString", icon), Q_ARG("QString", title), Q_ARG("QString", text),
-                Q_ARG("QStringList", flat), Q_ARG("QVariantMap", hints),
-                Q_ARG("int", 0 if critical else -1))
-        except RuntimeError as exc:
-            server_id, error = 0, str(exc)
-        else:
-            error = self._iface.lastError().message()
-        if not server_id:
-            self.broken = True
-            log.warning("Desktop notifications failed (%s); using the tray from now on",
-                        error or "no answer")
-            return False
-        self._ids[key] = int(server_id)
-        self.sent.append(SentNotice(key, int(server_id), urgency, title, text, tuple(flat)))
+        notice = SentNotice(key, 0, urgency, title, text, tuple(flat))
+        token = next(self._tokens)
+        if fallback is not None:
+            self._fallbacks[token] = fallback
+        self._caller.submit(self._call_notify, token, notice, critical, sound, icon)
         return True
 
     def close(self, key: str) -> None:
         """Take the notification of ``key`` down, if one is shown (it no longer holds)."""
-        server_id = self._ids.pop(key, None)
-        if server_id is None or self.broken:
+        if not self.broken:
+            self._caller.submit(self._call_close, key)
+
+    # ------------------------------------------------------------------ on the caller thread
+
+    def _interface(self) -> QDBusInterface:
+        if self._iface is None:
+            self._iface = QDBusInterface(SERVICE, PATH, INTERFACE, self._bus)
+            self._iface.setTimeout(CALL_TIMEOUT_MS)
+        return self._iface
+
+    def _call_notify(self, token: int, notice: SentNotice, critical: bool, sound: str,
+                     icon: str) -> None:
+        if self._dead:
+            self._answered.emit(token, notice, "the server failed to answer before")
+            return
+        hints: dict[str, object] = {"urgency": _byte(notice.urgency),
+                                    "desktop-entry": "io.github.gate_killswitch"}
+        if sound:
+            hints["sound-name"] = sound
+        with self._lock:
+            replaces = self._ids.get(notice.key, 0)
+        iface = self._interface()
+        error = ""
+        try:
+            server_id = QMetaObject.invokeMethod(
+                iface, "Notify", Qt.ConnectionType.DirectConnection, Q_RETURN_ARG("uint"),
+                Q_ARG("QString", "gate-killswitch"), Q_ARG("uint", replaces),
+                Q_ARG("QString", icon), Q_ARG("QString", notice.title),
+                Q_ARG("QString", notice.text), Q_ARG("QStringList", list(notice.actions)),
+                Q_ARG("QVariantMap", hints), Q_ARG("int", 0 if critical else -1))
+        except RuntimeError as exc:
+            server_id, error = 0, str(exc)
+        else:
+            error = iface.lastError().message() if not server_id else ""
+        if server_id:
+            with self._lock:
+                self._ids[notice.key] = int(server_id)
+        else:
+            self._dead = True
+        sent = SentNotice(notice.key, int(server_id or 0), notice.urgency, notice.title,
+                          notice.text, notice.actions)
+        self._answered.emit(token, sent, error)
+
+    def _call_close(self, key: str) -> None:
+        with self._lock:
+            server_id = self._ids.pop(key, None)
+        if server_id is None or self._dead:
             return
         try:
-            QMetaObject.invokeMethod(self._iface, "CloseNotification",
+            QMetaObject.invokeMethod(self._interface(), "CloseNotification",
                                      Qt.ConnectionType.DirectConnection, Q_ARG("uint", server_id))
         except RuntimeError as exc:
             log.warning("Could not close a desktop notification: %s", exc)
 
+    def _drop_interface(self) -> None:
+        self._iface = None  # deleted here, on the thread it belongs to
+
+    # ------------------------------------------------------------------ back on the GUI thread
+
+    def _on_answered(self, token: int, notice: SentNotice, error: str) -> None:
+        fallback = self._fallbacks.pop(token, None)
+        if notice.server_id:
+            self.sent.append(notice)
+            return
+        if not self.broken:
+            self.broken = True
+            log.warning("Desktop notifications failed (%s); saying things another way from "
+                        "now on", error or "no answer")
+        if fallback is not None:
+            fallback()
+
     def shown(self) -> dict[str, int]:
         """The keys of the notifications believed shown, with the server's ids."""
-        return dict(self._ids)
+        with self._lock:
+            return dict(self._ids)
 
     # ------------------------------------------------------------------ hearing back
 
     def _key_of(self, server_id: int) -> str | None:
-        for key, known in self._ids.items():
-            if known == server_id:
-                return key
+        with self._lock:
+            for key, known in self._ids.items():
+                if known == server_id:
+                    return key
         return None
 
     @Slot(QDBusMessage)
@@ -255,9 +321,14 @@ class DesktopNotifications(QObject):
         if args:
             key = self._key_of(int(args[0]))
             if key is not None:
-                self._ids.pop(key, None)
+                with self._lock:
+                    self._ids.pop(key, None)
 
     def shutdown(self) -> None:
+        # The calls queued go out (each ends within its timeout; after a failure the rest are
+        # skipped), then the interface is deleted on its own thread.
+        self._caller.submit(self._drop_interface)
+        self._caller.shutdown(wait=True)
         for member, slot in (("ActionInvoked", "_on_action(QDBusMessage)"),
                              ("NotificationClosed", "_on_closed(QDBusMessage)")):
             self._bus.disconnect(SERVICE, PATH, INTERFACE, member, self, SLOT(slot))

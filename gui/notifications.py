@@ -190,6 +190,7 @@ class Notifier(QObject):
         sound = ""
         if self.sound and what in _SOUNDS:
             sound = _SOUNDS[what]
+        notice = Notice(level, title, text, key)
         said = False
         desktop = self.desktop
         if desktop is not None:
@@ -201,24 +202,39 @@ class Notifier(QObject):
             body = html.escape(text, quote=False) if "body-markup" in desktop.capabilities \
                 else text
             icon = "armed" if level == "info" else _ICONS.get(what, "armed")
-            said = desktop.notify(key or title, title, body, critical=critical,
-                                  actions=actions,
-                                  sound=sound if desktop.plays_sounds else "",
-                                  icon=resource_path("icons", f"{icon}.svg").as_uri())
-            if said and sound and desktop.plays_sounds:
-                self.soundPlayed.emit(f"hint:{sound}")
+            hinted = sound if desktop.plays_sounds else ""
+            said = desktop.notify(
+                key or title, title, body, critical=critical, actions=actions, sound=hinted,
+                icon=resource_path("icons", f"{icon}.svg").as_uri(),
+                fallback=lambda: self._fallback(notice, hinted))
+            if said and hinted:
+                self.soundPlayed.emit(f"hint:{hinted}")
                 sound = ""
         if not said:
-            if self.tray is not None:
-                self.tray.notify(title, text, level)
-            else:
-                self.banner.post(Notice(level, title, text, key))
+            self._elsewhere(notice)
         if sound:
-            QApplication.beep()
-            self.soundPlayed.emit("beep")
+            self._beep()
         if critical:
             # The taskbar entry flashes (or bounces) until the window is looked at.
             QApplication.alert(self.banner.window(), 0)
+
+    def _elsewhere(self, notice: Notice) -> None:
+        """Without the desktop's server: the tray's balloon, else the window's banner."""
+        if self.tray is not None:
+            self.tray.notify(notice.title, notice.text, notice.level)
+        else:
+            self.banner.post(notice)
+
+    def _fallback(self, notice: Notice, hinted: str) -> None:
+        # The server did not take it (it failed to answer): say it another way, and sound it
+        # here if the server was to.
+        self._elsewhere(notice)
+        if hinted:
+            self._beep()
+
+    def _beep(self) -> None:
+        QApplication.beep()
+        self.soundPlayed.emit("beep")
 
     def withdraw(self, key: str) -> None:
         """A notice that no longer holds: off the banner and off the desktop."""

@@ -134,6 +134,14 @@ class DesktopStack:
             env=self.env, capture_output=True, text=True, timeout=10)
         return "boolean true" in result.stdout
 
+    def owner_pid(self, name: str) -> int:
+        """The process that owns ``name`` on the bus."""
+        result = subprocess.run(
+            ["dbus-send", f"--bus={self.bus}", "--print-reply", "--dest=org.freedesktop.DBus",
+             "/org/freedesktop/DBus", "org.freedesktop.DBus.GetConnectionUnixProcessID",
+             f"string:{name}"], env=self.env, capture_output=True, text=True, timeout=10)
+        return int(result.stdout.split()[-1])
+
     def _start_dunst(self) -> None:
         pick = self.home / "pick-action"
         pick.write_text(_PICK)

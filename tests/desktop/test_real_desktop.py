@@ -28,6 +28,7 @@ TESTS = (
     "test_sleep_and_wake_from_logind",
     "test_the_theme_switches_live_on_the_screen",
     "test_compact_mode_shows_a_strip_on_top",
+    "test_a_hung_notification_server_never_holds_the_window_up",
 )
 
 

@@ -189,3 +189,29 @@ def test_compact_mode_shows_a_strip_on_top(make_app, qtbot):
     qtbot.keyClick(strip, QtNS.Key.Key_M,
                    QtNS.KeyboardModifier.ControlModifier | QtNS.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: not strip.isVisible(), timeout=5_000)
+
+
+def test_a_hung_notification_server_never_holds_the_window_up(make_app, qtbot, stack):
+    import os
+    import signal
+
+    app = make_app()  # no tray: what the server does not take goes to the banner
+    desktop = app.notifier.desktop
+    assert desktop is not None
+    pid = stack.owner_pid("org.freedesktop.Notifications")
+    os.kill(pid, signal.SIGSTOP)  # dunst hangs: it takes calls and never answers
+    try:
+        app.notifier.notify("critical", "FIRED: spot:BTC_USDT", "The exchange cancelled it.",
+                            key="fired:spot:BTC_USDT")
+        # Back at once, the call still waiting for the server: the window was not held up.
+        assert desktop.sent == [] and not desktop.broken
+        qtbot.waitUntil(lambda: any(t.startswith("FIRED: spot:BTC_USDT")
+                                    for t in app.window.banner.texts()), timeout=5_000)
+        assert desktop.broken
+        # From now on, straight to the banner.
+        app.notifier.notify("warning", "Beats failing: spot:ETH_USDT", "Retrying.",
+                            key="degraded:spot:ETH_USDT")
+        assert any(t.startswith("Beats failing: spot:ETH_USDT")
+                   for t in app.window.banner.texts())
+    finally:
+        os.kill(pid, signal.SIGCONT)
