@@ -78,8 +78,10 @@ def sleep_text(engine: Engine | None) -> str:
     fires = []
     for target in armed:
         status = engine.status(target) if engine is not None else None
-        when = clock_text(status.trigger_time_ms if status else None)
-        fires.append(f"{target} at {when}")
+        if status is None or not status.trigger_time_ms:
+            fires.append(f"{target} (no beat acknowledged yet: when is not known)")
+        else:
+            fires.append(f"{target} at {clock_text(status.trigger_time_ms)}")
     return ("the computer is going to sleep; the countdowns will fire at "
             + ", ".join(fires) + " unless it wakes and beats before then")
 
