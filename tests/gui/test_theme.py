@@ -184,3 +184,44 @@ def test_the_compact_strip_keeps_aa_contrast(qtbot, scheme, state):
     ratio = contrast(stop.palette().color(QPalette.ColorRole.ButtonText),
                      stop.palette().color(QPalette.ColorRole.Button))
     assert ratio >= AA_TEXT, f"{scheme} STOP: {ratio:.2f}"
+
+
+def test_the_journals_loud_and_warning_rows_keep_aa_contrast(qtbot, scheme):
+    from gui.window.journal_pane import JournalPane
+
+    pane = JournalPane()
+    qtbot.addWidget(pane)
+    pane.resize(600, 200)
+    pane.show()
+    qtbot.waitExposed(pane)
+    for i, event in enumerate(("fire", "degraded", "error", "time_short")):
+        pane.add_record({"ts": 1_760_000_000 + i, "event": event, "target": "spot:BTC_USDT",
+                         "message": f"spot:BTC_USDT: {event}"})
+    rows = pane.row_texts()
+    assert len(rows) == 4
+    model, base = pane.model, pane.table.palette().color(QPalette.ColorRole.Base)
+    checked = 0
+    for row in range(len(rows)):
+        index = model.index(row, 1)  # the event column: loud and warning rows colour it
+        brush = model.data(index, Qt.ItemDataRole.ForegroundRole)
+        assert brush is not None
+        behind = model.data(index, Qt.ItemDataRole.BackgroundRole)
+        background = behind.color() if behind is not None else base
+        ratio = contrast(brush.color(), background)
+        assert ratio >= AA_TEXT, f"{scheme} {rows[row][1]}: {ratio:.2f}"
+        checked += 1
+    assert checked == 4
+
+
+@pytest.mark.parametrize("tone", ["error", "ok", "banner"])
+def test_messages_coloured_by_tone_keep_aa_contrast(qtbot, scheme, tone):
+    """The dialogs' and the picker's messages, on a dialog's background."""
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    label = QLabel("Could not reach the exchange.", holder)
+    label.setProperty("tone", tone)
+    holder.show()
+    (pair,) = _pairs_of(holder)
+    _name, fg, bg, _large = pair
+    assert contrast(fg, bg) >= AA_TEXT, f"{scheme} {tone}: {contrast(fg, bg):.2f}"
+    assert fg != QApplication.palette().color(_T)  # the tone's own colour, not plain text
