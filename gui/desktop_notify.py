@@ -179,7 +179,10 @@ class DesktopNotifications(QObject):
                         caps.errorMessage())
             return None
         capabilities = {str(c) for c in (caps.arguments() or [[]])[0]}
-        server = " ".join(str(a) for a in info.arguments()[:3]) if info.arguments() else "?"
+        # Name, vendor, version; a server that does not say (against the spec) is still used.
+        server = "?"
+        if info.type() is QDBusMessage.MessageType.ReplyMessage and info.arguments():
+            server = " ".join(str(a) for a in info.arguments()[:3])
         log.info("Desktop notifications by %s (%s)", server, ", ".join(sorted(capabilities)))
         return cls(bus, iface, holder, capabilities, server, parent)
 

@@ -215,3 +215,65 @@ def test_a_hung_notification_server_never_holds_the_window_up(make_app, qtbot, s
                    for t in app.window.banner.texts())
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+def test_a_server_that_plays_sounds_gets_the_sound_hint_and_no_beep(qtbot, monkeypatch):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtDBus import QDBusConnection
+    from PySide6.QtWidgets import QApplication
+
+    from gui.desktop_notify import DesktopNotifications
+    from gui.notifications import NoticeBanner, Notifier
+
+    # A bus of its own, where the tests' own server (which plays sounds) is the one.
+    read, write = os.pipe()
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile",
+                               f"--print-address={write}"], pass_fds=(write,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        address = pipe.readline().strip()
+    server = subprocess.Popen([sys.executable, "-m", "tests.desktop.fake_notify_server",
+                               address], env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    desktop = None
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        bus = QDBusConnection.connectToBus(address, "sound-test")
+        desktop = DesktopNotifications.connect_bus(bus)
+        assert desktop is not None and desktop.plays_sounds
+        assert desktop.server == "?"  # it did not say its name: still used
+        beeps = []
+        monkeypatch.setattr(QApplication, "beep", lambda: beeps.append(1))
+        banner = NoticeBanner()
+        qtbot.addWidget(banner)
+        notifier = Notifier(banner, None, desktop=desktop)
+        sounds = []
+        notifier.soundPlayed.connect(sounds.append)
+        notifier.notify("critical", "FIRED: spot:BTC_USDT", "Cancelled.",
+                        key="fired:spot:BTC_USDT")
+        notifier.notify("warning", "Time is short: spot:ETH_USDT", "It fires soon.",
+                        key="short:spot:ETH_USDT")
+        fired, short = (json.loads(server.stdout.readline()) for _ in range(2))
+        assert fired["summary"] == "FIRED: spot:BTC_USDT"
+        assert fired["hints"]["sound-name"] == "alarm-clock-elapsed"
+        assert fired["hints"]["urgency"] == 2
+        assert short["hints"]["sound-name"] == "dialog-warning"
+        assert short["actions"] == ["default", "Show window", "stop", "Stop"]
+        # The server plays them: no beep besides, and nothing in the banner.
+        qtbot.waitUntil(lambda: len(desktop.sent) == 2, timeout=5_000)
+        assert sounds == ["hint:alarm-clock-elapsed", "hint:dialog-warning"] and beeps == []
+        assert banner.texts() == []
+    finally:
+        if desktop is not None:
+            desktop.shutdown()
+        QDBusConnection.disconnectFromBus("sound-test")
+        for proc in (server, daemon):
+            proc.terminate()
+            proc.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
