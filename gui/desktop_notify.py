@@ -2,7 +2,7 @@
 
 A tray balloon vanishes after a few seconds; a critical notification from the desktop's
 notification server stays until the person dismisses it, can carry buttons (Show window, Stop)
-and a sound. :meth:`DesktopNotifications.connect` returns ``None`` wherever there is no such
+and a sound. :meth:`DesktopNotifications.connect_session` returns ``None`` wherever there is no such
 server (Windows, macOS, no session bus, nothing owning the name), and the notifier then falls
 back to the tray balloon, or to the window's banner.
 
@@ -12,16 +12,19 @@ every Python int into an ``int32``. QtDBus does send a ``uint32`` when it calls 
 interface's meta-object whose introspection says ``u`` with Qt types for every argument, and it
 keeps one introspected meta-object per interface name for each connection. So the app first
 introspects an object of its own that describes ``org.freedesktop.Notifications`` with Qt's type
-annotations, and the server's interface then uses that description. Calls through a meta-object
-block, so ``Notify`` and ``CloseNotification`` go out from a thread of their own, one at a time
-and in order, each with a short timeout: the GUI thread (and with it the engine's loop) never
-waits for the server. A notice the server did not take is handed back (``fallback``) to be said
-another way, and a server that once failed to answer is not used again.
+annotations, and the server's interface then uses that description.
+
+Calls through a meta-object block, so every call to the server (its capabilities first, then
+``Notify`` and ``CloseNotification``) goes out from a thread of their own, one at a time and in
+order, each with a short timeout: the GUI thread (and with it the engine's loop) never waits for
+the server. A notice the server did not take is handed back (``answer``) to be said another
+way, and a server that once failed to answer is not used again.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import html
 import itertools
 import logging
 import sys
@@ -110,35 +113,42 @@ class DesktopNotifications(QObject):
 
     ``actionInvoked(key, action)`` is emitted when the person clicks one of a notification's
     buttons (``action`` is ``"default"`` for Show window, ``"stop"`` for Stop); ``key`` is the
-    notifier's key of the notification it was on.
+    notifier's key of the notification it was on. ``ready`` once the server said what it can
+    (``capabilities``, ``server``); what is asked before that waits in line behind the question.
     """
 
     actionInvoked = Signal(str, str)
-    _answered = Signal(int, object, str)  # token, SentNotice (server_id 0: not taken), error
+    _answered = Signal(int, object, str, bool)  # token, SentNotice (id 0: not taken), error,
+    #                                             whether the server plays the sound itself
+    _probed = Signal(object, str)  # capabilities (None: no answer), server
 
-    def __init__(self, bus: QDBusConnection, interface: QDBusInterface, holder: QObject,
-                 capabilities: set[str], server: str, parent: QObject | None = None) -> None:
+    def __init__(self, bus: QDBusConnection, holder: QObject,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._bus = bus
         self._holder = holder  # keeps the describing object alive
-        self.capabilities = frozenset(capabilities)
-        self.server = server
+        self.capabilities: frozenset[str] = frozenset()
+        self.server = "?"
+        self.ready = False
         self.broken = False
-        # Only the caller thread touches the interface after this (and its own copy).
+        # The caller thread's own: the interface, what the server can, and whether a call
+        # failed (then the rest are skipped).
         self._iface: QDBusInterface | None = None
-        self._dead = False  # the caller thread's own: a call failed, so the rest are skipped
-        interface.deleteLater()
+        self._can: frozenset[str] = frozenset()
+        self._dead = False
         self._caller = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="desktop-notify")
         self._lock = threading.Lock()  # guards _ids: the caller writes, the GUI thread reads
         self._ids: dict[str, int] = {}  # notifier key -> the server's id
-        self._fallbacks: dict[int, Callable[[], None]] = {}  # by token, until answered
+        self._answers: dict[int, Callable[[bool, bool], None]] = {}  # by token, until answered
         self._tokens = itertools.count(1)
         self.sent: list[SentNotice] = []
         self._answered.connect(self._on_answered)
+        self._probed.connect(self._on_probed)
         for member, slot in (("ActionInvoked", "_on_action(QDBusMessage)"),
                              ("NotificationClosed", "_on_closed(QDBusMessage)")):
             bus.connect(SERVICE, PATH, INTERFACE, member, self, SLOT(slot))
+        self._caller.submit(self._probe)
 
     # ------------------------------------------------------------------ finding the server
 
@@ -155,6 +165,7 @@ class DesktopNotifications(QObject):
     @classmethod
     def connect_bus(cls, bus: QDBusConnection,
                     parent: QObject | None = None) -> DesktopNotifications | None:
+        """The server on ``bus``, if one owns the name; nothing here waits for the server."""
         reply = bus.interface().isServiceRegistered(SERVICE)
         if not reply.value():
             return None
@@ -164,27 +175,17 @@ class DesktopNotifications(QObject):
                                                                                holder):
             log.warning("Desktop notifications: could not describe the interface to Qt")
             return None
-        # Introspecting our own object makes this connection know the interface's Qt types.
+        # Introspecting our own object makes this connection know the interface's Qt types;
+        # an interface to the server then takes them from there, without asking the server.
         QDBusInterface(bus.baseService(), _SHAPE_PATH, INTERFACE, bus)
-        iface = QDBusInterface(SERVICE, PATH, INTERFACE, bus)
-        iface.setTimeout(CALL_TIMEOUT_MS)
-        if not iface.isValid() or iface.metaObject().indexOfMethod(_NOTIFY) < 0:
+        check = QDBusInterface(SERVICE, PATH, INTERFACE, bus)
+        usable = check.isValid() and check.metaObject().indexOfMethod(_NOTIFY) >= 0
+        check.deleteLater()
+        if not usable:
             log.warning("Desktop notifications: the server's interface is not usable (%s)",
-                        iface.lastError().message())
+                        check.lastError().message())
             return None
-        caps = iface.call("GetCapabilities")
-        info = iface.call("GetServerInformation")
-        if caps.type() is not QDBusMessage.MessageType.ReplyMessage:
-            log.warning("Desktop notifications: the server did not answer (%s)",
-                        caps.errorMessage())
-            return None
-        capabilities = {str(c) for c in (caps.arguments() or [[]])[0]}
-        # Name, vendor, version; a server that does not say (against the spec) is still used.
-        server = "?"
-        if info.type() is QDBusMessage.MessageType.ReplyMessage and info.arguments():
-            server = " ".join(str(a) for a in info.arguments()[:3])
-        log.info("Desktop notifications by %s (%s)", server, ", ".join(sorted(capabilities)))
-        return cls(bus, iface, holder, capabilities, server, parent)
+        return cls(bus, holder, parent)
 
     # ------------------------------------------------------------------ saying
 
@@ -198,27 +199,24 @@ class DesktopNotifications(QObject):
 
     def notify(self, key: str, title: str, text: str, *, critical: bool,
                actions: tuple[tuple[str, str], ...] = (), sound: str = "",
-               icon: str = "", fallback: Callable[[], None] | None = None) -> bool:
+               icon: str = "", answer: Callable[[bool, bool], None] | None = None) -> bool:
         """Show (or replace in place the notification of the same ``key``); returns at once.
 
-        False if the server is known not to work (say it another way now); else the call is
-        on its way, and if the server does not take it, ``fallback`` is called (on this
-        thread) to say it another way. ``actions`` are (action key, label) pairs, sent only if
-        the server supports actions; ``sound`` is a freedesktop sound name; a critical
-        notification never expires on its own.
+        False if the server is known not to work (say it another way now). Else the call is
+        on its way, and ``answer(taken, played)`` is called on this thread when the server
+        answered: ``taken`` False means it did not take it (say it another way), ``played``
+        that it plays ``sound`` itself (else play it here). ``actions`` are (action key,
+        label) pairs, sent where the server supports actions; ``sound`` is a freedesktop sound
+        name; a critical notification never expires on its own; ``text`` is plain text.
         """
         if self.broken:
             return False
-        flat: list[str] = []
-        if self.has_actions:
-            for action, label in actions:
-                flat += [action, label]
         urgency = URGENCY_CRITICAL if critical else URGENCY_NORMAL
-        notice = SentNotice(key, 0, urgency, title, text, tuple(flat))
         token = next(self._tokens)
-        if fallback is not None:
-            self._fallbacks[token] = fallback
-        self._caller.submit(self._call_notify, token, notice, critical, sound, icon)
+        if answer is not None:
+            self._answers[token] = answer
+        self._caller.submit(self._call_notify, token, key, urgency, title, text, actions,
+                            sound, icon)
         return True
 
     def close(self, key: str) -> None:
@@ -234,38 +232,59 @@ class DesktopNotifications(QObject):
             self._iface.setTimeout(CALL_TIMEOUT_MS)
         return self._iface
 
-    def _call_notify(self, token: int, notice: SentNotice, critical: bool, sound: str,
-                     icon: str) -> None:
-        if self._dead:
-            self._answered.emit(token, notice, "the server failed to answer before")
+    def _probe(self) -> None:
+        iface = self._interface()
+        caps = iface.call("GetCapabilities")
+        if caps.type() is not QDBusMessage.MessageType.ReplyMessage:
+            self._dead = True
+            self._probed.emit(None, caps.errorMessage())
             return
-        hints: dict[str, object] = {"urgency": _byte(notice.urgency),
+        self._can = frozenset(str(c) for c in (caps.arguments() or [[]])[0])
+        info = iface.call("GetServerInformation")
+        # Name, vendor, version; a server that does not say (against the spec) is still used.
+        server = "?"
+        if info.type() is QDBusMessage.MessageType.ReplyMessage and info.arguments():
+            server = " ".join(str(a) for a in info.arguments()[:3])
+        self._probed.emit(self._can, server)
+
+    def _call_notify(self, token: int, key: str, urgency: int, title: str, text: str,
+                     actions: tuple[tuple[str, str], ...], sound: str, icon: str) -> None:
+        flat: list[str] = []
+        if "actions" in self._can:
+            for action, label in actions:
+                flat += [action, label]
+        body = html.escape(text, quote=False) if "body-markup" in self._can else text
+        played = bool(sound) and "sound" in self._can
+        notice = SentNotice(key, 0, urgency, title, body, tuple(flat))
+        if self._dead:
+            self._answered.emit(token, notice, "the server failed to answer before", False)
+            return
+        hints: dict[str, object] = {"urgency": _byte(urgency),
                                     "desktop-entry": "io.github.gate_killswitch"}
-        if sound:
+        if played:
             hints["sound-name"] = sound
         with self._lock:
-            replaces = self._ids.get(notice.key, 0)
+            replaces = self._ids.get(key, 0)
         iface = self._interface()
         error = ""
         try:
             server_id = QMetaObject.invokeMethod(
                 iface, "Notify", Qt.ConnectionType.DirectConnection, Q_RETURN_ARG("uint"),
                 Q_ARG("QString", "gate-killswitch"), Q_ARG("uint", replaces),
-                Q_ARG("QString", icon), Q_ARG("QString", notice.title),
-                Q_ARG("QString", notice.text), Q_ARG("QStringList", list(notice.actions)),
-                Q_ARG("QVariantMap", hints), Q_ARG("int", 0 if critical else -1))
+                Q_ARG("QString", icon), Q_ARG("QString", title), Q_ARG("QString", body),
+                Q_ARG("QStringList", flat), Q_ARG("QVariantMap", hints),
+                Q_ARG("int", 0 if urgency == URGENCY_CRITICAL else -1))
         except RuntimeError as exc:
             server_id, error = 0, str(exc)
         else:
             error = iface.lastError().message() if not server_id else ""
         if server_id:
             with self._lock:
-                self._ids[notice.key] = int(server_id)
+                self._ids[key] = int(server_id)
         else:
             self._dead = True
-        sent = SentNotice(notice.key, int(server_id or 0), notice.urgency, notice.title,
-                          notice.text, notice.actions)
-        self._answered.emit(token, sent, error)
+        sent = SentNotice(key, int(server_id or 0), urgency, title, body, tuple(flat))
+        self._answered.emit(token, sent, error, played)
 
     def _call_close(self, key: str) -> None:
         with self._lock:
@@ -283,17 +302,27 @@ class DesktopNotifications(QObject):
 
     # ------------------------------------------------------------------ back on the GUI thread
 
-    def _on_answered(self, token: int, notice: SentNotice, error: str) -> None:
-        fallback = self._fallbacks.pop(token, None)
+    def _on_probed(self, capabilities: frozenset[str] | None, server: str) -> None:
+        if capabilities is None:
+            self._give_up(server)
+            return
+        self.capabilities, self.server, self.ready = capabilities, server, True
+        log.info("Desktop notifications by %s (%s)", server, ", ".join(sorted(capabilities)))
+
+    def _on_answered(self, token: int, notice: SentNotice, error: str, played: bool) -> None:
+        answer = self._answers.pop(token, None)
         if notice.server_id:
             self.sent.append(notice)
-            return
+        else:
+            self._give_up(error)
+        if answer is not None:
+            answer(bool(notice.server_id), played)
+
+    def _give_up(self, error: str) -> None:
         if not self.broken:
             self.broken = True
             log.warning("Desktop notifications failed (%s); saying things another way from "
                         "now on", error or "no answer")
-        if fallback is not None:
-            fallback()
 
     def shown(self) -> dict[str, int]:
         """The keys of the notifications believed shown, with the server's ids."""

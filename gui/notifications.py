@@ -19,6 +19,7 @@ episode, not at every failed beat.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 
@@ -199,17 +200,13 @@ class Notifier(QObject):
                 actions = (("default", "Show window"),)
                 if what == "short":
                     actions += (("stop", "Stop"),)
-            body = html.escape(text, quote=False) if "body-markup" in desktop.capabilities \
-                else text
             icon = "armed" if level == "info" else _ICONS.get(what, "armed")
-            hinted = sound if desktop.plays_sounds else ""
             said = desktop.notify(
-                key or title, title, body, critical=critical, actions=actions, sound=hinted,
+                key or title, title, text, critical=critical, actions=actions, sound=sound,
                 icon=resource_path("icons", f"{icon}.svg").as_uri(),
-                fallback=lambda: self._fallback(notice, hinted))
-            if said and hinted:
-                self.soundPlayed.emit(f"hint:{hinted}")
-                sound = ""
+                answer=functools.partial(self._answered, notice, sound))
+            if said:
+                sound = ""  # the server's answer says who plays it (_answered)
         if not said:
             self._elsewhere(notice)
         if sound:
@@ -225,11 +222,14 @@ class Notifier(QObject):
         else:
             self.banner.post(notice)
 
-    def _fallback(self, notice: Notice, hinted: str) -> None:
-        # The server did not take it (it failed to answer): say it another way, and sound it
-        # here if the server was to.
-        self._elsewhere(notice)
-        if hinted:
+    def _answered(self, notice: Notice, sound: str, taken: bool, played: bool) -> None:
+        # The server answered: it did not take the notice (say it another way), and it
+        # plays the sound itself or it is played here.
+        if not taken:
+            self._elsewhere(notice)
+        if sound and taken and played:
+            self.soundPlayed.emit(f"hint:{sound}")
+        elif sound:
             self._beep()
 
     def _beep(self) -> None:

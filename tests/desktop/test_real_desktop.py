@@ -30,6 +30,7 @@ TESTS = (
     "test_compact_mode_shows_a_strip_on_top",
     "test_a_hung_notification_server_never_holds_the_window_up",
     "test_a_server_that_plays_sounds_gets_the_sound_hint_and_no_beep",
+    "test_a_server_hung_at_start_holds_nothing_up",
 )
 
 

@@ -59,7 +59,8 @@ def test_alerts_reach_the_notification_server_and_show_the_window(make_app, qtbo
     assert len(closed_ids(bus_log)) == 2
     qtbot.waitUntil(lambda: stack.dunstctl("count", "displayed") == "1", timeout=5_000)
     # dunst plays no sounds (no "sound" capability): the system's alert sound, for each alarm.
-    assert "sound" not in desktop.capabilities and sounds == ["beep", "beep"]
+    assert desktop.ready and "sound" not in desktop.capabilities
+    qtbot.waitUntil(lambda: sounds == ["beep", "beep"], timeout=5_000)
 
     # Its button (the default action) brings the window back.
     app.window.hide()
@@ -198,6 +199,7 @@ def test_a_hung_notification_server_never_holds_the_window_up(make_app, qtbot, s
     app = make_app()  # no tray: what the server does not take goes to the banner
     desktop = app.notifier.desktop
     assert desktop is not None
+    qtbot.waitUntil(lambda: desktop.ready, timeout=5_000)
     pid = stack.owner_pid("org.freedesktop.Notifications")
     os.kill(pid, signal.SIGSTOP)  # dunst hangs: it takes calls and never answers
     try:
@@ -245,7 +247,9 @@ def test_a_server_that_plays_sounds_gets_the_sound_hint_and_no_beep(qtbot, monke
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         bus = QDBusConnection.connectToBus(address, "sound-test")
         desktop = DesktopNotifications.connect_bus(bus)
-        assert desktop is not None and desktop.plays_sounds
+        assert desktop is not None
+        qtbot.waitUntil(lambda: desktop.ready, timeout=5_000)
+        assert desktop.plays_sounds
         assert desktop.server == "?"  # it did not say its name: still used
         beeps = []
         monkeypatch.setattr(QApplication, "beep", lambda: beeps.append(1))
@@ -265,8 +269,9 @@ def test_a_server_that_plays_sounds_gets_the_sound_hint_and_no_beep(qtbot, monke
         assert short["hints"]["sound-name"] == "dialog-warning"
         assert short["actions"] == ["default", "Show window", "stop", "Stop"]
         # The server plays them: no beep besides, and nothing in the banner.
-        qtbot.waitUntil(lambda: len(desktop.sent) == 2, timeout=5_000)
+        qtbot.waitUntil(lambda: len(sounds) == 2, timeout=5_000)
         assert sounds == ["hint:alarm-clock-elapsed", "hint:dialog-warning"] and beeps == []
+        assert len(desktop.sent) == 2
         assert banner.texts() == []
     finally:
         if desktop is not None:
@@ -277,3 +282,22 @@ def test_a_server_that_plays_sounds_gets_the_sound_hint_and_no_beep(qtbot, monke
             proc.wait(timeout=10)
         if server.stdout is not None:
             server.stdout.close()
+
+
+def test_a_server_hung_at_start_holds_nothing_up(make_app, qtbot, stack):
+    import os
+    import signal
+
+    pid = stack.owner_pid("org.freedesktop.Notifications")
+    os.kill(pid, signal.SIGSTOP)  # hung before the app starts: its question goes unanswered
+    try:
+        app = make_app()  # built and painted without waiting for the server
+        desktop = app.notifier.desktop
+        assert desktop is not None and not desktop.ready
+        app.notifier.notify("critical", "FIRED: spot:BTC_USDT", "The exchange cancelled it.",
+                            key="fired:spot:BTC_USDT")
+        qtbot.waitUntil(lambda: any(t.startswith("FIRED: spot:BTC_USDT")
+                                    for t in app.window.banner.texts()), timeout=5_000)
+        assert desktop.broken and not desktop.ready
+    finally:
+        os.kill(pid, signal.SIGCONT)
