@@ -57,10 +57,20 @@ def test_enable_writes_a_valid_entry_that_starts_disarmed_and_disable_removes_it
     autostart.disable()  # nothing there: nothing to do
 
 
-def test_the_command_starts_this_installation_with_the_autostart_flag() -> None:
-    argv = autostart.command()
-    assert argv[-1] == autostart.AUTOSTART_FLAG
-    assert Path(argv[0]).is_absolute()
+def test_the_command_starts_this_installation_with_the_autostart_flag(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    # Started as python -m gui (or by pytest): this Python, with -m gui.
+    monkeypatch.setattr(sys, "argv", ["/somewhere/pytest"])
+    assert autostart.command() == [str(Path(sys.executable).absolute()), "-m", "gui",
+                                   autostart.AUTOSTART_FLAG]
+    # Started by an installed script: that script, not whatever is first on PATH.
+    script = tmp_path / "venv" / "bin" / "gate-killswitch"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    assert autostart.command() == [str(script.resolve()), autostart.AUTOSTART_FLAG]
 
 
 def test_a_percent_sign_is_doubled_and_specials_are_escaped() -> None:

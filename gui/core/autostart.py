@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -39,14 +38,15 @@ def autostart_path() -> Path:
 
 
 def command() -> list[str]:
-    """How this installation is started: the bundle's executable, the installed script, or
-    this Python with ``-m gui``."""
+    """How this installation is started: the bundle's executable, the script this process was
+    started by, or this Python with ``-m gui``. Never the first ``gate-killswitch`` on PATH,
+    which may be another installation."""
     if getattr(sys, "frozen", False):
         return [sys.executable, AUTOSTART_FLAG]
-    script = shutil.which("gate-killswitch")
-    if script:
-        return [str(Path(script).resolve()), AUTOSTART_FLAG]
-    return [sys.executable, "-m", "gui", AUTOSTART_FLAG]
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == "gate-killswitch" and script.is_file():
+        return [str(script.resolve()), AUTOSTART_FLAG]
+    return [str(Path(sys.executable).absolute()), "-m", "gui", AUTOSTART_FLAG]
 
 
 def _exec_quote(arg: str) -> str:
