@@ -73,6 +73,23 @@ def test_the_command_starts_this_installation_with_the_autostart_flag(
     assert autostart.command() == [str(script.resolve()), autostart.AUTOSTART_FLAG]
 
 
+def test_run_as_a_module_it_starts_where_the_package_is(config_home: Path) -> None:
+    import sys
+
+    import gui
+
+    argv = [sys.executable, "-m", "gui", autostart.AUTOSTART_FLAG]
+    text = autostart.entry_text(argv)
+    assert f"Path={Path(gui.__file__).resolve().parents[1]}\n" in text
+    assert "Path=" not in autostart.entry_text(["/opt/gate-killswitch/gate-killswitch",
+                                                autostart.AUTOSTART_FLAG])
+    tool = shutil.which("desktop-file-validate")
+    if tool is not None:
+        path = autostart.enable(argv)
+        check = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0 and not check.stdout.strip(), check.stdout
+
+
 def test_a_percent_sign_is_doubled_and_specials_are_escaped() -> None:
     text = autostart.entry_text(["/x/100%/app", 'say "$HOME"'])
     assert 'Exec=/x/100%%/app "say \\"\\$HOME\\""\n' in text
@@ -83,3 +100,23 @@ def test_an_unwritable_place_is_a_clear_error(config_home: Path) -> None:
     (config_home / "autostart").write_text("a file where the folder should be")
     with pytest.raises(autostart.AutostartError, match="could not write"):
         autostart.enable(["/bin/true"])
+
+
+def test_the_entry_written_here_really_starts_the_app(config_home: Path, tmp_path: Path) -> None:
+    """What the desktop would run at login, run here (with --self-test, so it shows its
+    window offscreen and exits), from the entry's working directory and without PYTHONPATH."""
+    import json
+    import sys
+
+    path = autostart.enable([sys.executable, "-m", "gui", autostart.AUTOSTART_FLAG])
+    fields = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    argv = [*shlex.split(fields["Exec"].replace("%%", "%")), "--self-test"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "QT_QPA_PLATFORM": "offscreen", "LANG": "C.UTF-8",
+           **{f"GATE_KILLSWITCH_{n}_DIR": str(tmp_path / n.lower())
+              for n in ("CONFIG", "DATA", "CACHE", "STATE")}}
+    result = subprocess.run(argv, cwd=fields.get("Path", str(tmp_path)), env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "startup_s" in figures

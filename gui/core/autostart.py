@@ -61,12 +61,18 @@ def _exec_quote(arg: str) -> str:
 
 def entry_text(argv: list[str] | None = None) -> str:
     argv = command() if argv is None else argv
+    # "-m gui" finds the package from the working directory when it is not installed (a
+    # checkout): start there. Path= takes no quoting, only a plain directory.
+    workdir = ""
+    if argv[1:3] == ["-m", "gui"]:
+        workdir = f"Path={Path(__file__).resolve().parents[2]}\n"
     return (
         "[Desktop Entry]\n"
         "Type=Application\n"
         "Name=gate-killswitch\n"
         "Comment=Keeps Gate's dead man's switch alive; starts disarmed, in the tray\n"
         f"Exec={' '.join(_exec_quote(a) for a in argv)}\n"
+        f"{workdir}"
         "Icon=io.github.gate_killswitch\n"
         "Terminal=false\n"
         "X-GNOME-Autostart-enabled=true\n"
