@@ -1,7 +1,7 @@
 """Command line: the window by default, ``run`` for the headless runner, ``keys`` for profiles.
 
     gate-killswitch [--demo] [--profile NAME] [--arm T ...] [--timeout S] [--interval S]
-                    [--self-test]
+                    [--autostart] [--self-test]
     gate-killswitch run (--profile NAME | --demo) --target T [--target T ...]
     gate-killswitch keys (set|list|delete|test) ...
     gate-killswitch status [--profile NAME] [--json] [--check]
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="countdown length in seconds for --arm (default 60)")
     parser.add_argument("--interval", type=float, default=None, metavar="S",
                         help="seconds between beats for --arm (default timeout/4)")
+    parser.add_argument("--autostart", action="store_true",
+                        help="started at login: begin disarmed, in the tray if there is one")
     parser.add_argument("--self-test", action="store_true",
                         help="show the window, print startup figures as JSON, and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -91,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                               interval=args.interval, profile=args.profile, demo=args.demo)
     return run_gui(GuiOptions(demo=args.demo, profile=args.profile, arm=request.targets,
                               timeout=args.timeout, interval=args.interval,
-                              self_test=args.self_test, process_start=PROCESS_START,
-                              launch=launch))
+                              self_test=args.self_test, start_hidden=args.autostart,
+                              process_start=PROCESS_START, launch=launch))
 
 
 if __name__ == "__main__":

@@ -24,39 +24,12 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DESKTOP_ID", "apply_theme", "run_gui"]
 
-def apply_theme(app: QApplication) -> None:
-    """Fusion with a calm light palette, plus ``resources/style.qss`` for the app's own parts."""
-    from PySide6.QtGui import QColor, QPalette
+def apply_theme(app: QApplication, choice: str = "light") -> None:
+    """Fusion with the scheme's palette and stylesheet (gui/theme.py); 'system' follows the
+    desktop once, without following its later changes (the running app uses a Theme)."""
+    from gui.theme import apply_scheme, resolve
 
-    from gui.resources import resource_path
-
-    app.setStyle("Fusion")
-    palette = QPalette()
-    colors = {
-        QPalette.ColorRole.Window: "#eef0f3",
-        QPalette.ColorRole.WindowText: "#1d2330",
-        QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f5f6f8",
-        QPalette.ColorRole.Text: "#1d2330",
-        QPalette.ColorRole.Button: "#f7f8fa",
-        QPalette.ColorRole.ButtonText: "#1d2330",
-        QPalette.ColorRole.Highlight: "#2f6fde",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#1d2330",
-        QPalette.ColorRole.ToolTipText: "#f5f6f8",
-        QPalette.ColorRole.PlaceholderText: "#8a93a3",
-        QPalette.ColorRole.Link: "#2f6fde",
-    }
-    for role, color in colors.items():
-        palette.setColor(role, QColor(color))
-    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
-                 QPalette.ColorRole.ButtonText):
-        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#9aa2af"))
-    app.setPalette(palette)
-    try:
-        app.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
-    except OSError as exc:
-        log.warning("The stylesheet could not be read: %s", exc)
+    apply_scheme(app, resolve(choice))
 
 
 def _install_signal_handlers(controller: AppController) -> dict[int, Any]:
@@ -131,7 +104,6 @@ def run_gui(options: GuiOptions) -> int:
     app.setOrganizationName(APP_NAME)
     app.setDesktopFileName(DESKTOP_ID)  # Wayland matches the window to its launcher by this
     app.setWindowIcon(state_icon("gate-killswitch"))
-    apply_theme(app)
 
     from gui.core.journal import JournalError
 
@@ -155,6 +127,10 @@ def run_gui(options: GuiOptions) -> int:
     profile_store = None
     label, cache_key = "", ""
     settings_store = SettingsStore()
+    from gui.theme import Theme
+
+    # Before the window is built, so that it is drawn once, in the right colours.
+    theme = Theme(app, settings_store.load().theme)
     if options.demo:
         from gui.core.client import GateClient
         from gui.simulator import DEMO_KEY, DEMO_SECRET, Simulator
@@ -171,7 +147,8 @@ def run_gui(options: GuiOptions) -> int:
     controller = AppController(
         options, settings_store=settings_store, journal=journal, profile_store=profile_store,
         client=client, client_label=label, cache_key=cache_key, simulator=simulator,
-        use_tray=False if options.self_test else None)
+        use_tray=False if options.self_test else None,
+        use_desktop_bus=False if options.self_test else None, theme=theme)
     if instance is not None:
         instance.showRequested.connect(controller.show_window)
         instance.handler = controller.answer_launch
@@ -187,6 +164,7 @@ def run_gui(options: GuiOptions) -> int:
             code = loop.run_until_complete(controller.run())
     finally:
         _restore_signal_handlers(previous)
+        theme.close()
         if instance is not None:
             instance.close()
         if simulator is not None:

@@ -17,20 +17,26 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.armed import ArmedRecorder
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
+from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
 from gui.left_armed import LeftArmed
 from gui.notifications import Notifier
+from gui.preferences import Preferences
 from gui.qt_workarounds import guard_refcounts
+from gui.remembered import restore_window, save_window
+from gui.sleep_watch import SleepReaction, SleepWatch
 from gui.startup import startup_figures
 from gui.tasks import in_thread
+from gui.theme import Theme
 from gui.tray import Tray
+from gui.window.compact import CompactMode
 from gui.window.main_window import MainWindow, confirm_cancel_now
 from gui.words import cancel_now_report, stop_report
 
@@ -77,6 +83,7 @@ class GuiOptions:
     timeout: int | None = None
     interval: float | None = None
     self_test: bool = False
+    start_hidden: bool = False  # started at login: in the tray, when there is one
     process_start: float = field(default_factory=time.time)
     launch: ForwardedRequest | None = None  # for a window already running, if there is one
 
@@ -102,6 +109,8 @@ class AppController(QObject):
         cache_key: str = "",
         simulator: Simulator | None = None,
         use_tray: bool | None = None,
+        use_desktop_bus: bool | None = None,
+        theme: Theme | None = None,
         picker: Any = None,
     ) -> None:
         super().__init__()
@@ -140,7 +149,21 @@ class AppController(QObject):
         if use_tray is None:
             use_tray = Tray.available()
         self.tray: Tray | None = Tray(self) if use_tray else None
-        self.notifier = Notifier(self.window.banner, self.tray, self)
+        # The desktop's buses: notifications on the session bus, sleep on the system bus.
+        desktop = None if use_desktop_bus is False else DesktopNotifications.connect_session(self)
+        self.notifier = Notifier(self.window.banner, self.tray, self, desktop=desktop,
+                                 sound=self.settings.alert_sound)
+        self.notifier.showWindowRequested.connect(self.show_window)
+        self.notifier.stopRequested.connect(self.stop)
+        self.preferences = Preferences(settings_store, self.notifier, theme, self.window, self)
+        self.compact = CompactMode(settings_store, self)
+        self.adapter.statusChanged.connect(self.compact.update_status)
+        self.compact.stopRequested.connect(self.stop)
+        self.compact.showWindowRequested.connect(self.show_window)
+        watch = None if use_desktop_bus is False else SleepWatch.connect_system(self)
+        self.sleep = None if watch is None else SleepReaction(
+            watch, journal, lambda: self.engine, self.spawn, self._redraw_statuses,
+            self.refresh_orders, self)
 
         self.adapter.eventReceived.connect(self._on_event)
         self.adapter.statusChanged.connect(self._on_status)
@@ -150,6 +173,8 @@ class AppController(QObject):
         w.stopRequested.connect(self.stop)
         w.cancelNowRequested.connect(self.cancel_now)
         w.keysRequested.connect(self.open_keys_dialog)
+        w.preferencesRequested.connect(self.preferences.open)
+        w.compactRequested.connect(self.compact.toggle)
         w.dismissRequested.connect(self.dismiss)
         w.resumeRequested.connect(self.resume_left)
         w.disarmNowRequested.connect(self.disarm_left)
@@ -163,6 +188,8 @@ class AppController(QObject):
             self.tray.toggleWindowRequested.connect(self.toggle_window)
             self.tray.showWindowRequested.connect(self.show_window)
             self.tray.cancelNowRequested.connect(self.cancel_now)
+            self.tray.preferencesRequested.connect(self.preferences.open)
+            self.tray.compactRequested.connect(self.compact.toggle)
             self.tray.quitRequested.connect(self.request_quit)
 
         self._orders_timer = QTimer(self)
@@ -189,56 +216,14 @@ class AppController(QObject):
     # ------------------------------------------------------------------ start and settings
 
     def _restore_settings(self) -> None:
-        from gui.core.targets import TargetError, parse_target
-
-        s = self.settings
-        timeout = self.options.timeout if self.options.timeout is not None else s.timeout
-        interval = self.options.interval
-        if interval is None:
-            interval = s.interval if self.options.timeout is None else None
-        try:
-            self.window.set_timing(timeout, interval)
-        except Exception:
-            log.exception("Could not restore the countdown settings")
-        targets: list[Target] = []
-        if self.options.arm:
-            targets = list(self.options.arm)
-        elif not self.options.demo:
-            for text in s.targets:
-                try:
-                    targets.append(parse_target(text))
-                except TargetError:
-                    log.warning("Ignoring a remembered target that is not valid: %r", text)
-        if targets:
-            self.window.picker.set_selected(targets)
-        if s.window_geometry:
-            self.window.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii")))
+        restore_window(self.window, self.settings, self.options)
 
     def save_settings(self, *, geometry: bool = False) -> None:
         """Remember the profile, targets, timeout, interval (and window geometry). Never keys."""
-        from gui.core.settings import SettingsError
-
-        try:
-            current = self.settings_store.load()
-        except Exception:
-            current = self.settings
-        current.notices_shown = sorted(
-            set(current.notices_shown) | set(self.settings.notices_shown))
-        if not self.options.demo:
-            timeout, interval = self.window.timing()
-            if self.window.timing_problem() is None:
-                current.timeout, current.interval = timeout, interval
-            current.targets = [str(t) for t in self.window.picker.selected_targets()]
-            if self.profile_name and self.profile_name in current.profiles:
-                current.last_profile = self.profile_name
-        if geometry:
-            current.window_geometry = bytes(
-                self.window.saveGeometry().toBase64().data()).decode("ascii")
-        try:
-            self.settings_store.save(current)
-            self.settings = current
-        except (OSError, SettingsError) as exc:
-            log.warning("Could not save the settings: %s", exc)
+        saved = save_window(self.window, self.settings_store, self.settings, self.options,
+                            self.profile_name, geometry=geometry)
+        if saved is not None:
+            self.settings = saved
 
     @property
     def phase(self) -> Phase:
@@ -254,7 +239,10 @@ class AppController(QObject):
         self._advance(Phase.STARTED)
         self.journal.write("start", front_end="window", demo=self.options.demo,
                            message="the window started")
-        self.window.show()
+        if not (self.options.start_hidden and self.tray is not None):
+            self.window.show()
+        else:  # no first paint is coming: what waits for it starts now
+            QTimer.singleShot(0, self._first_painted)
         if self.tray is not None:
             self.tray.show()
         if self.client is None and not self.options.demo and self.profile_store is not None:
@@ -562,6 +550,7 @@ class AppController(QObject):
 
     def _remove_card(self, target: Target) -> None:
         self.window.remove_card(target)
+        self.compact.forget(target)
         if self.tray is not None:
             self.tray.forget(target)
 
@@ -615,6 +604,7 @@ class AppController(QObject):
         # also depends on the selection, the timing and the key, so it is set again.
         if mode != self.window.mode or mode == "arm":
             self.window.set_mode(mode)
+        self.compact.set_mode(mode)
         if self.tray is not None:
             self.tray.set_mode(mode)
         self._release_unbeaten()
@@ -636,6 +626,11 @@ class AppController(QObject):
             self.window.update_status(status)
             if new:
                 self.refresh_orders()
+
+    def _redraw_statuses(self) -> None:
+        """Every card and the tray from what the engine knows now (after a sleep, say)."""
+        for status in self.engine.statuses() if self.engine is not None else []:
+            self.adapter.statusChanged.emit(status)
 
     def _on_event(self, event: EngineEvent) -> None:
         self.notifier.on_event(event)
@@ -864,6 +859,10 @@ class AppController(QObject):
         if self._owners is not None:
             self._owners.release_all()
         self.adapter.close()
+        self.notifier.close()
+        self.compact.close()
+        if self.sleep is not None:
+            self.sleep.close()
         if self.tray is not None:
             self.tray.close()
             self.tray = None

@@ -36,6 +36,8 @@ class Tray(QObject):
     toggleWindowRequested = Signal()
     showWindowRequested = Signal()
     cancelNowRequested = Signal()
+    preferencesRequested = Signal()
+    compactRequested = Signal()
     quitRequested = Signal()
 
     def __init__(self, parent: QObject | None = None, *,
@@ -164,6 +166,12 @@ class Tray(QObject):
         cancel = QAction("Cancel orders now…", self.menu)
         cancel.triggered.connect(self.cancelNowRequested.emit)
         self.menu.addAction(cancel)
+        compact = QAction("Compact strip on top", self.menu)
+        compact.triggered.connect(self.compactRequested.emit)
+        self.menu.addAction(compact)
+        preferences = QAction("Preferences…", self.menu)
+        preferences.triggered.connect(self.preferencesRequested.emit)
+        self.menu.addAction(preferences)
         self.menu.addSeparator()
         quit_action = QAction("Quit", self.menu)
         quit_action.triggered.connect(self.quitRequested.emit)

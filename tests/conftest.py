@@ -20,7 +20,7 @@ __all__ = ["RO_KEY", "RO_SECRET", "TEST_KEY", "TEST_SECRET"]
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
                        monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    """No test touches the user's config, data, cache, state or keyring: each gets its own."""
+    """No test touches the user's config, data, cache, state, keyring or desktop."""
     home = Path(tmp_path_factory.mktemp("user"))
     for name in ("CONFIG", "DATA", "CACHE", "STATE"):
         monkeypatch.setenv(f"GATE_KILLSWITCH_{name}_DIR", str(home / name.lower()))
@@ -31,6 +31,10 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
                  "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
+    # Nor the person's desktop: no notification reaches their session bus. The desktop tests
+    # run the app in a process of its own, on a private bus (tests/desktop).
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={home / 'no-session-bus'}")
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={home / 'no-system-bus'}")
     memory = MemoryKeyring()
     # Replaced without asking keyring for the current backend, which would probe the real one.
     monkeypatch.setattr(keyring.core, "_keyring_backend", memory)

@@ -485,6 +485,29 @@ def test_a_wall_clock_jump_triggers_a_clock_measurement() -> None:
     assert EventKind.CLOCK in rig.kinds()
 
 
+def test_check_clock_runs_the_clock_watch_now_and_once() -> None:
+    """On waking from sleep the app asks for the check at once, not at the watch's next tick;
+    the watch then does not report the same jump again."""
+    rig = Rig()
+    out: dict[str, Any] = {}
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([BTC], timeout=60, interval=15)
+        await rig.until(lambda: BTC in rig.exchange.timers)
+        before = rig.client.clock_syncs
+        assert await rig.engine.check_clock() == 0.0  # nothing moved: nothing said
+        assert EventKind.CLOCK not in rig.kinds()
+        rig.clock.wall_jump = 3600.0  # the machine slept an hour
+        out["jump"] = await rig.engine.check_clock()
+        out["syncs"] = rig.client.clock_syncs - before
+        await rig.run_for(3)  # three ticks of the watch
+
+    rig.play(scenario)
+    assert out["jump"] == pytest.approx(3600.0, abs=0.5)
+    assert out["syncs"] >= 1
+    assert rig.kinds().count(EventKind.CLOCK) == 1
+
+
 def test_cancel_now_does_not_disarm() -> None:
     rig = Rig()
     out: dict[Any, Any] = {}

@@ -46,6 +46,10 @@ def sample() -> Settings:
         interval=20.5,
         window_geometry="AdnQywADAAAAAAA=",
         notices_shown=["first-run", "testnet"],
+        alert_sound=False,
+        theme="dark",
+        start_at_login=True,
+        compact_geometry="AdnQywADAAAAAAB=",
     )
 
 
@@ -64,6 +68,8 @@ def test_defaults() -> None:
     assert s.profiles == {} and s.last_profile is None and s.targets == []
     assert s.timeout == 60 and s.interval == 15.0
     assert s.window_geometry is None and s.notices_shown == []
+    # Sound on, the desktop's own scheme, and nothing started at login until asked for.
+    assert s.alert_sound is True and s.theme == "system" and s.start_at_login is False
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -180,6 +186,10 @@ def test_wrong_types_lose_only_the_bad_fields(tmp_path: Path,
     data["interval"] = True
     data["targets"] = ["spot:BTC_USDT", 7]
     data["window_geometry"] = 12
+    data["alert_sound"] = "no"
+    data["theme"] = "purple"
+    data["start_at_login"] = 1
+    data["compact_geometry"] = ["not", "base64"]
     data["profiles"]["bad url"] = {"base_url": "http://example.com/api/v4"}
     data["profiles"]["no url"] = {}
     data["profiles"]["bad/name"] = {"base_url": LIVE_URL}
@@ -192,6 +202,8 @@ def test_wrong_types_lose_only_the_bad_fields(tmp_path: Path,
     expected.timeout, expected.interval = 60, 15.0
     expected.targets = []
     expected.window_geometry = None
+    expected.alert_sound, expected.theme, expected.start_at_login = True, "system", False
+    expected.compact_geometry = None
     assert loaded == expected
     (aside,) = corrupt_copies(tmp_path)
     assert aside.read_text() == original
@@ -251,6 +263,9 @@ def test_save_rejects_a_bad_base_url(tmp_path: Path) -> None:
     Settings(timeout=60, interval=60),
     Settings(interval=0),
     Settings(targets="spot:all"),  # type: ignore[arg-type]
+    Settings(theme="purple"),
+    Settings(alert_sound=1),  # type: ignore[arg-type]
+    Settings(start_at_login="yes"),  # type: ignore[arg-type]
 ])
 def test_save_rejects_invalid_values(tmp_path: Path, bad: Settings) -> None:
     with pytest.raises(SettingsError):

@@ -85,24 +85,18 @@ class SystemClock:
         await self.sleep(when - self.monotonic())
 
 
-async def watch_clock(clock: Clock, live: Callable[[], bool], tick: Callable[[], None],
-                      jumped: Callable[[float], Awaitable[None]]) -> None:
-    """While ``live()``, about once a second: ``tick()``, then ``jumped(seconds)`` if the wall
-    clock moved more than a second against the monotonic one (set, or the machine slept on a
-    monotonic clock that stops in sleep).
+async def watch_clock(clock: Clock, live: Callable[[], bool],
+                      check: Callable[[], Awaitable[object]]) -> None:
+    """While ``live()``, about once a second: ``check()`` (fired countdowns, a wall clock that
+    moved against the monotonic one).
 
     On the whole seconds the beats go out on (``Engine._beat_time``), so that the app wakes once
     for both.
     """
-    last = clock.wall() - clock.monotonic()
     while live():
         now = clock.monotonic()
         wake = math.floor(now) + 1.0
         if wake - now < 0.5:
             wake += 1.0
         await clock.sleep_until(wake)
-        tick()
-        offset = clock.wall() - clock.monotonic()
-        if abs(offset - last) > 1.0:
-            await jumped(offset - last)
-        last = offset
+        await check()

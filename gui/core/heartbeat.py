@@ -48,7 +48,15 @@ from gui.core.errors import GateError, InvalidInputError, RateLimitedError
 from gui.core.orders import cancel_scopes
 from gui.core.ports import ArmedHook, CountdownClient, JournalLike
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
-from gui.core.status import EngineEvent, EventKind, State, TargetStatus
+from gui.core.status import (
+    EngineEvent,
+    EventKind,
+    State,
+    TargetStatus,
+    exchange_side,
+    journal_record,
+    log_level,
+)
 from gui.core.targets import Target
 from gui.core.timing import (
     DEFAULT_INTERVAL_S,
@@ -206,23 +214,13 @@ class Engine:
         status = self._snapshot(worker) if worker else None
         event = EngineEvent(kind, worker.target if worker else None, status, message, fields)
         if self.journal is not None:
-            record: dict[str, object] = {"message": message, **fields}
-            if worker is not None:
-                record.update(target=str(worker.target), state=worker.state.value)
-                if worker.trigger_time_ms:
-                    record.setdefault("trigger_time_ms", worker.trigger_time_ms)
             try:
-                self.journal.write(kind.value, **record)
+                self.journal.write(kind.value, **journal_record(event))
             except Exception:
                 log.exception("Could not write the journal")
         if self.recorder is not None and worker is not None:
             self.recorder.on_event(event)
-        # The journal keeps every beat; the log (INFO and above) says what else happened.
-        if kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
-                    EventKind.DISARM_FAILED):
-            level = logging.WARNING
-        else:
-            level = logging.DEBUG if kind is EventKind.BEAT_OK else logging.INFO
+        level = log_level(kind)
         if log.isEnabledFor(level):
             log.log(level, "%s %s: %s", kind.value, worker.target if worker else "-", message)
         for listener in list(self._listeners):
@@ -564,18 +562,8 @@ class Engine:
                 self._judge_late_answer, w, f))
         self._start_sweep(w)
 
-    @staticmethod
-    def _exchange_side_text(w: _Worker, now_server: float) -> str:
-        if not w.trigger_time_ms:
-            return "The exchange's countdown was not armed by this app."
-        left = w.trigger_time_ms / 1000 - now_server
-        if left <= 0:
-            return f"The exchange's countdown ran out at {_clock_text(w.trigger_time_ms)}."
-        return (f"The exchange's countdown still runs and fires at "
-                f"{_clock_text(w.trigger_time_ms)} (in {left:.0f} s).")
-
     def _exchange_side(self, w: _Worker) -> str:
-        return self._exchange_side_text(w, self._server_now())
+        return exchange_side(w.trigger_time_ms, self._server_now())
 
     def _server_now(self) -> float:
         clock = self.client.clock
@@ -848,12 +836,22 @@ class Engine:
 
     def _ensure_watch(self) -> None:
         if self._watch_task is None or self._watch_task.done():
+            self._wall_minus_mono = self.clock.wall() - self.clock.monotonic()
             self._watch_task = asyncio.get_running_loop().create_task(watch_clock(
                 self.clock, lambda: any(w.state.live for w in self._workers.values()),
-                self._fire_overdue, self._clock_jumped), name="clock watch")
+                self.check_clock), name="clock watch")
 
-    async def _clock_jumped(self, jump: float) -> None:
-        """Measure the exchange's clock again, so that deadlines are placed right."""
+    async def check_clock(self) -> float:
+        """The clock watch's check, now rather than at its next second (the machine has just
+        woken, say): FIRED for each countdown that ran out meanwhile; and if the wall clock
+        moved more than a second against the monotonic one, journal it and measure the
+        exchange's clock again. Returns that jump in seconds (0.0 when under a second)."""
+        self._fire_overdue()
+        now = self.clock.wall() - self.clock.monotonic()
+        previous, self._wall_minus_mono = self._wall_minus_mono, now
+        if previous is None or abs(now - previous) <= 1.0:
+            return 0.0
+        jump = now - previous
         self._emit(EventKind.CLOCK, None,
                    f"the wall clock moved {jump:+.1f} s against the monotonic clock "
                    "(clock set or machine asleep); measuring the exchange's clock again",
@@ -861,6 +859,7 @@ class Engine:
         with contextlib.suppress(GateError):
             await asyncio.get_running_loop().run_in_executor(
                 self.executor, self.client.ensure_clock, self.request_timeout)
+        return jump
 
     def _fire_overdue(self) -> None:
         """FIRED now for each countdown that ran out while its worker slept: the engine's clock

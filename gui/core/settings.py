@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MIN_TIMEOUT",
     "SETTINGS_FILE",
+    "THEMES",
     "Profile",
     "Settings",
     "SettingsError",
@@ -59,6 +60,8 @@ MIN_TIMEOUT = 5
 # Gate documents no upper bound; a day is far beyond any sensible dead man's switch, and a bound
 # keeps a typo (600000) from silently leaving orders unguarded for a week.
 MAX_TIMEOUT = 86_400
+#: "system" follows the desktop's colour scheme (and its changes); the others force one.
+THEMES = ("system", "light", "dark")
 
 # ASCII only: the name is the keyring's user name and appears in file names and menus.
 _PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9 _.\-]{1,40}")
@@ -99,6 +102,10 @@ class Settings:
     interval: float = DEFAULT_INTERVAL  # seconds between beats
     window_geometry: str | None = None  # base64 of QWidget.saveGeometry()
     notices_shown: list[str] = field(default_factory=list)
+    alert_sound: bool = True  # a short sound on FIRED and on "time short"
+    theme: str = "system"  # one of THEMES: follow the desktop, or force light or dark
+    start_at_login: bool = False  # the XDG autostart entry (Linux); off until asked for
+    compact_geometry: str | None = None  # base64 of the compact strip's saveGeometry()
 
 
 # -- reading: every field on its own, so one bad field costs only that field ---------------------
@@ -148,6 +155,18 @@ def _read_timeout(raw: object) -> int:
     return raw
 
 
+def _read_bool(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise _Bad("not true or false")
+    return raw
+
+
+def _read_theme(raw: object) -> str:
+    if not isinstance(raw, str) or raw not in THEMES:
+        raise _Bad(f"not one of {', '.join(THEMES)}")
+    return raw
+
+
 def _read_interval(raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise _Bad("not a number")
@@ -179,6 +198,10 @@ def _check(settings: Settings) -> None:
         ("interval", _read_interval, settings.interval),
         ("window_geometry", _read_optional_str, settings.window_geometry),
         ("notices_shown", _read_str_list, settings.notices_shown),
+        ("alert_sound", _read_bool, settings.alert_sound),
+        ("theme", _read_theme, settings.theme),
+        ("start_at_login", _read_bool, settings.start_at_login),
+        ("compact_geometry", _read_optional_str, settings.compact_geometry),
     ]
     for name, reader, value in checks:
         try:
@@ -202,6 +225,10 @@ def _to_json(settings: Settings) -> dict[str, Any]:
         "interval": float(settings.interval),
         "window_geometry": settings.window_geometry,
         "notices_shown": list(settings.notices_shown),
+        "alert_sound": settings.alert_sound,
+        "theme": settings.theme,
+        "start_at_login": settings.start_at_login,
+        "compact_geometry": settings.compact_geometry,
     }
 
 
@@ -278,6 +305,10 @@ class SettingsStore:
             ("interval", _read_interval),
             ("window_geometry", _read_optional_str),
             ("notices_shown", _read_str_list),
+            ("alert_sound", _read_bool),
+            ("theme", _read_theme),
+            ("start_at_login", _read_bool),
+            ("compact_geometry", _read_optional_str),
         ]
         for name, reader in readers:
             if name not in raw:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from gui.core.clock import clock_text
 from gui.core.targets import Target
 
 
@@ -98,3 +100,35 @@ class EngineEvent:
     status: TargetStatus | None
     message: str
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+def journal_record(event: EngineEvent) -> dict[str, object]:
+    """The journal's fields for an event: its message and fields, and the target's state and
+    last trigger time."""
+    record: dict[str, object] = {"message": event.message, **event.fields}
+    status = event.status
+    if status is not None:
+        record.update(target=str(status.target), state=status.state.value)
+        if status.trigger_time_ms:
+            record.setdefault("trigger_time_ms", status.trigger_time_ms)
+    return record
+
+
+def log_level(kind: EventKind) -> int:
+    """The journal keeps every beat; the log (INFO and above) says what else happened, and
+    warns of what went wrong."""
+    if kind in (EventKind.BEAT_FAILED, EventKind.FIRED, EventKind.ERROR,
+                EventKind.DISARM_FAILED):
+        return logging.WARNING
+    return logging.DEBUG if kind is EventKind.BEAT_OK else logging.INFO
+
+
+def exchange_side(trigger_time_ms: int | None, now_server: float) -> str:
+    """What the exchange's countdown is doing, by its last known trigger time."""
+    if not trigger_time_ms:
+        return "The exchange's countdown was not armed by this app."
+    left = trigger_time_ms / 1000 - now_server
+    if left <= 0:
+        return f"The exchange's countdown ran out at {clock_text(trigger_time_ms)}."
+    return (f"The exchange's countdown still runs and fires at "
+            f"{clock_text(trigger_time_ms)} (in {left:.0f} s).")

@@ -70,12 +70,13 @@ _SENSITIVE_HINTS = (Qt.InputMethodHint.ImhHiddenText | Qt.InputMethodHint.ImhSen
                     | Qt.InputMethodHint.ImhNoPredictiveText)
 
 
-_ERROR_STYLE = "color: #b3261e;"
-_OK_STYLE = "color: #1e6b2e;"
-# Neither success nor failure: a product that could not be checked, or cannot be armed.
-_CAUTION_STYLE = "color: #8a5300;"
-_BANNER_STYLE = ("QLabel { background: #fdecea; color: #5f1410; border: 1px solid #b3261e;"
-                 " border-radius: 4px; padding: 6px; }")
+def _tone(label: QLabel, tone: str) -> None:
+    """Colour a message by what it says ('error', 'ok', 'caution', 'banner', or '' for plain): the
+    colours are the theme's, in style.qss and style-dark.qss."""
+    if label.property("tone") != tone:
+        label.setProperty("tone", tone)
+        label.style().unpolish(label)
+        label.style().polish(label)
 
 
 def _default_client_factory(base_url: str, key: str, secret: str) -> GateClient:
@@ -123,7 +124,7 @@ class ProfilesDialog(QDialog):
         self.keyring_banner = QLabel(self)
         self.keyring_banner.setAccessibleName("Keyring problem")
         self.keyring_banner.setWordWrap(True)
-        self.keyring_banner.setStyleSheet(_BANNER_STYLE)
+        _tone(self.keyring_banner, "banner")
         self.keyring_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.keyring_banner.hide()
 
@@ -205,7 +206,7 @@ class ProfilesDialog(QDialog):
         self.url_message = QLabel(self.form_box)
         self.url_message.setAccessibleName("Base URL message")
         self.url_message.setWordWrap(True)
-        self.url_message.setStyleSheet(_ERROR_STYLE)
+        _tone(self.url_message, "error")
         self.url_message.hide()
 
         self.key_edit = QLineEdit(self.form_box)
@@ -650,12 +651,12 @@ class ProfilesDialog(QDialog):
 
     def _show_form_message(self, text: str, *, error: bool) -> None:
         self.form_message.setText(text)
-        self.form_message.setStyleSheet(_ERROR_STYLE if error else "")
+        _tone(self.form_message, "error" if error else "")
         self.form_message.setVisible(bool(text))
 
     def _show_list_message(self, text: str, *, error: bool) -> None:
         self.list_message.setText(text)
-        self.list_message.setStyleSheet(_ERROR_STYLE if error else "")
+        _tone(self.list_message, "error" if error else "")
         self.list_message.setVisible(bool(text))
 
     def _show_url_message(self, text: str) -> None:
@@ -664,8 +665,9 @@ class ProfilesDialog(QDialog):
 
     def _show_test_result(self, text: str, *, error: bool, tone: str = "ok") -> None:
         self.test_result.setText(text)
-        style = {"ok": _OK_STYLE, "caution": _CAUTION_STYLE}.get(tone, "")
-        self.test_result.setStyleSheet(_ERROR_STYLE if error else style if text else "")
+        # Neither success nor failure ("caution"): a product that could not be checked, or
+        # cannot be armed; never in the colour of success.
+        _tone(self.test_result, "error" if error else tone if text else "")
         self.test_result.setVisible(bool(text))
 
     # ------------------------------------------------------------------ background work

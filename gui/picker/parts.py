@@ -56,8 +56,10 @@ class LoadStatus(QWidget):
     def _show(self, state: str, text: str, *, error: bool, retry: bool) -> None:
         self.state = state
         self.label.setText(text)
-        # Red text plus the words "Could not": never colour alone.
-        self.label.setStyleSheet("color: #b3261e;" if error else "")
+        # Red text (style.qss, by tone) plus the words "Could not": never colour alone.
+        self.label.setProperty("tone", "error" if error else "")
+        self.label.style().unpolish(self.label)
+        self.label.style().polish(self.label)
         self.retry_button.setVisible(retry)
         self.setVisible(bool(text))
 

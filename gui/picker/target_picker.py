@@ -165,7 +165,7 @@ class TargetPicker(QWidget):
         self.add_message = QLabel(selected_box)
         self.add_message.setAccessibleName("Add by name message")
         self.add_message.setWordWrap(True)
-        self.add_message.setStyleSheet("color: #b3261e;")
+        self.add_message.setProperty("tone", "error")  # red in style.qss
         self.add_message.hide()
         self.lock_note = QLabel("Targets are locked while armed: press STOP to change them.",
                                 selected_box)

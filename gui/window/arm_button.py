@@ -57,10 +57,8 @@ class HoldButton(QPushButton):
         if Qt.Key(event.key()) in _HOLD_KEYS:
             # QPushButton would click on a bare Space release: never here.
             event.accept()
-            if not event.isAutoRepeat() and not self._holding and self.isEnabled():
-                self._holding = True
-                self._elapsed.start()
-                self._timer.start()
+            if not event.isAutoRepeat():
+                self.start_hold()
             return
         super().keyPressEvent(event)
 
@@ -75,6 +73,13 @@ class HoldButton(QPushButton):
     def focusOutEvent(self, event: QFocusEvent) -> None:
         self.cancel_hold()
         super().focusOutEvent(event)
+
+    def start_hold(self) -> None:
+        """Begin a hold: it acts once held for :data:`HOLD_MS`, unless cancelled first."""
+        if not self._holding and self.isEnabled():
+            self._holding = True
+            self._elapsed.start()
+            self._timer.start()
 
     def cancel_hold(self) -> None:
         if self._holding or self._progress:

@@ -91,8 +91,10 @@ _WARN = {"failure", "overdue", "degraded", "time_short", "retry", "warning", "cl
 _QUIET = {"beat", "retry"}
 
 HEADERS = ("Time", "Event", "Target", "Details")
-LOUD_COLOR = "#ff7b72"
-WARN_COLOR = "#e3b341"
+# The loud and warning rows' text, per scheme: each keeps WCAG AA contrast (4.5:1) on the
+# table's base and its stripe (tests/gui/test_theme.py).
+LOUD_COLORS = {"light": "#b3261e", "dark": "#ff8a80"}
+WARN_COLORS = {"light": "#8a4f00", "dark": "#ffc14d"}
 _EVENT = 1
 _DETAILS = 3
 # Following the end means being this close to it: a last row shown but for a pixel or two.
@@ -152,17 +154,20 @@ class JournalModel(QAbstractTableModel):
         self._shown: list[Row] = []  # what the view sees: all rows, or all but the quiet ones
         self._striped: list[bool] = []  # per shown row: drawn in the alternate colour
         self._show_quiet = True
-        self._loud_brush = QBrush(QColor(LOUD_COLOR))
-        self._warn_brush = QBrush(QColor(WARN_COLOR))
+        self._loud_brush = QBrush(QColor(LOUD_COLORS["light"]))
+        self._warn_brush = QBrush(QColor(WARN_COLORS["light"]))
         self._stripe_brush = QBrush(QColor("#f5f6f8"))  # the theme's AlternateBase, until set_look
         self._loud_font = QFont()
         self._loud_font.setBold(True)
 
-    def set_look(self, font: QFont, stripe: QBrush) -> None:
-        """Loud rows in bold of the view's font; the stripe in the view's alternate colour."""
+    def set_look(self, font: QFont, stripe: QBrush, scheme: str = "light") -> None:
+        """Loud rows in bold of the view's font; the stripe in the view's alternate colour;
+        loud and warning text in the colours of the scheme ('light' or 'dark')."""
         self._loud_font = QFont(font)
         self._loud_font.setBold(True)
         self._stripe_brush = QBrush(stripe)
+        self._loud_brush = QBrush(QColor(LOUD_COLORS[scheme]))
+        self._warn_brush = QBrush(QColor(WARN_COLORS[scheme]))
 
     # ------------------------------------------------------------------ Qt model
 
@@ -400,6 +405,20 @@ class JournalPane(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
 
+    def _set_look(self) -> None:
+        palette = self.table.palette()
+        dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+        self.model.set_look(self.table.font(), palette.brush(QPalette.ColorRole.AlternateBase),
+                            "dark" if dark else "light")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The theme switched: the stripe and the loud and warning colours follow it.
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange) \
+                and hasattr(self, "table"):
+            self._set_look()
+            self.table.viewport().update()
+
     def _set_up_table(self) -> None:
         table = self.table
         # Applies the style sheet's font for #journalTable, so that what follows measures it.
@@ -419,7 +438,7 @@ class JournalPane(QWidget):
         # row number, and all of them would flip each time one row is dropped at the front.
         table.setAlternatingRowColors(False)
         font = table.font()
-        self.model.set_look(font, table.palette().brush(QPalette.ColorRole.AlternateBase))
+        self._set_look()
         bold = QFont(font)
         bold.setBold(True)
         metrics = table.fontMetrics()

@@ -58,6 +58,7 @@ from gui.notifications import Notice, NoticeBanner
 from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
+from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.journal_pane import JournalPane
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
@@ -106,6 +107,8 @@ class MainWindow(QMainWindow):
     stopRequested = Signal()
     cancelNowRequested = Signal()
     keysRequested = Signal()
+    preferencesRequested = Signal()
+    compactRequested = Signal()  # compact mode on or off (Ctrl+Shift+M)
     dismissRequested = Signal(object)  # Target
     resumeRequested = Signal(object)  # Target (a card left armed by an earlier run)
     disarmNowRequested = Signal(object)  # Target (likewise)
@@ -189,6 +192,8 @@ class MainWindow(QMainWindow):
         self.arm_shortcut.activated.connect(self._arm_shortcut)
         self.arm_shortcut_enter = QShortcut(QKeySequence("Ctrl+Enter"), self)
         self.arm_shortcut_enter.activated.connect(self._arm_shortcut)
+        self.compact_shortcut = QShortcut(QKeySequence(COMPACT_SHORTCUT), self)
+        self.compact_shortcut.activated.connect(self.compactRequested.emit)
         self.stop_shortcut = QShortcut(QKeySequence("Ctrl+Shift+S"), self)
         self.stop_shortcut.activated.connect(self._stop_shortcut)
 
@@ -237,6 +242,10 @@ class MainWindow(QMainWindow):
         self.keys_button.setToolTip("Profiles: API key, secret (kept in the OS keyring) and "
                                     "exchange URL.")
         self.keys_button.clicked.connect(self.keysRequested.emit)
+        self.preferences_button = QPushButton("Preferences…")
+        self.preferences_button.setObjectName("preferencesButton")
+        self.preferences_button.setAccessibleName("Preferences: sound, theme, start at login")
+        self.preferences_button.clicked.connect(self.preferencesRequested.emit)
 
         layout = QHBoxLayout(header)
         layout.setContentsMargins(16, 10, 16, 10)
@@ -249,6 +258,7 @@ class MainWindow(QMainWindow):
         layout.addSpacing(24)
         layout.addWidget(self.profile_label)
         layout.addWidget(self.keys_button)
+        layout.addWidget(self.preferences_button)
         return header
 
     def _build_side(self) -> QWidget:

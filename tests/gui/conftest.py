@@ -62,7 +62,7 @@ def make_app(request: pytest.FixtureRequest, qtbot: Any, demo_sim: Simulator, tm
     made: list[AppController] = []
 
     def make(*, client: GateClient | None = None, use_tray: bool = False,
-             **options: Any) -> AppController:
+             theme: Any = None, **options: Any) -> AppController:
         options.setdefault("timeout", TIMEOUT)
         options.setdefault("interval", INTERVAL)
         controller = AppController(
@@ -70,7 +70,7 @@ def make_app(request: pytest.FixtureRequest, qtbot: Any, demo_sim: Simulator, tm
             settings_store=SettingsStore(tmp_path / "config"),
             journal=Journal(tmp_path / "data"),
             client=client or GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET),
-            client_label="Simulator", cache_key="sim", use_tray=use_tray)
+            client_label="Simulator", cache_key="sim", use_tray=use_tray, theme=theme)
         made.append(controller)
         controller.window.resize(1200, 800)
         controller.start()

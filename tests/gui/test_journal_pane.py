@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFrame, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.resources import resource_path
-from gui.window.journal_pane import MAX_ROWS, JournalPane
+from gui.window.journal_pane import LOUD_COLORS, MAX_ROWS, WARN_COLORS, JournalPane
 
 
 def record(i: int, event: str = "beat") -> dict[str, object]:
@@ -163,12 +163,12 @@ def test_loud_rows_are_red_and_bold_and_warnings_amber(qtbot: QtBot) -> None:
     font = Qt.ItemDataRole.FontRole
     for column in range(4):
         brush = data(pane, 1, column, foreground)
-        assert brush.color().name() == "#ff7b72"  # type: ignore[attr-defined]
+        assert brush.color().name() == LOUD_COLORS["light"]  # type: ignore[attr-defined]
         assert data(pane, 1, column, font).bold()  # type: ignore[attr-defined]
         assert data(pane, 0, column, foreground) is None
         assert data(pane, 0, column, font) is None
         assert data(pane, 2, column, font) is None
-    assert data(pane, 2, 1, foreground).color().name() == "#e3b341"  # type: ignore[attr-defined]
+    assert data(pane, 2, 1, foreground).color().name() == WARN_COLORS["light"]  # type: ignore[attr-defined]
     assert data(pane, 2, 0, foreground) is None
     assert data(pane, 0, 3, Qt.ItemDataRole.ToolTipRole) == "beat ok, 0 s left"
     assert data(pane, 0, 0, Qt.ItemDataRole.ToolTipRole) is None

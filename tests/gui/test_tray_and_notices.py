@@ -47,7 +47,8 @@ def test_the_tray_menu_is_rebuilt_with_a_status_line_and_the_actions(qapp):
         tray.set_can_arm(True)
         tray.menu.aboutToShow.emit()
         assert tray.actions() == ["Not armed", "ARM the selected markets", "Show window",
-                                  "Cancel orders now…", "Quit"]
+                                  "Cancel orders now…", "Compact strip on top", "Preferences…",
+                                  "Quit"]
         tray.update_status(_status(BTC, State.ARMED, 40, now))
         tray.set_mode("stop")
         tray.menu.aboutToShow.emit()
@@ -97,3 +98,45 @@ def test_a_rejected_key_is_said_plainly(make_app, qtbot, demo_sim):
     assert card.pill.text() == "STOPPED"
     assert "refused" in card.reason.text()
     assert app.window.mode == "arm"
+
+
+def test_fired_and_time_short_sound_and_flash_the_taskbar(make_app, qtbot, demo_sim,
+                                                          monkeypatch):
+    from PySide6.QtWidgets import QApplication
+    alerts, beeps = [], []
+    monkeypatch.setattr(QApplication, "alert", lambda widget, ms=0: alerts.append(widget))
+    monkeypatch.setattr(QApplication, "beep", lambda: beeps.append(1))
+    app = make_app(arm=[BTC])
+    sounds = []
+    app.notifier.soundPlayed.connect(sounds.append)
+    qtbot.waitUntil(lambda: BTC in app.window.cards
+                    and app.window.cards[BTC].state is State.ARMED, timeout=5_000)
+    assert sounds == [] and alerts == []
+    demo_sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    qtbot.waitUntil(lambda: app.window.cards[BTC].state is State.FIRED, timeout=10_000)
+    # Without a notification server that plays sounds, the system's alert sound: once for
+    # "time short", once for FIRED; and the window asks the taskbar for attention each time.
+    assert sounds == ["beep", "beep"] and len(beeps) == 2
+    assert alerts == [app.window, app.window]
+
+
+def test_sound_can_be_turned_off_and_recovery_replaces_beats_failing(make_app, qtbot,
+                                                                     demo_sim, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+    beeps = []
+    monkeypatch.setattr(QApplication, "beep", lambda: beeps.append(1))
+    app = make_app(arm=[BTC])
+    app.notifier.set_sound(False)
+    qtbot.waitUntil(lambda: BTC in app.window.cards
+                    and app.window.cards[BTC].state is State.ARMED, timeout=5_000)
+    fault = demo_sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    qtbot.waitUntil(lambda: any(t.startswith("Time is short") for t in app.window.banner.texts()),
+                    timeout=5_000)
+    demo_sim.clear_faults(fault)
+    qtbot.waitUntil(lambda: app.window.cards[BTC].state is State.ARMED, timeout=5_000)
+    texts = app.window.banner.texts()
+    # "Beats failing" was replaced in place by its recovery; "time short" no longer holds.
+    about_btc = [t for t in texts if "spot:BTC_USDT" in t]
+    assert len(about_btc) == 1
+    assert about_btc[0].startswith("Beats getting through again: spot:BTC_USDT")
+    assert beeps == []
