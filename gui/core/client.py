@@ -45,6 +45,7 @@ from gui.core.errors import (
 from gui.core.futures import FuturesEndpoints
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
+from gui.core.trading import TradingEndpoints
 from gui.core.transport import HttpTransport, Transport
 from gui.core.urls import API_PREFIX, validate_base_url
 
@@ -219,7 +220,7 @@ def _settle_of(path: str) -> str | None:
     return parts[2] if len(parts) > 2 and parts[1] == "futures" else None
 
 
-class GateClient(FuturesEndpoints):
+class GateClient(FuturesEndpoints, TradingEndpoints):
     """A blocking Gate APIv4 client. Thread-safe: the engine calls it from several threads."""
 
     def __init__(
