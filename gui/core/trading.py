@@ -96,6 +96,7 @@ class PriceOrderState:
     market: str
     status: str  # spot: open, cancelled, finish, failed, expired; futures: open, finished, …
     finish_as: str
+    text: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -150,6 +151,16 @@ def _order_state(obj: Mapping[str, Any], market_key: str, what: str) -> OrderSta
                       status=status, finish_as=str(obj.get("finish_as", "") or ""),
                       finish_ms=finish if status != "open" else None,
                       text=str(obj.get("text", "") or ""))
+
+
+def _price_order_state(product: Product, obj: Mapping[str, Any]) -> PriceOrderState:
+    order = obj.get("put" if product is Product.SPOT else "initial")
+    order = order if isinstance(order, dict) else {}
+    name = obj.get("market") if product is Product.SPOT else order.get("contract")
+    return PriceOrderState(id=text(obj, "id", "the price order"), market=str(name or ""),
+                           status=str(obj.get("status", "")),
+                           finish_as=str(obj.get("finish_as", "") or ""),
+                           text=str(order.get("text", "") or ""))
 
 
 class TradingEndpoints:
@@ -385,28 +396,15 @@ class TradingEndpoints:
         if market:
             params.append((key, market))
         data = self._request("GET", path, params=params, signed=True, timeout=request_timeout)
-        found = []
-        for item in expect(data, list, "price orders"):
-            obj = expect(item, dict, "price orders")
-            initial = obj.get("initial")
-            name = (obj.get("market") if product is Product.SPOT
-                    else initial.get("contract") if isinstance(initial, dict) else "")
-            found.append(PriceOrderState(id=text(obj, "id", "price orders"),
-                                         market=str(name or ""), status=str(obj.get("status")),
-                                         finish_as=str(obj.get("finish_as", "") or "")))
-        return found
+        return [_price_order_state(product, expect(item, dict, "price orders"))
+                for item in expect(data, list, "price orders")]
 
     def get_price_order(self, product: Product, order_id: str,
                         request_timeout: float | None = None) -> PriceOrderState:
         path = self._one_price_order(product, order_id)
-        obj = expect(self._request("GET", path, signed=True, timeout=request_timeout), dict,
-                     "the price order")
-        initial = obj.get("initial")
-        name = (obj.get("market") if product is Product.SPOT
-                else initial.get("contract") if isinstance(initial, dict) else "")
-        return PriceOrderState(id=text(obj, "id", "the price order"), market=str(name or ""),
-                               status=str(obj.get("status")),
-                               finish_as=str(obj.get("finish_as", "") or ""))
+        return _price_order_state(product, expect(
+            self._request("GET", path, signed=True, timeout=request_timeout), dict,
+            "the price order"))
 
     def cancel_price_order(self, product: Product, order_id: str,
                            request_timeout: float | None = None) -> bool:
