@@ -540,7 +540,8 @@ class SelfCheck:
 
     def _journal(self, step: str, **fields: object) -> None:
         if self.journal is not None:
-            self.journal.write("selfcheck", step=step, target=str(self.target), **fields)
+            self.journal.write("selfcheck", **{"step": step, "target": str(self.target),
+                                                **fields})
 
 
 class _Failed(GateError):
