@@ -115,13 +115,18 @@ def run_selfcheck(args: argparse.Namespace, *, stdout: TextIO | None = None,
         stack.callback(client.close)
         journal = Journal()
         stack.callback(journal.close)
-        return _check(client, target, args, journal, out, err, said, stdin or sys.stdin,
-                      live=not args.demo and is_live(base_url))
+        return confirm_and_run(client, target, args, journal,
+                               live=not args.demo and is_live(base_url), stdout=out,
+                               stderr=err, stdin=stdin or sys.stdin)
     return EXIT_FAIL  # pragma: no cover (the with block returns)
 
 
-def _check(client: GateClient, target: Target, args: argparse.Namespace, journal: Journal,
-           out: TextIO, err: TextIO, said: _Out, stdin: TextIO, *, live: bool) -> int:
+def confirm_and_run(client: GateClient, target: Target, args: argparse.Namespace,
+                    journal: Journal, *, live: bool, stdout: TextIO, stderr: TextIO,
+                    stdin: TextIO) -> int:
+    """Plan, confirm on a live account, run, report; the exit code."""
+    out, err = stdout, stderr
+    said = _Out(err if args.json else out)
     stop = threading.Event()
     try:
         check = SelfCheck(client, target, price_orders=args.price_orders, journal=journal,
