@@ -54,6 +54,7 @@ from gui.core.heartbeat import (
 )
 from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
 from gui.core.targets import Target
+from gui.dialogs.selfcheck_dialog import selfcheck_button
 from gui.notifications import Notice, NoticeBanner
 from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
     stopRequested = Signal()
     cancelNowRequested = Signal()
     keysRequested = Signal()
+    selfCheckRequested = Signal(object)  # Target
     dismissRequested = Signal(object)  # Target
     firstPainted = Signal()
     timingChanged = Signal()
@@ -235,6 +237,8 @@ class MainWindow(QMainWindow):
         self.keys_button.setToolTip("Profiles: API key, secret (kept in the OS keyring) and "
                                     "exchange URL.")
         self.keys_button.clicked.connect(self.keysRequested.emit)
+        self.selfcheck_button = selfcheck_button(self.picker.selected_targets,
+                                                 self.selfCheckRequested.emit)
 
         layout = QHBoxLayout(header)
         layout.setContentsMargins(16, 10, 16, 10)
@@ -246,6 +250,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.summary)
         layout.addSpacing(24)
         layout.addWidget(self.profile_label)
+        layout.addWidget(self.selfcheck_button)
         layout.addWidget(self.keys_button)
         return header
 
