@@ -132,26 +132,28 @@ def confirm_and_run(client: GateClient, target: Target, args: argparse.Namespace
         check = SelfCheck(client, target, price_orders=args.price_orders, journal=journal,
                           stop=stop, say=said.line)
         plan = check.prepare()
+        said.line("The self-check will place this order:" if live else "Test order:")
+        for line in plan.lines():
+            said.line(f"  {line}")
+        if live and not args.yes:
+            answer = _ask(stdin, err)
+            if answer is None:
+                return _finish(Report(Outcome.REFUSED, target, plan=plan, message=(
+                    "A live account needs a confirmation: run in a terminal, or add --yes. "
+                    "Nothing was placed.")), args, out, err)
+            if answer.strip().lower() not in ("y", "yes"):
+                return _finish(Report(Outcome.REFUSED, target, plan=plan,
+                                      message="Not confirmed; nothing was placed."),
+                               args, out, err)
     except Refused as exc:
         return _finish(Report(Outcome.REFUSED, target, message=str(exc)), args, out, err)
     except GateError as exc:
         return _finish(Report(Outcome.ERROR, target, message=f"Nothing was placed: {exc}"),
                        args, out, err)
     except KeyboardInterrupt:
+        # Before anything is placed, Ctrl+C simply ends it: nothing to clean up.
         return _finish(Report(Outcome.STOPPED, target, message="Stopped; nothing was placed."),
                        args, out, err)
-    said.line("The self-check will place this order:" if live else "Test order:")
-    for line in plan.lines():
-        said.line(f"  {line}")
-    if live and not args.yes:
-        answer = _ask(stdin, err)
-        if answer is None:
-            return _finish(Report(Outcome.REFUSED, target, plan=plan, message=(
-                "A live account needs a confirmation: run in a terminal, or add --yes. "
-                "Nothing was placed.")), args, out, err)
-        if answer.strip().lower() not in ("y", "yes"):
-            return _finish(Report(Outcome.REFUSED, target, plan=plan,
-                                  message="Not confirmed; nothing was placed."), args, out, err)
     with _stop_on_signals(stop, said):
         report = check.run(plan)
     return _finish(report, args, out, err)
@@ -164,7 +166,7 @@ def _ask(stdin: TextIO, err: TextIO) -> str | None:
     try:
         print("Place this order on your live account? [y/N] ", end="", file=err, flush=True)
         return stdin.readline() or None
-    except (KeyboardInterrupt, OSError, ValueError):
+    except (OSError, ValueError):  # Ctrl+C is the caller's: a stop, not a missing answer
         return None
 
 

@@ -28,6 +28,7 @@ NOTE: no Qt here; blocking. The window runs it in a worker thread and stops it t
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -46,6 +47,8 @@ from gui.core.orders import in_scope, open_orders
 from gui.core.targets import Product, ScopeKind, Target
 from gui.core.trading import MarketRules, OrderState
 from gui.core.urls import TESTNET_URL, is_loopback_host, validate_base_url
+
+log = logging.getLogger(__name__)
 
 COUNTDOWN_S = 5  # Gate's shortest countdown
 GRACE_S = 15.0  # how long past triggerTime the order is watched
@@ -238,7 +241,7 @@ class SelfCheck:
         self.stop = stop or threading.Event()
         self.grace_s = grace_s
         self.poll_s = poll_s
-        self._say = say or (lambda _text: None)
+        self._progress = say
         self._mono = monotonic
         if price_orders and target.product is Product.OPTIONS:
             raise Refused("Gate has no price-triggered orders for options: run the option "
@@ -530,6 +533,16 @@ class SelfCheck:
                 else "")
 
     # ------------------------------------------------------------------ helpers
+
+    def _say(self, text: str) -> None:
+        """Progress for a person; a display that fails (a closed pipe, a deleted dialog) must
+        never stop the check or its cleanup."""
+        if self._progress is None:
+            return
+        try:
+            self._progress(text)
+        except Exception:  # any display failure: the check goes on
+            log.debug("The self-check's progress could not be shown.", exc_info=True)
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
