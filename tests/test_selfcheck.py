@@ -211,15 +211,8 @@ def test_an_order_whose_placing_got_no_answer_is_looked_for_by_its_text(
 
 def test_a_stop_midway_cleans_up(sim: Simulator, client: GateClient) -> None:
     check = SelfCheck(client, parse_target("spot:BTC_USDT"))
-    plan = check.prepare()
-    original = check._arm
-
-    def arm_then_stop(report: Report, work: object) -> None:
-        original(report, work)  # type: ignore[arg-type]
-        check.stop.set()
-
-    check._arm = arm_then_stop  # type: ignore[method-assign]
-    report = check.run(plan)
+    _after_arming(check, lambda _report: check.stop.set())
+    report = check.run(check.prepare())
     assert report.outcome is Outcome.STOPPED and report.exit_code == 1
     _nothing_left(sim)
     assert sim.firings() == []
@@ -245,3 +238,43 @@ def test_every_target_form_plans_without_changing_anything(sim: Simulator,
         assert any("Reserves:" in line for line in plan.lines())
     assert not [r for r in sim.requests() if r.method != "GET"]
     assert isinstance(plan.target, Target)
+
+
+def _after_arming(check: SelfCheck, then: object) -> None:
+    """Run ``then(report)`` right after the check armed its countdown."""
+    original = check._arm
+
+    def arm(report: Report, work: object) -> None:
+        original(report, work)  # type: ignore[arg-type]
+        then(report)  # type: ignore[operator]
+
+    check._arm = arm  # type: ignore[method-assign]
+
+
+def test_an_order_cancelled_before_trigger_time_is_not_the_countdowns_doing(
+        sim: Simulator, client: GateClient) -> None:
+    check = SelfCheck(client, parse_target("spot:BTC_USDT"))
+    _after_arming(check, lambda _report: sim.exchange.cancel_spot_orders(pair="BTC_USDT"))
+    report = check.run(check.prepare())
+    assert report.outcome is Outcome.FAIL, report.lines()
+    assert "before triggerTime" in report.message
+    _nothing_left(sim)
+
+
+def test_what_could_not_be_removed_is_named_and_is_no_pass(sim: Simulator,
+                                                            client: GateClient) -> None:
+    check = SelfCheck(client, parse_target("spot:BTC_USDT"))
+
+    def break_the_cancel(report: Report) -> None:
+        sim.add_fault("status", status=503, path=f"/spot/orders/{report.order_id}")
+        check.stop.set()
+
+    _after_arming(check, break_the_cancel)
+    report = check.run(check.prepare())
+    assert report.outcome is Outcome.STOPPED and report.exit_code == 1
+    assert len(report.left_behind) == 1 and report.order_id in report.left_behind[0]
+    assert any(line.startswith("  LEFT BEHIND:") for line in report.lines())
+    assert not any("Nothing was left behind" in line for line in report.lines())
+    # Said, not hidden: the order really is still open, and the countdown was ended.
+    assert [o["id"] for o in sim.open_orders()] == [report.order_id]
+    assert sim.countdowns() == {}

@@ -409,6 +409,7 @@ class SelfCheck:
         self._say(f"Watching the order until Gate cancels it (at most {self.grace_s:g} s past "
                   "triggerTime)…")
         while True:
+            self._check_stop()
             state = self.client.get_order(plan.product, plan.market, work.order.id,
                                           REQUEST_TIMEOUT_S)
             if not state.is_open:
