@@ -442,16 +442,24 @@ class SelfCheck:
         report.message = (f"Gate's countdown cancelled the test order on {self.target} "
                           f"({report.delay_ms or 0:+d} ms after triggerTime, as seen).")
         if work.price_id:
-            report.price_order_cancelled = self._price_order_followed(plan, work)
+            report.price_order_cancelled = self._price_order_followed(plan, report, work)
 
-    def _price_order_followed(self, plan: Plan, work: _Work) -> bool:
+    def _price_order_followed(self, plan: Plan, report: Report, work: _Work) -> bool | None:
+        """Whether the countdown cancelled the price-triggered order; None when it ended some
+        other way (it triggered: the answer is unknown)."""
         end = self._mono() + PRICE_ORDER_FOLLOW_S
         while True:
             state = self.client.get_price_order(plan.product, work.price_id, REQUEST_TIMEOUT_S)
             if not state.is_open:
                 work.price_done = True
-                self._journal("price_order_ended", status=state.status)
-                return True
+                self._journal("price_order_ended", status=state.status,
+                              finish_as=state.finish_as)
+                if state.cancelled:
+                    return True
+                report.message += (f" The price-triggered order ended as "
+                                   f"{state.finish_as or state.status}, not cancelled: no "
+                                   "answer about price-triggered orders.")
+                return None
             if self._mono() > end:
                 self._journal("price_order_survived", order_id=work.price_id)
                 return False

@@ -102,6 +102,12 @@ class PriceOrderState:
     def is_open(self) -> bool:
         return self.status == "open"
 
+    @property
+    def cancelled(self) -> bool:
+        """Ended without triggering: spot ``cancelled``; futures ``finished`` as cancelled."""
+        return self.status == "cancelled" or (self.status == "finished"
+                                              and self.finish_as == "cancelled")
+
 
 def decimal_of(value: object, what: str, *, allow_empty: bool = False) -> Decimal | None:
     """A finite decimal from Gate's string or number; None for "" when ``allow_empty``."""

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -65,9 +65,14 @@ class SelfCheckDialog(QDialog):
         self.log.setObjectName("selfCheckLog")
         self.log.setReadOnly(True)
         self.log.setMinimumSize(560, 260)
+        # Fixed width: the report's times line up in columns.
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.verdict = QLabel("")
         self.verdict.setObjectName("selfCheckVerdict")
         self.verdict.setWordWrap(True)
+        bold = self.verdict.font()
+        bold.setBold(True)
+        self.verdict.setFont(bold)
         self.place_button = QPushButton("Place the test order")
         self.place_button.setObjectName("selfCheckPlace")
         self.place_button.setEnabled(False)
