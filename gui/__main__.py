@@ -5,6 +5,8 @@
     gate-killswitch run (--profile NAME | --demo) --target T [--target T ...]
     gate-killswitch keys (set|list|delete|test) ...
     gate-killswitch status [--profile NAME] [--json] [--check]
+    gate-killswitch selfcheck (--profile NAME | --demo) --target T [--price-orders] [--yes]
+                              [--json]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gui import __version__
     from gui.cli.keys import add_keys_parser
     from gui.cli.runner import add_run_parser
+    from gui.cli.selfcheck import add_selfcheck_parser
     from gui.cli.status import add_status_parser
 
     parser = argparse.ArgumentParser(
@@ -44,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_keys_parser(commands)
     add_status_parser(commands)
+    add_selfcheck_parser(commands)
     return parser
 
 
@@ -73,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from gui.cli.runner import run_command
 
         return run_command(args)
+    if args.command == "selfcheck":
+        from gui.cli.selfcheck import run_selfcheck
+
+        return run_selfcheck(args)
     from gui.core.arm_request import check_arm_request
     from gui.core.errors import InvalidInputError
     from gui.core.targets import TargetError

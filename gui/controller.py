@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from gui.core.owners import Owners
     from gui.core.settings import Settings, SettingsStore
     from gui.core.targets import Target
+    from gui.dialogs.selfcheck_dialog import SelfCheckDialog
     from gui.simulator import Simulator
 
 
@@ -138,6 +139,7 @@ class AppController(QObject):
         self._retired_engines: list[Engine] = []
         self._loading_profile = False
         self._owners: Owners | None = None
+        self.selfcheck_dialog: SelfCheckDialog | None = None  # the last one opened
 
         self.adapter = EngineAdapter(self)
         self.adapter.attach_journal(journal)
@@ -175,6 +177,7 @@ class AppController(QObject):
         w.keysRequested.connect(self.open_keys_dialog)
         w.preferencesRequested.connect(self.preferences.open)
         w.compactRequested.connect(self.compact.toggle)
+        w.selfCheckRequested.connect(self.open_selfcheck)
         w.dismissRequested.connect(self.dismiss)
         w.resumeRequested.connect(self.resume_left)
         w.disarmNowRequested.connect(self.disarm_left)
@@ -410,6 +413,19 @@ class AppController(QObject):
         dialog.finished.connect(self._keys_dialog_closed)
         self._keys_dialog = dialog
         dialog.open()
+
+    def open_selfcheck(self, target: Target) -> None:
+        """Self-check… for one target (gui/dialogs/selfcheck_dialog.py). Its claim on the
+        target is given up on the orders timer's next tick after it ends."""
+        from gui.dialogs.selfcheck_dialog import open_selfcheck
+
+        started = open_selfcheck(self.window, self.client, target, journal=self.journal,
+                                 armed=self.engine.armed_targets if self.engine else [],
+                                 demo=self.options.demo, claim=self._claim,
+                                 post=self.window.post)
+        if started is not None:
+            self.selfcheck_dialog, job = started
+            self.spawn(job)
 
     def _keys_dialog_closed(self) -> None:
         dialog, self._keys_dialog = self._keys_dialog, None

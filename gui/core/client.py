@@ -46,6 +46,7 @@ from gui.core.errors import (
 from gui.core.futures import FuturesEndpoints
 from gui.core.signing import sign
 from gui.core.targets import Product, ScopeKind, Target, is_contract, is_pair
+from gui.core.trading import TradingEndpoints
 from gui.core.transport import HttpTransport, Transport, network_failure, was_cut
 from gui.core.urls import API_PREFIX, validate_base_url
 
@@ -251,7 +252,7 @@ def check_plausible(ack_trigger_ms: int, timeout: int, sent_server: float,
             "countdown.")
 
 
-class GateClient(FuturesEndpoints):
+class GateClient(FuturesEndpoints, TradingEndpoints):
     """A blocking Gate APIv4 client. Thread-safe: the engine calls it from several threads."""
 
     def __init__(

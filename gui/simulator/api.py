@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from gui.simulator import tickers
 from gui.simulator.exchange import (
     MAX_TIMEOUT_S,
     MIN_TIMEOUT_S,
@@ -26,6 +27,13 @@ from gui.simulator.exchange import (
     decimal_text,
 )
 from gui.simulator.futures import FUTURES_LIST_LIMIT, SETTLES
+from gui.simulator.trading import (
+    Book,
+    Refused,
+    check_post_only,
+    futures_price_scopes,
+    spot_price_scopes,
+)
 
 API_PREFIX = "/api/v4"
 CONTROL_PREFIX = "/_sim"
@@ -365,6 +373,8 @@ class Api:
         if not market.allows(side):
             raise ApiError(400, "INVALID_CURRENCY_PAIR",
                            f"{pair} is {market.trade_status}: no {side} orders")
+        if tif == "poc":
+            self._post_only(tickers.spot_book(self.markets, pair), side == "buy", price)
         return self.exchange.place_spot_order(pair, side, amount, price, order_type=order_type,
                                               time_in_force=tif, text=text)
 
@@ -431,6 +441,8 @@ class Api:
         tif = body.get("tif") or "gtc"
         if tif not in ("gtc", "ioc", "poc"):
             raise bad_value("tif must be gtc, ioc or poc")
+        if tif == "poc":
+            self._post_only(tickers.option_book(self.markets, contract), size > 0, price)
         return self.exchange.place_option_order(contract, int(size), price, tif=tif,
                                                 text=_order_text(body))
 
@@ -543,6 +555,8 @@ class Api:
         reduce_only = body.get("reduce_only", False)
         if not isinstance(reduce_only, bool):
             raise bad_value("reduce_only must be true or false")
+        if tif == "poc":
+            self._post_only(tickers.futures_book(self.markets, settle, contract), size > 0, price)
         return self.exchange.place_futures_order(settle, contract, size, price, tif=tif,
                                                  text=_order_text(body),
                                                  reduce_only=reduce_only)
@@ -613,6 +627,120 @@ class Api:
         if name not in self.markets.futures.get(settle, {}):
             raise ApiError(400, "CONTRACT_NOT_FOUND", f"Contract {name} not found")
         return name
+
+    # -- tickers, post-only, price-triggered orders (see trading.py) --------------------------
+
+    @staticmethod
+    def _post_only(the_book: Book, buys: bool, price: Decimal) -> None:
+        try:
+            check_post_only(the_book, buys, price)
+        except Refused as exc:
+            raise ApiError(400, exc.label, exc.message) from None
+
+    def spot_tickers(self, req: ApiRequest) -> Any:
+        wanted = req.optional_query("currency_pair")
+        pairs = [self._pair(wanted)] if wanted is not None else list(self.markets.spot_pairs)
+        return [tickers.spot_ticker(self.markets, pair) for pair in pairs]
+
+    def options_tickers(self, req: ApiRequest) -> Any:
+        underlying = self._underlying(req.required_query("underlying"))
+        return [tickers.option_ticker(self.markets, c.name)
+                for c in self.markets.contracts_of(underlying)]
+
+    def futures_tickers(self, req: ApiRequest) -> Any:
+        settle = self._settle(req)
+        wanted = req.optional_query("contract")
+        names = ([self._futures_contract(settle, wanted)] if wanted is not None
+                 else list(self.markets.futures.get(settle, {})))
+        return [tickers.futures_ticker(self.markets, settle, name) for name in names]
+
+    def spot_create_price_order(self, req: ApiRequest) -> Any:
+        body = req.json_object()
+        raw_market = _optional_name(body, "market")
+        if raw_market is None:
+            raise _missing("market")
+        market = self._pair(raw_market)
+        trigger, put = body.get("trigger"), body.get("put")
+        if not isinstance(trigger, dict) or not isinstance(put, dict):
+            raise bad_value("trigger and put must be objects")
+        if trigger.get("rule") not in (">=", "<="):
+            raise bad_value("trigger.rule must be >= or <=")
+        if put.get("side") not in ("buy", "sell"):
+            raise bad_value("put.side must be buy or sell")
+        for part, name in ((trigger, "price"), (put, "price"), (put, "amount")):
+            _positive_decimal(part, name)
+        order = self.exchange.price_orders.place(
+            spot_price_scopes(market), {"market": market, "trigger": trigger, "put": put},
+            int(self.exchange.server_time()), futures=False)
+        return {"id": order.id}
+
+    def spot_list_price_orders(self, req: ApiRequest) -> Any:
+        status = req.required_query("status")
+        if status not in ("open", "finished"):
+            raise bad_value("status must be open or finished")
+        raw_market = req.optional_query("market")
+        market = None if raw_market is None else f"spot:{self._pair(raw_market)}"
+        return self.exchange.price_orders.listed("spot:all", open_only=status == "open",
+                                                 market_scope=market)
+
+    def spot_get_price_order(self, req: ApiRequest) -> Any:
+        found = self.exchange.price_orders.get("spot:all", self._option_id(req.params["order_id"]))
+        if found is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return found
+
+    def spot_cancel_price_order(self, req: ApiRequest) -> Any:
+        found = self.exchange.price_orders.cancel(
+            "spot:all", self._option_id(req.params["order_id"]), int(self.exchange.server_time()))
+        if found is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return found
+
+    def futures_create_price_order(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        body = req.json_object()
+        initial, trigger = body.get("initial"), body.get("trigger")
+        if not isinstance(initial, dict) or not isinstance(trigger, dict):
+            raise bad_value("initial and trigger must be objects")
+        name = _optional_name(initial, "contract")
+        if name is None:
+            raise _missing("initial.contract")
+        contract = self._futures_contract(settle, name)
+        _futures_size(initial)
+        _positive_decimal(trigger, "price")
+        if trigger.get("rule") not in (1, 2):
+            raise bad_value("trigger.rule must be 1 (>=) or 2 (<=)")
+        order = self.exchange.price_orders.place(
+            futures_price_scopes(settle, contract), {"initial": initial, "trigger": trigger},
+            int(self.exchange.server_time()), futures=True)
+        return {"id": order.id}
+
+    def futures_list_price_orders(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        status = req.required_query("status")
+        if status not in ("open", "finished"):
+            raise bad_value("status must be open or finished")
+        raw = req.optional_query("contract")
+        market = None if raw is None else f"futures:{settle}:{self._futures_contract(settle, raw)}"
+        return self.exchange.price_orders.listed(f"futures:{settle}:all",
+                                                 open_only=status == "open", market_scope=market)
+
+    def futures_get_price_order(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        found = self.exchange.price_orders.get(f"futures:{settle}:all",
+                                               self._option_id(req.params["order_id"]))
+        if found is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return found
+
+    def futures_cancel_price_order(self, req: ApiRequest) -> Any:
+        settle = self._futures_account(req)
+        found = self.exchange.price_orders.cancel(
+            f"futures:{settle}:all", self._option_id(req.params["order_id"]),
+            int(self.exchange.server_time()))
+        if found is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", "Order not found")
+        return found
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -701,6 +829,22 @@ ROUTES: tuple[Route, ...] = (
            private=True),
     _route("POST", "/futures/{settle}/countdown_cancel_all", Api.futures_countdown,
            private=True),
+    _route("GET", "/spot/tickers", Api.spot_tickers, private=False),
+    _route("GET", "/options/tickers", Api.options_tickers, private=False),
+    _route("GET", "/futures/{settle}/tickers", Api.futures_tickers, private=False),
+    _route("POST", "/spot/price_orders", Api.spot_create_price_order, private=True),
+    _route("GET", "/spot/price_orders", Api.spot_list_price_orders, private=True),
+    _route("GET", "/spot/price_orders/{order_id}", Api.spot_get_price_order, private=True),
+    _route("DELETE", "/spot/price_orders/{order_id}", Api.spot_cancel_price_order,
+           private=True),
+    _route("POST", "/futures/{settle}/price_orders", _sized(Api.futures_create_price_order),
+           private=True),
+    _route("GET", "/futures/{settle}/price_orders", _sized(Api.futures_list_price_orders),
+           private=True),
+    _route("GET", "/futures/{settle}/price_orders/{order_id}",
+           _sized(Api.futures_get_price_order), private=True),
+    _route("DELETE", "/futures/{settle}/price_orders/{order_id}",
+           _sized(Api.futures_cancel_price_order), private=True),
 )
 
 

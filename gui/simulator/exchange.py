@@ -23,6 +23,7 @@ from typing import Any
 
 from gui.simulator.futures import FuturesContract, FuturesOrder, futures_scopes
 from gui.simulator.numbers import decimal_text as decimal_text
+from gui.simulator.trading import FiringBehaviour, PriceOrders
 
 # Gate: 200 requests per 10 s per endpoint, for private (per account, whichever of its keys
 # signs) and public (per IP) alike.
@@ -374,6 +375,8 @@ class Exchange:
         self._request_counts: dict[str, int] = {}
         self._firing_thread: threading.Thread | None = None
         self._stopping = False
+        self._firing = FiringBehaviour()
+        self.price_orders = PriceOrders()
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -422,21 +425,25 @@ class Exchange:
         with self._lock:
             while not self._stopping:
                 now_ms = self._now_ms_locked()
-                due = sorted((t, s) for s, t in self._countdowns.items() if t <= now_ms)
+                late = self._firing.late_ms
+                due = sorted((t, s) for s, t in self._countdowns.items() if t + late <= now_ms)
                 for trigger_ms, scope in due:
                     self._fire_locked(scope, trigger_ms)
                 if due:
                     continue
                 wait_s = 0.5  # also bounds how late a jump of the wall clock is noticed
                 if self._countdowns:
-                    next_ms = min(self._countdowns.values())
+                    next_ms = min(self._countdowns.values()) + late
                     wait_s = min(wait_s, max(0.0, (next_ms - now_ms) / 1000))
                 self._timers_changed.wait(wait_s)
 
     def _fire_locked(self, scope: str, trigger_ms: int) -> None:
         del self._countdowns[scope]
         now_ms = self._now_ms_locked()
-        order_ids = self._cancel_scope_locked(scope, now_ms)
+        firing = self._firing
+        order_ids = self._cancel_scope_locked(scope, now_ms) if firing.cancels_orders else []
+        if firing.cancels_price_orders:
+            self.price_orders.cancel_scope(scope, now_ms // 1000)
         self._firings.append(Firing(scope, trigger_ms, now_ms, order_ids))
 
     def _cancel_scope_locked(self, scope: str, now_ms: int) -> list[str]:
@@ -477,6 +484,12 @@ class Exchange:
     def countdowns(self) -> dict[str, int]:
         with self._lock:
             return dict(self._countdowns)
+
+    def set_firing(self, behaviour: FiringBehaviour) -> None:
+        """How later firings behave (see :class:`FiringBehaviour`): a switchable fault."""
+        with self._lock:
+            self._firing = behaviour
+            self._timers_changed.notify_all()
 
     def firings(self) -> list[Firing]:
         with self._lock:

@@ -22,6 +22,7 @@ from gui.simulator.exchange import Exchange, Firing, RequestRecord, option_scope
 from gui.simulator.faults import FaultBook
 from gui.simulator.futures import SETTLES, futures_scopes
 from gui.simulator.http import SimHTTPServer
+from gui.simulator.trading import FiringBehaviour
 
 STOP_JOIN_S = 0.8
 
@@ -233,6 +234,20 @@ class Simulator:
 
     def set_clock_skew(self, seconds: float) -> None:
         self.exchange.set_clock_skew(seconds)
+
+    def set_countdown_firing(self, *, cancels_orders: bool = True, late_ms: int = 0,
+                             cancels_price_orders: bool = False) -> None:
+        """How countdowns fire from now on: a fault that fires without cancelling, fires
+        ``late_ms`` after ``triggerTime``, or also cancels price-triggered orders. The
+        defaults are the simulator's normal behaviour."""
+        if late_ms < 0:
+            raise ValueError("late_ms must not be negative")
+        self.exchange.set_firing(FiringBehaviour(cancels_orders=cancels_orders, late_ms=late_ms,
+                                                 cancels_price_orders=cancels_price_orders))
+
+    def open_price_orders(self) -> int:
+        """How many price-triggered orders (spot and futures) are open."""
+        return self.exchange.price_orders.open_count()
 
     def server_time(self) -> float:
         return self.exchange.server_time()

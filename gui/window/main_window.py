@@ -54,6 +54,7 @@ from gui.core.heartbeat import (
 )
 from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
 from gui.core.targets import Target
+from gui.dialogs.selfcheck_dialog import selfcheck_button
 from gui.notifications import Notice, NoticeBanner
 from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
     keysRequested = Signal()
     preferencesRequested = Signal()
     compactRequested = Signal()  # compact mode on or off (Ctrl+Shift+M)
+    selfCheckRequested = Signal(object)  # Target
     dismissRequested = Signal(object)  # Target
     resumeRequested = Signal(object)  # Target (a card left armed by an earlier run)
     disarmNowRequested = Signal(object)  # Target (likewise)
@@ -246,6 +248,8 @@ class MainWindow(QMainWindow):
         self.preferences_button.setObjectName("preferencesButton")
         self.preferences_button.setAccessibleName("Preferences: sound, theme, start at login")
         self.preferences_button.clicked.connect(self.preferencesRequested.emit)
+        self.selfcheck_button = selfcheck_button(self.picker.selected_targets,
+                                                 self.selfCheckRequested.emit)
 
         layout = QHBoxLayout(header)
         layout.setContentsMargins(16, 10, 16, 10)
@@ -257,6 +261,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.summary)
         layout.addSpacing(24)
         layout.addWidget(self.profile_label)
+        layout.addWidget(self.selfcheck_button)
         layout.addWidget(self.keys_button)
         layout.addWidget(self.preferences_button)
         return header
