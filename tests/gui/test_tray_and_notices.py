@@ -140,3 +140,24 @@ def test_sound_can_be_turned_off_and_recovery_replaces_beats_failing(make_app, q
     assert len(about_btc) == 1
     assert about_btc[0].startswith("Beats getting through again: spot:BTC_USDT")
     assert beeps == []
+
+
+def test_a_late_answer_that_shows_it_never_fired_replaces_the_fired_notice(qapp):
+    from gui.core.heartbeat import EngineEvent, EventKind
+    from gui.notifications import NoticeBanner, Notifier
+
+    banner = NoticeBanner()
+    notifier = Notifier(banner, None)
+    now = time.monotonic()
+    fired = _status(BTC, State.FIRED)
+    notifier.on_event(EngineEvent(EventKind.FIRED, BTC, fired, "spot:BTC_USDT: FIRED at 12:00:00"))
+    assert [t for t in banner.texts() if t.startswith("FIRED: spot:BTC_USDT")]
+    armed = _status(BTC, State.ARMED, 20, now)
+    notifier.on_event(EngineEvent(EventKind.BEAT_OK, BTC, armed, "beat ok"))
+    notifier.on_event(EngineEvent(
+        EventKind.WARNING, BTC, armed, "spot:BTC_USDT: not fired after all: the exchange took "
+        "the beat in time", {"unfired": True}))
+    about_btc = [t for t in banner.texts() if "spot:BTC_USDT" in t]
+    # The false "cancelled" notice is gone: one notice, saying what is true now.
+    assert len(about_btc) == 1 and about_btc[0].startswith("Not fired after all: spot:BTC_USDT")
+    banner.deleteLater()
