@@ -144,7 +144,7 @@ class LeftArmed(QObject):
             return
         reason = (f"the countdown an earlier run left armed ran out at {clock_text(r.when_ms)}"
                   f"{' at the latest' if r.at_the_latest else ''}: the exchange cancelled "
-                  f"{r.target.describe()}. Arm again to protect new orders.")
+                  f"{r.target.cancelled}. Arm again to protect new orders.")
         self._journal.write("fire", target=str(target), trigger_time_ms=r.when_ms,
                             message=f"{target}: FIRED at {clock_text(r.when_ms)} (left armed "
                                     "by an earlier run)", left_armed=True)

@@ -306,7 +306,7 @@ class Notifier(QObject):
         elif kind is EventKind.FIRED:
             when = clock_text(status.fired_at_ms if status else None)
             self._once("fired", target, "critical", f"FIRED: {target}",
-                       f"The exchange cancelled {target.describe()} at {when}.")
+                       f"The exchange cancelled {target.cancelled} at {when}.")
         elif kind is EventKind.ERROR:
             if self._last_error.get(target) in AUTH_ERRORS:
                 self.key_rejected(f"{target} stopped: {status.reason if status else ''}".strip())

@@ -142,7 +142,7 @@ def describe_target(target: Target) -> str:
     """What a target covers, in words: the core's :meth:`Target.describe`, with a contract's
     strike, side and expiry spelled out, and a futures scope's limit said."""
     if target.settle is not None:
-        return f"{target.describe()} (positions stay open)"
+        return target.cancelled
     if target.kind is not ScopeKind.CONTRACT:
         return target.describe()
     underlying, expiry, strike, is_call = parse_contract(target.name)
@@ -282,7 +282,8 @@ def stop_report(results: dict[Target, bool], states: dict[Target, State],
         # Said apart from "not confirmed": these countdowns ran out, their cards stay FIRED.
         notices.append(("critical", "FIRED before the stop was confirmed",
                         "The countdown ran out before the exchange confirmed the stop; it "
-                        "cancelled the open orders of " + ", ".join(map(str, fired)),
+                        "cancelled the open orders of " + ", ".join(map(str, fired))
+                        + ("; positions stay open" if any(t.settle for t in fired) else ""),
                         "stop-fired"))
     if unconfirmed:
         details = [f"{t}: {reasons.get(t) or 'not confirmed'}" for t in unconfirmed]

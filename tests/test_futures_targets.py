@@ -81,3 +81,27 @@ def test_a_futures_scope_holds_exactly_its_contract() -> None:
 def test_futures_scopes_are_described_with_their_settle() -> None:
     assert futures("usdt").describe() == "every USDT futures order"
     assert futures("btc", "BTC_USD").describe() == "BTC_USD BTC futures orders"
+
+
+def test_a_futures_firing_says_the_positions_stay_open() -> None:
+    from gui.core.errors import ServerError
+    from gui.core.heartbeat import State
+    from tests.test_engine_unit import Rig
+
+    target = parse_target("futures:usdt:BTC_USDT")
+    failing: list[bool] = []
+
+    def behave(_target: object, timeout: int) -> object:
+        return ServerError("busy", status=503) if timeout and failing else None
+
+    async def scenario(rig: Rig) -> None:
+        rig.engine.arm([target], timeout=5, interval=1.25)
+        await rig.until(lambda: rig.engine.status(target).state is State.ARMED)  # type: ignore[union-attr]
+        failing.append(True)
+        await rig.until(lambda: rig.engine.status(target).state is State.FIRED)  # type: ignore[union-attr]
+
+    rig = Rig(behave)
+    rig.play(scenario)
+    status = rig.engine.status(target)
+    assert status is not None
+    assert "cancelled BTC_USDT USDT futures orders (positions stay open)" in status.reason

@@ -549,7 +549,7 @@ class Engine:
         w.next_beat_mono = None
         when = _clock_text(w.trigger_time_ms)
         w.reason = (f"the countdown ran out at {when} without an acknowledged beat: the exchange "
-                    f"cancelled {w.target.describe()}. Arm again to protect new orders.")
+                    f"cancelled {w.target.cancelled}. Arm again to protect new orders.")
         self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {when}",
                    fired_at_ms=w.fired_at_ms, rearmed_by_late_beat=rearmed)
         if rearmed:
@@ -702,7 +702,7 @@ class Engine:
             return True
         w.state, w.fired_at_ms = State.FIRED, w.trigger_time_ms
         w.reason = (f"the countdown ran out at {_clock_text(w.trigger_time_ms)} before the "
-                    f"exchange confirmed the stop: it cancelled {w.target.describe()}.{note} "
+                    f"exchange confirmed the stop: it cancelled {w.target.cancelled}.{note} "
                     "Arm again to protect new orders.")
         self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {_clock_text(w.fired_at_ms)}, "
                    "before the stop was confirmed", fired_at_ms=w.fired_at_ms, stopping=True,
@@ -788,7 +788,7 @@ class Engine:
         if verdict == FIRED_LATER:
             w.trigger_time_ms = w.fired_at_ms = ack.trigger_time_ms
             w.reason = (f"the countdown ran out at {when} (a beat answered late had renewed it "
-                        f"until then): the exchange cancelled {w.target.describe()}. Arm again "
+                        f"until then): the exchange cancelled {w.target.cancelled}. Arm again "
                         "to protect new orders.")
             self._emit(EventKind.FIRED, w, f"{w.target}: FIRED at {when}, not earlier: a beat "
                        "answered late had renewed the countdown until then",

@@ -138,6 +138,13 @@ class Target:
             return f"every {self.name} option order"
         return f"{self.name} option orders"
 
+    @property
+    def cancelled(self) -> str:
+        """What a firing on this scope cancelled, for "the exchange cancelled …": futures say
+        plainly that their positions stay open (the countdown cancels orders only)."""
+        words = self.describe()
+        return f"{words} (positions stay open)" if self.settle is not None else words
+
     def countdown_params(self) -> dict[str, str]:
         """The scope fields of the countdown/cancel request body for this target."""
         if self.is_all:
