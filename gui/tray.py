@@ -19,10 +19,10 @@ from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from gui.core.clock import monotonic
-from gui.core.heartbeat import State, TargetStatus
+from gui.core.heartbeat import TargetStatus
 from gui.core.targets import Target
 from gui.resources import resource_path
-from gui.words import OVERALL_STATES, left_text_changes_in, overall_state
+from gui.words import OVERALL_STATES, Overview
 
 #: the longest the tooltip goes without being worked out again, whatever it shows
 _SAFETY_S = 60.0
@@ -44,8 +44,7 @@ class Tray(QObject):
                  clock: Callable[[], float] = monotonic) -> None:
         super().__init__(parent)
         self._clock = clock
-        self._statuses: dict[Target, TargetStatus] = {}
-        self._mode = "arm"  # as the window's big button: 'arm', 'stop' or 'stopping'
+        self.overview = Overview()
         self._can_arm = False
         self._state = ""
         self._tooltip = ""
@@ -68,21 +67,17 @@ class Tray(QObject):
 
     def update_status(self, status: TargetStatus) -> None:
         """A target's new status; an idle one the tray has not seen is none of its business."""
-        if status.target in self._statuses or status.state is not State.IDLE:
-            self._statuses[status.target] = status
+        if self.overview.update(status):
             self.refresh()
 
     def forget(self, target: Target) -> None:
         """The target's card was dismissed or replaced: it is no longer shown anywhere."""
-        if self._statuses.pop(target, None) is not None:
+        if self.overview.forget(target):
             self.refresh()
 
     def set_mode(self, mode: str) -> None:
         """What the big button says: 'arm', 'stop' or 'stopping' (the menu's ARM/STOP entry)."""
-        if mode not in ("arm", "stop", "stopping"):
-            raise ValueError(mode)
-        if mode != self._mode:
-            self._mode = mode
+        if self.overview.set_mode(mode):
             self.refresh()
 
     def set_can_arm(self, can: bool) -> None:
@@ -91,14 +86,8 @@ class Tray(QObject):
 
     def refresh(self) -> None:
         """Work the overall state out from the statuses, show it, and plan the next change."""
-        now = self._clock()
-        statuses = list(self._statuses.values())
-        state, self._line = overall_state(statuses, now, self._mode == "stopping")
+        state, self._line, changes_in = self.overview.state(self._clock())
         self.set_state(state, f"gate-killswitch — {self._line}")
-        # The line says the soonest time left in whole seconds (overall_state): it changes as
-        # that reaches the next whole second below it.
-        lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
-        changes_in = left_text_changes_in(min(lefts)) if lefts else None
         wait = _SAFETY_S if changes_in is None else min(changes_in, _SAFETY_S)
         self._timer.start(max(1, math.ceil(wait * 1000)))
 
@@ -149,10 +138,10 @@ class Tray(QObject):
         status.setEnabled(False)
         self.menu.addAction(status)
         self.menu.addSeparator()
-        if self._mode == "stopping":
+        if self.overview.mode == "stopping":
             toggle = QAction("Stopping…", self.menu)
             toggle.setEnabled(False)
-        elif self._mode == "stop":
+        elif self.overview.mode == "stop":
             toggle = QAction("STOP: disarm everything", self.menu)
             toggle.triggered.connect(self.stopRequested.emit)
         else:

@@ -213,6 +213,49 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     return "idle", "Not armed"
 
 
+MODES = ("arm", "stop", "stopping")  # what the big button says
+
+
+class Overview:
+    """The statuses a view of the overall state keeps (the tray, the compact strip): each takes
+    them from the adapter itself and works the state out as the window's header does.
+
+    No Qt: the views set their own timer for :meth:`state`'s third value, the seconds until
+    the line's text next changes (None: it does not change by itself).
+    """
+
+    def __init__(self) -> None:
+        self.statuses: dict[Target, TargetStatus] = {}
+        self.mode = "arm"
+
+    def update(self, status: TargetStatus) -> bool:
+        """Keep a target's new status; an idle one not seen before is none of the view's
+        business. True when it was kept."""
+        if status.target in self.statuses or status.state is not State.IDLE:
+            self.statuses[status.target] = status
+            return True
+        return False
+
+    def forget(self, target: Target) -> bool:
+        """The target's card was dismissed or replaced; True when it was kept."""
+        return self.statuses.pop(target, None) is not None
+
+    def set_mode(self, mode: str) -> bool:
+        """The big button's mode; True when it changed."""
+        if mode not in MODES:
+            raise ValueError(mode)
+        changed, self.mode = mode != self.mode, mode
+        return changed
+
+    def state(self, now_mono: float) -> tuple[str, str, float | None]:
+        """The overall state, its line, and the seconds until that line next changes (the
+        soonest time left turns its whole second)."""
+        statuses = list(self.statuses.values())
+        state, line = overall_state(statuses, now_mono, self.mode == "stopping")
+        lefts = [left for s in statuses if (left := s.time_left(now_mono)) is not None]
+        return state, line, left_text_changes_in(min(lefts)) if lefts else None
+
+
 # -- market lists ----------------------------------------------------------------------------------
 
 

@@ -19,13 +19,13 @@ from PySide6.QtCore import QByteArray, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QMouseEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from gui.core.heartbeat import State, TargetStatus
+from gui.core.heartbeat import TargetStatus
 from gui.core.settings import SettingsError, SettingsStore
 from gui.core.targets import Target
 from gui.resources import resource_path
 from gui.window.arm_button import HoldButton
 from gui.window.painted import SteadyLabel
-from gui.words import OVERALL_STATES, left_text_changes_in, overall_state
+from gui.words import OVERALL_STATES, Overview
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,7 @@ class CompactStrip(QWidget):
         self.setWindowTitle("gate-killswitch")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._clock = clock
-        self._statuses: dict[Target, TargetStatus] = {}
-        self._mode = "arm"
+        self.overview = Overview()
         self.state = ""
         self._icons = {state: QIcon(str(resource_path("icons", f"{state}.svg")))
                        for state in OVERALL_STATES}
@@ -103,19 +102,16 @@ class CompactStrip(QWidget):
     # ------------------------------------------------------------------ what it is told
 
     def update_status(self, status: TargetStatus) -> None:
-        if status.target in self._statuses or status.state is not State.IDLE:
-            self._statuses[status.target] = status
+        if self.overview.update(status):
             self.refresh()
 
     def forget(self, target: Target) -> None:
-        if self._statuses.pop(target, None) is not None:
+        if self.overview.forget(target):
             self.refresh()
 
     def set_mode(self, mode: str) -> None:
         """As the big button: 'arm', 'stop' or 'stopping'; STOP shows only while armed."""
-        if mode not in ("arm", "stop", "stopping"):
-            raise ValueError(mode)
-        self._mode = mode
+        self.overview.set_mode(mode)
         self.refresh()
 
     def refresh(self) -> None:
@@ -123,9 +119,7 @@ class CompactStrip(QWidget):
         if not self.isVisible():
             self._timer.stop()
             return
-        now = self._clock()
-        statuses = list(self._statuses.values())
-        state, line = overall_state(statuses, now, self._mode == "stopping")
+        state, line, changes_in = self.overview.state(self._clock())
         if state != self.state:
             self.state = state
             self.icon.setPixmap(self._icons[state].pixmap(QSize(22, 22)))
@@ -136,10 +130,8 @@ class CompactStrip(QWidget):
                 widget.style().polish(widget)
         self.line.setText(line)
         self.setToolTip(f"gate-killswitch — {line}")
-        self.stop_button.setVisible(self._mode != "arm")
-        self.stop_button.setEnabled(self._mode == "stop")
-        lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
-        changes_in = left_text_changes_in(min(lefts)) if lefts else None
+        self.stop_button.setVisible(self.overview.mode != "arm")
+        self.stop_button.setEnabled(self.overview.mode == "stop")
         wait = _SAFETY_S if changes_in is None else min(changes_in, _SAFETY_S)
         self._timer.start(max(1, math.ceil(wait * 1000)))
 

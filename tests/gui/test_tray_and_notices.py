@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from gui.core.client import GateClient
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import parse_target
@@ -161,3 +163,21 @@ def test_a_late_answer_that_shows_it_never_fired_replaces_the_fired_notice(qapp)
     # The false "cancelled" notice is gone: one notice, saying what is true now.
     assert len(about_btc) == 1 and about_btc[0].startswith("Not fired after all: spot:BTC_USDT")
     banner.deleteLater()
+
+
+def test_an_overview_keeps_what_it_is_shown_and_says_when_its_line_changes():
+    from gui.words import Overview
+
+    now = 1000.0
+    overview = Overview()
+    assert not overview.update(_status(BTC, State.IDLE))  # never shown: not kept
+    assert overview.state(now) == ("idle", "Not armed", None)
+    assert overview.update(_status(BTC, State.ARMED, 17.25, now))
+    state, line, changes_in = overview.state(now)
+    assert (state, line) == ("armed", "Armed: 1 target, 18 s left")
+    assert changes_in == pytest.approx(0.25)  # 17.25 s left reads "18 s" until 17.0
+    assert overview.set_mode("stopping") and not overview.set_mode("stopping")
+    assert overview.state(now)[0] == "stopping"
+    assert overview.forget(BTC) and not overview.forget(BTC)
+    with pytest.raises(ValueError):
+        overview.set_mode("armed")
