@@ -826,8 +826,8 @@ class Engine:
     async def cancel_now(self, targets: Iterable[Target]
                          ) -> dict[Target, list[CancelResult] | GateError]:
         """Cancel the scopes' open orders now. Countdowns are left as they are."""
-        def said(target: Target, message: str, **fields: object) -> None:
-            self._emit(EventKind.CANCEL_NOW, self._workers.get(target), message, **fields)
+        def said(scope: Target, message: str, **fields: object) -> None:
+            self._emit(EventKind.CANCEL_NOW, self._workers.get(scope), message, **fields)
 
         return await cancel_scopes(self.client, self.executor, targets, self.request_timeout,
                                    said)

@@ -75,7 +75,7 @@ async def cancel_scopes(client: _Cancels, executor: concurrent.futures.Executor 
                         targets: Iterable[Target], request_timeout: float,
                         said: Callable[..., None]) -> dict[Target, list[CancelResult] | GateError]:
     """Cancel the scopes' open orders now, all at once (countdowns are left as they are); each
-    outcome is also handed to ``said(target, message, **fields)`` for the journal."""
+    outcome is also handed to ``said(scope, message, **fields)`` for the journal."""
     loop = asyncio.get_running_loop()
 
     async def one(target: Target) -> tuple[Target, list[CancelResult] | GateError]:
