@@ -311,6 +311,13 @@ class AppController(QObject):
                              "Stop first: the profile cannot change while targets are armed.",
                              key="profile")
             return False
+        if self.left_armed.targets:
+            # Their cards would go, and the header would say "Not armed" while they run.
+            self.window.post("warning", "Still left armed",
+                             "Countdowns an earlier run left armed still run on this profile ("
+                             + ", ".join(map(str, self.left_armed.targets)) + "): disarm them "
+                             "or let them fire before changing the profile.", key="profile")
+            return False
         old_engine, old_client = self.engine, self.client
         if self._owners is not None:
             self._owners.release_all()

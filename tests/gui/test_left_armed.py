@@ -197,3 +197,19 @@ def test_a_card_left_armed_turns_fired_at_once_after_a_suspend_with_the_network_
     demo_sim.add_fault("drop")  # the network is down: nothing to learn from the exchange
     asleep[0] = 601.0
     qtbot.waitUntil(lambda: app.window.cards[ETH].state is State.FIRED, timeout=3_000)
+
+
+def test_the_profile_does_not_change_while_countdowns_left_armed_still_run(
+        make_app: AppFactory, demo_sim: Simulator, qtbot: Any) -> None:
+    leave_armed(demo_sim)
+    app = make_app()
+    app.use_client(GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET), "Profile: main",
+                   demo_sim.base_url, "main")
+    qtbot.waitUntil(lambda: len(app.window.cards) == 3, timeout=5_000)
+    other = GateClient(demo_sim.base_url, TEST_KEY, TEST_SECRET)
+    assert not app.use_client(other, "Profile: other", demo_sim.base_url, "other")
+    other.close()
+    # Still shown, and still counted: the header never says "Not armed" while they run.
+    assert card_states(app)["spot:BTC_USDT"] is State.LEFT_ARMED
+    assert app.window.summary.text() != "Not armed"
+    assert any(t.startswith("Still left armed") for t in app.window.banner.texts())
