@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     for note in request.notes():
         print(f"gate-killswitch: {note}", file=sys.stderr)
     from gui.app import run_gui
-    from gui.controller import GuiOptions
     from gui.core.arm_request import ForwardedRequest
+    from gui.options import GuiOptions
 
     # What a window already running is asked to do, should there be one (no secret in it).
     launch = ForwardedRequest(arm=[str(t) for t in request.targets], timeout=args.timeout,

@@ -14,7 +14,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui.controller import AppController, GuiOptions
+from gui.controller import AppController
+from gui.options import GuiOptions
 from gui.qt_workarounds import guard_refcounts
 from gui.startup import display_problem
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -28,6 +25,7 @@ from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
 from gui.left_armed import LeftArmed
 from gui.notifications import Notifier
+from gui.options import GuiOptions, Phase
 from gui.preferences import Preferences
 from gui.qt_workarounds import guard_refcounts
 from gui.remembered import restore_window, save_window
@@ -57,36 +55,6 @@ log = logging.getLogger(__name__)
 
 ORDERS_REFRESH_MS = 10_000
 NOTICE_TRAY = "close-to-tray"
-
-
-class Phase(IntEnum):
-    """Where the app is in its life; it only moves forward."""
-
-    NEW = 0
-    STARTED = 1  # the window is shown
-    PAINTED = 2  # the window's first paint: lists and orders may load now
-    QUITTING = 3  # quit chosen: settings saved, window hidden
-    SHUTTING_DOWN = 4  # background jobs and engines are ending
-    FINISHED = 5  # the exit code is out
-
-
-@dataclass
-class GuiOptions:
-    """What the command line asked of the window.
-
-    ``process_start`` is ``time.time()`` (Unix wall seconds) taken as early as possible in the
-    process; ``--self-test`` reports the seconds from it to the window's first paint.
-    """
-
-    demo: bool = False
-    profile: str | None = None
-    arm: list[Target] = field(default_factory=list)
-    timeout: int | None = None
-    interval: float | None = None
-    self_test: bool = False
-    start_hidden: bool = False  # started at login: in the tray, when there is one
-    process_start: float = field(default_factory=time.time)
-    launch: ForwardedRequest | None = None  # for a window already running, if there is one
 
 
 class AppController(QObject):

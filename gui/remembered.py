@@ -16,7 +16,7 @@ from gui.core.settings import Settings, SettingsError, SettingsStore
 from gui.core.targets import Target, TargetError, parse_target
 
 if TYPE_CHECKING:
-    from gui.controller import GuiOptions
+    from gui.options import GuiOptions
     from gui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)

@@ -43,12 +43,13 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from gui.app import apply_theme
-    from gui.controller import AppController, GuiOptions, Phase
+    from gui.controller import AppController
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
     from gui.core.settings import SettingsStore
     from gui.core.targets import parse_target
+    from gui.options import GuiOptions, Phase
     from gui.simulator import DEMO_KEY, DEMO_SECRET, Simulator
 
     app = QApplication.instance() or QApplication(["gate-killswitch"])

@@ -480,9 +480,10 @@ from tests.qt_fixtures import qloop  # noqa: E402, F401  (the fixture, used by n
 @pytest.fixture
 def window_app(qtbot: Any, request: pytest.FixtureRequest, demo_sim: Any) -> Iterator[Any]:
     """The app on the demo simulator, offscreen, with remembered settings saved once."""
-    from gui.controller import AppController, GuiOptions, Phase
+    from gui.controller import AppController
     from gui.core.client import GateClient
     from gui.core.journal import Journal
+    from gui.options import GuiOptions, Phase
     from tests.simkeys import TEST_KEY, TEST_SECRET
 
     request.getfixturevalue("qloop")  # a running qasync loop on the test's QApplication

@@ -22,7 +22,7 @@ def _modules(package: str) -> list[str]:
 
 
 @pytest.mark.parametrize("package", ["gui.core", "gui.simulator", "gui.cli", "gui.words",
-                                     "gui.startup"])
+                                     "gui.startup", "gui.options"])
 def test_package_imports_no_qt(package: str) -> None:
     modules = _modules(package) if ROOT.joinpath(*package.split(".")).is_dir() else [package]
     code = (
@@ -73,6 +73,7 @@ LAYERS = {
     "gui.core": {"gui.core"},
     "gui.simulator": {"gui.core", "gui.simulator"},
     "gui.words": {"gui.core"},
+    "gui.options": {"gui.core"},
     "gui.startup": set(),
     "gui.cli": {"gui.core", "gui.simulator", "gui.cli", "gui.words"},
 }

@@ -518,7 +518,8 @@ def test_a_window_session_leaves_no_key_secret_or_signature_anywhere(
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QPushButton
 
-    from gui.controller import AppController, GuiOptions, Phase
+    from gui.controller import AppController
+    from gui.options import GuiOptions, Phase
 
     caplog.set_level(logging.DEBUG)
     settings = SettingsStore()

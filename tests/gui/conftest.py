@@ -15,11 +15,12 @@ from typing import Any
 import keyring
 import pytest
 
-from gui.controller import AppController, GuiOptions, Phase
+from gui.controller import AppController
 from gui.core.client import GateClient
 from gui.core.heartbeat import State
 from gui.core.journal import Journal
 from gui.core.settings import SettingsStore
+from gui.options import GuiOptions, Phase
 from gui.qt_workarounds import guard_refcounts
 from gui.simulator import Simulator
 from tests.memkeyring import MemoryKeyring

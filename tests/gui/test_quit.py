@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from gui.controller import Phase
 from gui.core.heartbeat import State
 from gui.core.settings import SettingsStore
 from gui.core.targets import parse_target
 from gui.dialogs.quit_dialog import QuitDialog
+from gui.options import Phase
 
 BTC = parse_target("spot:BTC_USDT")
 ETH = parse_target("spot:ETH_USDT")

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from gui.controller import AppController, GuiOptions
+from gui.controller import AppController
 from gui.core.heartbeat import State
 from gui.core.journal import Journal
 from gui.core.keys import KeyStore, ProfileStore
 from gui.core.settings import Settings, SettingsStore
 from gui.core.targets import parse_target
+from gui.options import GuiOptions
 from gui.startup import NO_DISPLAY_MESSAGE, display_problem
 from tests.gui.conftest import INTERVAL, TIMEOUT
 from tests.memkeyring import LockedKeyring

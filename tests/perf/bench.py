@@ -520,11 +520,12 @@ def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from gui.controller import AppController, GuiOptions, Phase
+    from gui.controller import AppController
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
     from gui.core.settings import SettingsStore
+    from gui.options import GuiOptions, Phase
 
     sim = SimProcess(skew=SKEW_S)
     results: dict[str, Any] = {}
@@ -657,11 +658,12 @@ def profile_idle(seconds: float) -> None:
     """The idle scenario in this process (20 targets, window shown) under cProfile."""
     tmp = offscreen_app("gk-bench-prof-")
     base = Path(tmp.name)
-    from gui.controller import AppController, GuiOptions
+    from gui.controller import AppController
     from gui.core.client import GateClient
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
     from gui.core.settings import SettingsStore
+    from gui.options import GuiOptions
 
     sim = SimProcess()
 
