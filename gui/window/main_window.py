@@ -30,6 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -61,6 +62,7 @@ from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
 from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.journal_pane import JournalPane
+from gui.window.layout import PREFERRED_SIZE, ElidedLabel, PickerFold, fit_to_screen
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
@@ -177,14 +179,21 @@ class MainWindow(QMainWindow):
         body_layout.setSpacing(10)
         self.banner = NoticeBanner()
         body_layout.addWidget(self.banner)
+        # While armed the countdowns get the room: the picker folds to this line.
+        self.picker_fold = PickerFold()
+        self.picker_fold.toggled.connect(self._fold_toggled)
+        self.picker_fold.hide()
+        body_layout.addWidget(self.picker_fold)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("mainSplitter")
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._build_side())
+        self.side_panel = self._build_side()
+        splitter.addWidget(self.side_panel)
         splitter.addWidget(self._build_right(journal_dir))
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
+        # The picker grows with the window too (a third of what is added), not only the cards.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
         splitter.setSizes([420, 820])
         self.splitter = splitter
         body_layout.addWidget(splitter, 1)
@@ -206,8 +215,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self._first_paint)
 
-        self.resize(1240, 800)
         self._apply_mode()
+        fit_to_screen(self, PREFERRED_SIZE)
         self._update_timing_message()
         self._update_empty()
 
@@ -222,7 +231,7 @@ class MainWindow(QMainWindow):
         logo.setAccessibleName("gate-killswitch")
         title = QLabel("gate-killswitch")
         title.setObjectName("appTitle")
-        subtitle = QLabel("Dead man's switch for Gate orders")
+        subtitle = ElidedLabel("Dead man's switch for Gate orders")
         subtitle.setObjectName("appSubtitle")
         names = QVBoxLayout()
         names.setSpacing(0)
@@ -235,7 +244,7 @@ class MainWindow(QMainWindow):
         self.summary.setObjectName("summary")
         self.summary.setAccessibleName("Overall state")
 
-        self.profile_label = QLabel("No profile")
+        self.profile_label = ElidedLabel("No profile")
         self.profile_label.setObjectName("profileLabel")
         self.profile_label.setAccessibleName("Profile in use")
         self.keys_button = QPushButton("Keys…")
@@ -259,7 +268,7 @@ class MainWindow(QMainWindow):
         layout.addStretch(1)
         layout.addWidget(self.summary_icon)
         layout.addWidget(self.summary)
-        layout.addSpacing(24)
+        layout.addSpacing(12)
         layout.addWidget(self.profile_label)
         layout.addWidget(self.selfcheck_button)
         layout.addWidget(self.keys_button)
@@ -269,7 +278,6 @@ class MainWindow(QMainWindow):
     def _build_side(self) -> QWidget:
         side = QFrame()
         side.setObjectName("sidePanel")
-        side.setMinimumWidth(400)
         side.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         protect = QLabel("PROTECT")
         protect.setObjectName("sectionTitle")
@@ -325,14 +333,15 @@ class MainWindow(QMainWindow):
         timeout_label.setBuddy(self.timeout_spin)
         interval_label = QLabel("&Beat every")
         interval_label.setBuddy(self.interval_spin)
-        fields = QHBoxLayout()
-        fields.setSpacing(8)
-        fields.addWidget(timeout_label)
-        fields.addWidget(self.timeout_spin)
-        fields.addSpacing(14)
-        fields.addWidget(interval_label)
-        fields.addWidget(self.interval_spin)
-        fields.addStretch(1)
+        # One under the other: side by side they made the window too wide for half a screen.
+        fields = QGridLayout()
+        fields.setHorizontalSpacing(8)
+        fields.setVerticalSpacing(6)
+        fields.addWidget(timeout_label, 0, 0)
+        fields.addWidget(self.timeout_spin, 0, 1)
+        fields.addWidget(interval_label, 1, 0)
+        fields.addWidget(self.interval_spin, 1, 1)
+        fields.setColumnStretch(2, 1)
         left = QVBoxLayout()
         left.setSpacing(8)
         left.addWidget(countdown)
@@ -343,7 +352,7 @@ class MainWindow(QMainWindow):
         self.arm_button = HoldButton()
         self.arm_button.setObjectName("armButton")
         self.arm_button.setMinimumHeight(64)
-        self.arm_button.setMinimumWidth(280)
+        self.arm_button.setMinimumWidth(200)
         self.arm_button.activated.connect(self._big_button)
         self.button_hint = QLabel()
         self.button_hint.setObjectName("hint")
@@ -591,8 +600,26 @@ class MainWindow(QMainWindow):
             button.style().polish(button)
         locked = mode != "arm"
         self.picker.set_locked(locked)  # type: ignore[attr-defined]
+        self._fold_picker(locked)
         self.timeout_spin.setEnabled(not locked)
         self.interval_spin.setEnabled(not locked)
+
+    def _fold_picker(self, armed: bool) -> None:
+        """Armed: the picker folds to one line (unless unfolded on demand); back to ARM, it
+        is shown whole again."""
+        if armed:
+            self.picker_fold.set_targets(self.picker.selected_targets())  # type: ignore[attr-defined]
+            if not self.picker_fold.isVisibleTo(self):
+                self.picker_fold.set_unfolded(False)
+            self.picker_fold.show()
+            self.side_panel.setVisible(self.picker_fold.unfolded())
+        else:
+            self.picker_fold.hide()
+            self.side_panel.show()
+
+    def _fold_toggled(self, unfolded: bool) -> None:
+        if self._mode != "arm":
+            self.side_panel.setVisible(unfolded)
 
     def _big_button(self) -> None:
         if self._mode == "arm":

@@ -1,0 +1,100 @@
+"""The window on real screens: a laptop's 1280×720 and half of a 1920 monitor (960 px wide).
+Every control a person needs is inside the window and visible, idle and armed."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtWidgets import QWidget
+
+from gui.core.heartbeat import State
+from gui.core.targets import parse_target
+from gui.window.layout import ElidedLabel, clamp_geometry
+from tests.gui.conftest import INTERVAL, TIMEOUT, card_states
+
+BTC = parse_target("spot:BTC_USDT")
+ETH = parse_target("spot:ETH_USDT")
+SIZES = [QSize(1280, 720), QSize(960, 1000)]
+
+
+def _shown_whole(widget: QWidget) -> bool:
+    """Visible, inside its window, and not clipped by anything around it."""
+    if not widget.isVisible():
+        return False
+    window = widget.window()
+    place = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+    return (window.rect().contains(place)
+            and widget.visibleRegion().boundingRect().size() == widget.size())
+
+
+def _shown(widget: QWidget) -> bool:
+    """Visible and at least partly in sight (a list or a card may scroll)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def test_a_geometry_too_large_or_off_the_screen_is_pulled_inside_it():
+    area = QRect(0, 30, 1280, 690)  # a laptop screen under a top panel
+    minimum = QSize(868, 583)
+    assert clamp_geometry(QRect(100, 100, 1240, 800), area, minimum) == QRect(40, 30, 1240, 690)
+    assert clamp_geometry(QRect(2500, -40, 900, 600), area, minimum) == QRect(380, 30, 900, 600)
+    # A screen smaller than the window's minimum: its top left corner stays on the screen.
+    assert clamp_geometry(QRect(-500, 500, 900, 600), QRect(0, 0, 800, 500), minimum) == \
+        QRect(0, 0, 868, 583)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s.width()}x{s.height()}")
+def test_every_control_fits_idle_and_armed(make_app, qtbot, size):
+    app = make_app()
+    window, picker = app.window, app.window.picker
+    assert window.minimumSizeHint().width() <= 900
+    window.resize(size)
+    qtbot.waitUntil(lambda: window.size() == size, timeout=2_000)
+    qtbot.waitUntil(lambda: picker.pair_list.count() > 0, timeout=10_000)
+    picker.set_selected([BTC, ETH])
+    for control in (picker.tabs, picker.search_edit, picker.selected_list, picker.add_edit,
+                    picker.add_button, window.timeout_spin, window.interval_spin,
+                    window.arm_button, window.cancel_now_button, window.journal,
+                    window.keys_button, window.preferences_button, window.summary):
+        assert _shown_whole(control), control.accessibleName() or control.objectName()
+    assert _shown(picker.pair_list)
+
+    assert app.arm([BTC, ETH], TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED, str(ETH): State.ARMED},
+                    timeout=5_000)
+    # Armed, the countdowns get the room: the picker folds to one line naming the scopes.
+    assert not picker.isVisible()
+    assert _shown_whole(window.picker_fold)
+    assert "spot:BTC_USDT" in window.picker_fold.full_text()
+    assert "spot:ETH_USDT" in window.picker_fold.full_text()
+    for control in (window.arm_button, window.journal, window.summary, window.picker_fold.button):
+        assert _shown_whole(control), control.accessibleName() or control.objectName()
+    assert window.arm_button.text() == "STOP"
+    for card in window.cards.values():
+        assert _shown_whole(card), str(card.target)
+
+
+def test_the_folded_picker_unfolds_on_demand_and_on_stop(make_app, qtbot):
+    app = make_app()
+    window, picker = app.window, app.window.picker
+    assert app.arm([BTC], TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED}, timeout=5_000)
+    assert not picker.isVisible()
+    qtbot.mouseClick(window.picker_fold.button, Qt.MouseButton.LeftButton)
+    assert picker.isVisible() and picker.is_locked()  # shown, still locked
+    qtbot.mouseClick(window.picker_fold.button, Qt.MouseButton.LeftButton)
+    assert not picker.isVisible()
+    qtbot.mouseClick(window.arm_button, Qt.MouseButton.LeftButton)  # STOP
+    qtbot.waitUntil(lambda: window.mode == "arm", timeout=5_000)
+    assert picker.isVisible() and not window.picker_fold.isVisible()
+    assert not picker.is_locked()
+
+
+def test_a_long_profile_name_is_folded_not_cut(qtbot):
+    label = ElidedLabel("Profile: a very long profile name · https://api.gateio.ws/api/v4")
+    qtbot.addWidget(label)
+    label.resize(120, label.sizeHint().height())
+    label.show()
+    assert label.is_elided()
+    assert label.text().endswith("/api/v4")  # the whole text stays the label's text
+    assert label.toolTip() == label.text()
+    assert label.accessibleDescription() == label.text()
