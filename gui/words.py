@@ -174,6 +174,20 @@ def orders_summary(orders: Sequence[OpenOrder]) -> tuple[str, str]:
 OVERALL_STATES = ("fired", "degraded", "stopping", "armed", "idle")
 
 
+def shortest_left(statuses: Iterable[TargetStatus], now_mono: float
+                  ) -> tuple[TargetStatus, float] | None:
+    """The countdown that fires first and its time left, among those the exchange may still be
+    counting down (beaten, stopping, or left armed by an earlier run); None when there is none."""
+    found: tuple[TargetStatus, float] | None = None
+    for status in statuses:
+        if not (status.state.live or status.state in (State.STOPPING, State.LEFT_ARMED)):
+            continue
+        left = status.time_left(now_mono)
+        if left is not None and (found is None or left < found[1]):
+            found = status, left
+    return found
+
+
 def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
                   stopping: bool = False) -> tuple[str, str]:
     """The loudest state among ``statuses`` (one of OVERALL_STATES) and a line saying it."""
@@ -184,9 +198,8 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     live = [s for s in items if s.state.live]
     # Not beaten by this run, but the exchange may still be counting them down.
     left_armed = [s for s in items if s.state is State.LEFT_ARMED]
-    lefts = [left for s in live + halting + left_armed
-             if (left := s.time_left(now_mono)) is not None]
-    left_text = f", {format_left(min(lefts))} left" if lefts else ""
+    soonest = shortest_left(items, now_mono)
+    left_text = f", {format_left(soonest[1])} left" if soonest else ""
     armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
                   if live else "")
 

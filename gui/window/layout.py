@@ -12,7 +12,10 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
+from gui.core.heartbeat import TargetStatus
 from gui.core.targets import Target
+from gui.window.painted import SteadyLabel
+from gui.words import format_left
 
 #: the size the window asks for on a screen large enough for it
 PREFERRED_SIZE = QSize(1240, 800)
@@ -136,3 +139,30 @@ class ElidedLabel(QLabel):
                                               rect.width())
         self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
                                   self.isEnabled(), shown, self.foregroundRole())
+
+
+class ShortestLeft(QFrame):
+    """Above many compact cards: the soonest countdown in large type, and whose it is."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("shortestLeftPanel")
+        self.number = SteadyLabel("—")
+        self.number.setObjectName("shortestLeft")
+        self.number.setAccessibleName("Shortest time left")
+        self.caption = ElidedLabel()
+        self.caption.setObjectName("countdownCaption")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addWidget(self.number)
+        layout.addWidget(self.caption, 1, Qt.AlignmentFlag.AlignBottom)
+
+    def show_soonest(self, soonest: tuple[TargetStatus, float] | None) -> None:
+        if soonest is None:
+            self.number.setText("—")
+            self.caption.setText("no countdown is running")
+            return
+        status, left = soonest
+        self.number.setText(format_left(left))
+        self.caption.setText(f"shortest time left: {status.target} fires first")

@@ -62,15 +62,23 @@ from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
 from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.journal_pane import JournalPane
-from gui.window.layout import PREFERRED_SIZE, ElidedLabel, PickerFold, fit_to_screen
+from gui.window.layout import (
+    PREFERRED_SIZE,
+    ElidedLabel,
+    PickerFold,
+    ShortestLeft,
+    fit_to_screen,
+)
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
-from gui.words import futures_note, left_text_changes_in, overall_state
+from gui.words import futures_note, left_text_changes_in, overall_state, shortest_left
 
 #: the longest the window sleeps between repaints, whatever is shown (it also lets Python run
 #: its signal handlers: Ctrl+C is seen within this)
 SAFETY_TICK_S = 1.0
+#: more cards than this show as compact cards under one large "shortest time left"
+COMPACT_AFTER = 3
 #: a timer in whole milliseconds may land a hair before the change it was set for
 TIMER_SLACK_MS = 1
 #: a card the window has not planned a repaint for yet
@@ -150,6 +158,7 @@ class MainWindow(QMainWindow):
         self._close_guard: Callable[[], bool] | None = None
         self._interval_follows = True  # interval = timeout / 4 until the person sets it
         self._refused_text: str | None = None  # what was wrong with the text last typed
+        self._compact = False  # many cards: compact, under one "shortest time left"
 
         if picker is None:
             from gui.picker.target_picker import TargetPicker
@@ -423,6 +432,9 @@ class MainWindow(QMainWindow):
         panel_layout.setContentsMargins(14, 12, 14, 14)
         panel_layout.setSpacing(10)
         panel_layout.addLayout(head)
+        self.shortest = ShortestLeft()
+        self.shortest.hide()
+        panel_layout.addWidget(self.shortest)
         panel_layout.addWidget(self.cards_scroll, 1)
 
         journal_panel = QFrame()
@@ -645,6 +657,7 @@ class MainWindow(QMainWindow):
             card.resumeRequested.connect(self.resumeRequested.emit)
             card.disarmNowRequested.connect(self.disarmNowRequested.emit)
             self.cards[status.target] = card
+            card.set_compact(self._compact)
             self.grid.add_card(card)
             self._update_empty()
         # The card repaints itself now; the timer moves earlier if its next change (a new
@@ -688,6 +701,12 @@ class MainWindow(QMainWindow):
     def _update_empty(self) -> None:
         self.empty.setVisible(not self.cards)
         self.grid.setVisible(bool(self.cards))
+        compact = len(self.cards) > COMPACT_AFTER
+        if compact != self._compact:
+            self._compact = compact
+            self.shortest.setVisible(compact)
+            for card in self.cards.values():
+                card.set_compact(compact)
         live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
         self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
 
@@ -797,7 +816,11 @@ class MainWindow(QMainWindow):
             self.summary_icon.setPixmap(state_icon(state).pixmap(QSize(22, 22)))
             self.summary.style().unpolish(self.summary)
             self.summary.style().polish(self.summary)
-        # The line says the soonest time left, in whole seconds (overall_state).
+        # The line says the soonest time left, in whole seconds (overall_state), as does the
+        # large number over compact cards.
+        soonest = shortest_left(statuses, now)
+        if self._compact:
+            self.shortest.show_soonest(soonest)
         lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
         changes_in = left_text_changes_in(min(lefts)) if lefts else None
         if changes_in is None:

@@ -178,9 +178,11 @@ class TargetCard(QFrame):
 
         big = QHBoxLayout()
         big.setSpacing(10)
+        big.setAlignment(Qt.AlignmentFlag.AlignLeft)  # also when the caption is hidden
         big.addWidget(self.countdown)
         big.addWidget(self.caption, 1, Qt.AlignmentFlag.AlignBottom)
 
+        self._detail_keys: list[QLabel] = []
         details = QGridLayout()
         details.setHorizontalSpacing(14)
         details.setVerticalSpacing(3)
@@ -190,6 +192,7 @@ class TargetCard(QFrame):
             label = QLabel(key)
             label.setObjectName("cardKey")
             label.setBuddy(value)
+            self._detail_keys.append(label)
             details.addWidget(label, row, 0)
             # Left: the ticking values are only as wide as their text (SteadyLabel).
             details.addWidget(value, row, 1, Qt.AlignmentFlag.AlignLeft)
@@ -392,6 +395,22 @@ class TargetCard(QFrame):
             height = layout.totalMinimumSize().height()
         if height > 0 and height != self.minimumHeight():
             self.setMinimumHeight(height)
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact (many targets): the time left in smaller type, without the subtitle, the
+        caption, the bar and the age of the last beat; fires at, orders, the state and any
+        problem stay. One large "shortest time left" above the cards says the soonest."""
+        if bool(self.property("compact")) == compact:
+            return
+        for widget in (self, self.countdown):
+            widget.setProperty("compact", compact)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        for widget in (self.subtitle, self.caption, self.remaining, self.last_beat,
+                       self._detail_keys[1]):
+            widget.setVisible(not compact)
+        self._paint_backdrop()  # polishing cleared the countdown's opacity
+        self._fit_height()
 
     # ------------------------------------------------------------------ helpers
 

@@ -98,3 +98,31 @@ def test_a_long_profile_name_is_folded_not_cut(qtbot):
     assert label.text().endswith("/api/v4")  # the whole text stays the label's text
     assert label.toolTip() == label.text()
     assert label.accessibleDescription() == label.text()
+
+
+def test_many_targets_show_compact_under_one_shortest_time_left(make_app, qtbot):
+    app = make_app()
+    window = app.window
+    few = [parse_target(f"spot:{p}_USDT") for p in ("BTC", "ETH", "SOL")]
+    assert app.arm(few, TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(t): State.ARMED for t in few},
+                    timeout=5_000)
+    assert not window.shortest.isVisible()
+    assert not any(card.property("compact") for card in window.cards.values())
+    assert all(card.caption.isVisible() for card in window.cards.values())
+    app.stop()
+    qtbot.waitUntil(lambda: window.mode == "arm", timeout=5_000)
+
+    many = [*few, parse_target("spot:DOGE_USDT")]
+    assert app.arm(many, TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(t): State.ARMED for t in many},
+                    timeout=5_000)
+    assert window.shortest.isVisible()
+    assert all(card.property("compact") for card in window.cards.values())
+    assert not any(card.caption.isVisible() for card in window.cards.values())
+    # The large number is the soonest countdown, and it names whose it is.
+    soonest = min(window.statuses(), key=lambda s: s.deadline_mono or 0.0)
+    assert f"{soonest.target} fires first" in window.shortest.caption.text()
+    card = window.cards[soonest.target]
+    qtbot.waitUntil(lambda: window.shortest.number.text() == card.countdown.text()
+                    and card.countdown.text().endswith(" s"), timeout=2_000)
