@@ -8,7 +8,7 @@ must not open with STOP or the journal below the edge of a laptop's screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
@@ -166,3 +166,35 @@ class ShortestLeft(QFrame):
         status, left = soonest
         self.number.setText(format_left(left))
         self.caption.setText(f"shortest time left: {status.target} fires first")
+
+
+class BottomOverlay(QObject):
+    """Keeps ``widget`` floating over the bottom of ``host``, across its width, as tall as its
+    contents. Out of the layout, it moves nothing when it comes and goes: a click aimed at STOP
+    or a card lands there whatever the messages do. (It covers the journal's last rows while
+    shown, which the journal keeps.)"""
+
+    def __init__(self, widget: QWidget, host: QWidget, margin: int = 14) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._host = host
+        self._margin = margin
+        widget.setParent(host)
+        host.installEventFilter(self)
+        widget.installEventFilter(self)
+        self.place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+            self.place()
+        return False
+
+    def place(self) -> None:
+        widget, host, margin = self._widget, self._host, self._margin
+        width = max(0, host.width() - 2 * margin)
+        layout = widget.layout()
+        height = (layout.totalHeightForWidth(width) if layout is not None
+                  and layout.hasHeightForWidth() else widget.sizeHint().height())
+        height = min(max(0, height), max(0, host.height() - 2 * margin))
+        widget.setGeometry(margin, host.height() - margin - height, width, height)
+        widget.raise_()

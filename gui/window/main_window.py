@@ -64,6 +64,7 @@ from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.journal_pane import JournalPane
 from gui.window.layout import (
     PREFERRED_SIZE,
+    BottomOverlay,
     ElidedLabel,
     PickerFold,
     ShortestLeft,
@@ -187,7 +188,6 @@ class MainWindow(QMainWindow):
         body_layout.setContentsMargins(14, 12, 14, 12)
         body_layout.setSpacing(10)
         self.banner = NoticeBanner()
-        body_layout.addWidget(self.banner)
         # While armed the countdowns get the room: the picker folds to this line.
         self.picker_fold = PickerFold()
         self.picker_fold.toggled.connect(self._fold_toggled)
@@ -199,7 +199,11 @@ class MainWindow(QMainWindow):
         splitter.setChildrenCollapsible(False)
         self.side_panel = self._build_side()
         splitter.addWidget(self.side_panel)
-        splitter.addWidget(self._build_right(journal_dir))
+        right_column = self._build_right(journal_dir)
+        splitter.addWidget(right_column)
+        # Over the bottom of the cards' column (the journal), out of any layout: nothing moves
+        # when a message comes or goes, and the picker's fields are never covered.
+        self._banner_place = BottomOverlay(self.banner, right_column, margin=0)
         # The picker grows with the window too (a third of what is added), not only the cards.
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from gui.core.heartbeat import State
 from gui.core.targets import parse_target
@@ -126,3 +126,38 @@ def test_many_targets_show_compact_under_one_shortest_time_left(make_app, qtbot)
     card = window.cards[soonest.target]
     qtbot.waitUntil(lambda: window.shortest.number.text() == card.countdown.text()
                     and card.countdown.text().endswith(" s"), timeout=2_000)
+
+
+def _place(widget: QWidget) -> QRect:
+    return QRect(widget.mapTo(widget.window(), QPoint(0, 0)), widget.size())
+
+
+def test_stop_and_the_cards_stay_put_when_a_message_comes_and_goes(make_app, qtbot):
+    app = make_app()
+    window = app.window
+    window.resize(QSize(1280, 720))
+    assert app.arm([BTC, ETH], TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED, str(ETH): State.ARMED},
+                    timeout=5_000)
+    # Settled: the orders listed (a card's height follows its texts, not the messages).
+    qtbot.waitUntil(lambda: all(c.orders.text().endswith("open")
+                                for c in window.cards.values()), timeout=5_000)
+    QApplication.processEvents()
+    watched = [window.arm_button, window.summary, *window.cards.values()]
+    before = [_place(w) for w in watched]
+    window.post("warning", "Keyring", "A long message that wraps onto a second line in the "
+                "banner, to take some room " * 3, key="test")
+    window.post("info", "Note", "and another one", key="test2")
+    qtbot.waitUntil(lambda: window.banner.isVisible() and len(window.banner.rows()) == 2)
+    QApplication.processEvents()
+    assert [_place(w) for w in watched] == before
+    banner = _place(window.banner)
+    assert window.rect().contains(banner)
+    assert not banner.intersects(_place(window.arm_button))
+    for card in window.cards.values():
+        assert not banner.intersects(_place(card))
+    for row in window.banner.rows():
+        qtbot.mouseClick(row.findChild(QPushButton, "noticeDismiss"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.banner.isVisible())
+    QApplication.processEvents()
+    assert [_place(w) for w in watched] == before
