@@ -177,6 +177,7 @@ class AppController(QObject):
         w.keysRequested.connect(self.open_keys_dialog)
         w.preferencesRequested.connect(self.preferences.open)
         w.compactRequested.connect(self.compact.toggle)
+        w.quitRequested.connect(self.request_quit)
         w.selfCheckRequested.connect(self.open_selfcheck)
         w.dismissRequested.connect(self.dismiss)
         w.resumeRequested.connect(self.resume_left)

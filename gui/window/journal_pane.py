@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -574,4 +575,11 @@ class JournalPane(QWidget):
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.directory)))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.directory))):
+            # No file manager to open it with: say where it is, rather than nothing.
+            box = QMessageBox(QMessageBox.Icon.Information, "Journal folder",
+                              f"The journal is in:\n{self.directory}",
+                              QMessageBox.StandardButton.Close, self)
+            box.setObjectName("journalFolderPath")
+            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.open()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
     QCloseEvent,
     QKeySequence,
     QPalette,
@@ -70,10 +71,17 @@ from gui.window.layout import (
     ShortestLeft,
     fit_to_screen,
 )
+from gui.window.menu import build_menu
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
-from gui.words import futures_note, left_text_changes_in, overall_state, shortest_left
+from gui.words import (
+    futures_note,
+    left_text_changes_in,
+    overall_state,
+    shortest_left,
+    window_title,
+)
 
 #: the longest the window sleeps between repaints, whatever is shown (it also lets Python run
 #: its signal handlers: Ctrl+C is seen within this)
@@ -121,6 +129,7 @@ class MainWindow(QMainWindow):
     keysRequested = Signal()
     preferencesRequested = Signal()
     compactRequested = Signal()  # compact mode on or off (Ctrl+Shift+M)
+    quitRequested = Signal()  # the menu's Quit, Ctrl+Q (the app asks first while armed)
     selfCheckRequested = Signal(object)  # Target
     dismissRequested = Signal(object)  # Target
     resumeRequested = Signal(object)  # Target (a card left armed by an earlier run)
@@ -266,10 +275,9 @@ class MainWindow(QMainWindow):
         self.keys_button.setToolTip("Profiles: API key, secret (kept in the OS keyring) and "
                                     "exchange URL.")
         self.keys_button.clicked.connect(self.keysRequested.emit)
-        self.preferences_button = QPushButton("Preferences…")
-        self.preferences_button.setObjectName("preferencesButton")
-        self.preferences_button.setAccessibleName("Preferences: sound, theme, start at login")
-        self.preferences_button.clicked.connect(self.preferencesRequested.emit)
+        # Preferences…, the compact strip, the journal folder, About and Quit: in the menu.
+        self.menu_actions: dict[str, QAction] = {}
+        self.menu_button = build_menu(self, COMPACT_SHORTCUT)
         self.selfcheck_button = selfcheck_button(self.picker.selected_targets,
                                                  self.selfCheckRequested.emit)
 
@@ -285,7 +293,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.profile_label)
         layout.addWidget(self.selfcheck_button)
         layout.addWidget(self.keys_button)
-        layout.addWidget(self.preferences_button)
+        layout.addWidget(self.menu_button)
         return header
 
     def _build_side(self) -> QWidget:
@@ -812,6 +820,9 @@ class MainWindow(QMainWindow):
         """Say the overall state in the header; returns when its text next changes."""
         statuses = self.statuses()
         state, line = overall_state(statuses, now, self._mode == "stopping")
+        title = window_title(statuses, now, self._mode == "stopping", self.demo)
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)  # the taskbar shows the state too
         if self.summary.text() != line:
             self.summary.setText(line)
             self._update_empty()
@@ -832,6 +843,9 @@ class MainWindow(QMainWindow):
         return NextChange(now + changes_in, now + changes_in + COUNTDOWN_LATE_S)
 
     # ------------------------------------------------------------------ other inputs
+
+    def show_journal_folder(self) -> None:
+        self.journal.open_journal_folder()
 
     def set_profile_text(self, text: str) -> None:
         self.profile_label.setText(text)

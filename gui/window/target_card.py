@@ -44,8 +44,10 @@ from gui.words import (
     format_age,
     format_left,
     left_text_changes_in,
+    moment_text,
     orders_summary,
     target_title,
+    zone_text,
 )
 
 #: the icon file (resources/icons) and the short word of each state
@@ -236,6 +238,8 @@ class TargetCard(QFrame):
         self._set_state_key(key, status.state)
         self._set(self.pill, "pill", word)
         self._set(self.fires_at, "fires", self._fires_text(status))
+        self.fires_at.setToolTip(zone_text(status.fired_at_ms if status.state is State.FIRED
+                                           else status.trigger_time_ms))
         live_or_stopping = status.state.live or status.state is State.STOPPING
         left_armed = status.state is State.LEFT_ARMED
         # A countdown left armed still runs on the exchange: it is resumed or disarmed, not
@@ -452,4 +456,4 @@ class TargetCard(QFrame):
             return f"fired at {clock_text(status.fired_at_ms)}"
         if not status.trigger_time_ms:
             return "—"
-        return clock_text(status.trigger_time_ms)
+        return moment_text(status.trigger_time_ms)

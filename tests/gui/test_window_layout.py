@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from gui.core.heartbeat import State
 from gui.core.targets import parse_target
+from gui.dialogs.quit_dialog import QuitDialog
 from gui.window.layout import ElidedLabel, clamp_geometry
 from tests.gui.conftest import INTERVAL, TIMEOUT, card_states
 
@@ -54,7 +55,7 @@ def test_every_control_fits_idle_and_armed(make_app, qtbot, size):
     for control in (picker.tabs, picker.search_edit, picker.selected_list, picker.add_edit,
                     picker.add_button, window.timeout_spin, window.interval_spin,
                     window.arm_button, window.cancel_now_button, window.journal,
-                    window.keys_button, window.preferences_button, window.summary):
+                    window.keys_button, window.menu_button, window.summary):
         assert _shown_whole(control), control.accessibleName() or control.objectName()
     assert _shown(picker.pair_list)
 
@@ -161,3 +162,48 @@ def test_stop_and_the_cards_stay_put_when_a_message_comes_and_goes(make_app, qtb
     qtbot.waitUntil(lambda: not window.banner.isVisible())
     QApplication.processEvents()
     assert [_place(w) for w in watched] == before
+
+
+def test_the_title_carries_the_state_and_the_shortest_time_left(make_app, qtbot):
+    app = make_app()
+    window = app.window
+    qtbot.waitUntil(lambda: window.windowTitle() == "not armed — gate-killswitch")
+    assert app.arm([BTC, ETH], TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED, str(ETH): State.ARMED},
+                    timeout=5_000)
+    card = window.cards[BTC]
+    # The title's seconds are the soonest card's, and say how many are armed.
+    qtbot.waitUntil(lambda: window.windowTitle()
+                    == f"{card.countdown.text()} · 2 armed — gate-killswitch", timeout=2_000)
+
+
+def test_the_menu_has_every_item_and_ctrl_q_asks_as_quit_does_while_armed(make_app, qtbot):
+    app = make_app()
+    window = app.window
+    names = [a.text().split("\t")[0] for a in window.menu_button.menu().actions()
+             if not a.isSeparator()]
+    assert names == ["Keys…", "Preferences…", "Compact strip", "Self-check…",
+                     "Journal folder", "About gate-killswitch", "Quit"]
+    assert window.menu_actions["quit"].shortcut().toString() == "Ctrl+Q"
+    assert app.arm([BTC], TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED}, timeout=5_000)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    # Armed: it asks (disarm and quit, quit and let it fire, cancel) rather than quitting.
+    qtbot.waitUntil(lambda: window.findChild(QuitDialog) is not None
+                    and window.findChild(QuitDialog).isVisible(), timeout=2_000)
+    assert window.mode == "stop"
+    window.findChild(QuitDialog).reject()
+
+
+def test_about_says_the_version_the_licence_and_where_things_live(make_app, qtbot, tmp_path):
+    import gui
+    from gui.window.menu import show_about
+
+    app = make_app()
+    dialog = show_about(app.window)
+    qtbot.waitExposed(dialog)
+    text = dialog.text.text()
+    assert gui.__version__ in text and "MIT" in text
+    assert str(app.window.journal.directory) in text
+    assert str(tmp_path / "config") in text  # the settings' directory (conftest's)
