@@ -872,7 +872,8 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
 
-def confirm_cancel_now(parent: QWidget, targets: Iterable[Target]) -> QMessageBox:
+def confirm_cancel_now(parent: QWidget, targets: Iterable[Target], *, armed: bool = True
+                       ) -> QMessageBox:
     """The panic confirmation, naming every scope. Show it with ``open()``; the answer is
     ``box.clickedButton() is box.property('confirm')``-style: connect ``accepted``."""
     chosen = list(targets)
@@ -884,8 +885,9 @@ def confirm_cancel_now(parent: QWidget, targets: Iterable[Target]) -> QMessageBo
     box.setText("Cancel every open order in these scopes now?")
     note = futures_note(chosen)
     box.setInformativeText(
-        f"{scopes}\n\nThis cannot be undone. The countdowns are not changed: armed targets "
-        "stay armed." + (f"\n{note}" if note else ""))
+        f"{scopes}\n\nThis cannot be undone. "
+        + ("The countdowns are not changed: armed targets stay armed." if armed
+           else "Nothing is armed, and this arms nothing.") + (f"\n{note}" if note else ""))
     confirm = box.addButton("Cancel these orders", QMessageBox.ButtonRole.AcceptRole)
     keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
     confirm.setObjectName("confirmCancelNow")

@@ -37,6 +37,7 @@ from gui.core.clock import monotonic
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target
 from gui.resources import state_icon
+from gui.window.layout import ElidedLabel
 from gui.window.painted import DrainBar, SteadyLabel
 from gui.words import (
     age_text_changes_in,
@@ -112,9 +113,11 @@ class TargetCard(QFrame):
         self.icon = QLabel()
         self.icon.setObjectName("cardIcon")
         self.icon.setFixedSize(QSize(28, 28))
-        self.title = QLabel(title)
+        # A long contract name ends in "…" rather than being cut: whole on hover and for
+        # screen readers.
+        self.title = ElidedLabel(title)
         self.title.setObjectName("cardTitle")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setAccessibleName(title)
         self.subtitle = QLabel(subtitle)
         self.subtitle.setObjectName("cardSubtitle")
         self.pill = QLabel()

@@ -207,3 +207,33 @@ def test_about_says_the_version_the_licence_and_where_things_live(make_app, qtbo
     assert gui.__version__ in text and "MIT" in text
     assert str(app.window.journal.directory) in text
     assert str(tmp_path / "config") in text  # the settings' directory (conftest's)
+
+
+def test_a_long_card_title_ends_in_an_ellipsis_with_the_whole_name_kept(qtbot):
+    from gui.window.target_card import TargetCard
+
+    contract = parse_target("options:ETH_USDT-20261204-2800-C")
+    card = TargetCard(contract)
+    qtbot.addWidget(card)
+    card.resize(card.minimumWidth(), 200)
+    card.show()
+    qtbot.waitExposed(card)
+    title = card.title
+    full = title.text()
+    assert "ETH_USDT-20261204-2800-C" in full
+    assert title.is_elided() or title.width() >= title.fontMetrics().horizontalAdvance(full)
+    assert title.toolTip() == full and title.accessibleName() == full
+    title.resize(60, title.height())
+    assert title.is_elided()
+    assert title.text() == full  # folded when painted only
+
+
+def test_the_cancel_now_question_says_stay_armed_only_when_something_is(qtbot):
+    from gui.window.main_window import MainWindow, confirm_cancel_now
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    idle = confirm_cancel_now(window, [BTC], armed=False).informativeText()
+    armed = confirm_cancel_now(window, [BTC], armed=True).informativeText()
+    assert "stay armed" not in idle and "Nothing is armed" in idle
+    assert "armed targets stay armed" in armed
