@@ -145,6 +145,7 @@ class AppController(QObject):
         w.keysRequested.connect(self.open_keys_dialog)
         w.preferencesRequested.connect(self.preferences.open)
         w.compactRequested.connect(self.compact.toggle)
+        w.quitRequested.connect(self.request_quit)
         w.selfCheckRequested.connect(self.open_selfcheck)
         w.dismissRequested.connect(self.dismiss)
         w.resumeRequested.connect(self.resume_left)
@@ -338,7 +339,7 @@ class AppController(QObject):
             if len(profiles) == 1:
                 name = next(iter(profiles))
         if name is None:
-            self.window.set_can_arm(False, "No profile yet: create one with Keys….")
+            self.window.set_can_arm(False, "No profile yet: create one with Keys…")
             self.window.post("info", "No profile yet",
                              "Add your Gate API key in the Keys dialog to begin.", key="profile")
             self.open_keys_dialog()
@@ -348,7 +349,7 @@ class AppController(QObject):
             credentials = await in_thread(store.credentials, name)
         except KeyringUnavailable as exc:
             self.window.set_can_arm(False, "No usable keyring: see the message above.")
-            self.window.post("critical", "No usable keyring", str(exc), key="profile")
+            self.window.post("critical", "Keys not loaded", str(exc), key="profile")
             return False
         except KeysError as exc:
             self.window.set_can_arm(False, f"Profile {name!r} cannot be used yet.")
@@ -687,7 +688,7 @@ class AppController(QObject):
             self._cancel_box.raise_()
             return self._cancel_box
         self.show_window()
-        box = confirm_cancel_now(self.window, scopes)
+        box = confirm_cancel_now(self.window, scopes, armed=self.window.mode != "arm")
 
         def answered() -> None:
             clicked = box.clickedButton()

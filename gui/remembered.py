@@ -14,6 +14,7 @@ from PySide6.QtCore import QByteArray
 
 from gui.core.settings import Settings, SettingsError, SettingsStore
 from gui.core.targets import Target, TargetError, parse_target
+from gui.window.layout import fit_to_screen
 
 if TYPE_CHECKING:
     from gui.options import GuiOptions
@@ -45,6 +46,8 @@ def restore_window(window: MainWindow, settings: Settings, options: GuiOptions) 
         window.picker.set_selected(targets)
     if settings.window_geometry:
         window.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode("ascii")))
+        # Saved on another (larger) screen, or before the screen's layout changed.
+        fit_to_screen(window)
 
 
 def save_window(window: MainWindow, store: SettingsStore, settings: Settings,

@@ -60,6 +60,27 @@ def clock_text(ms: int | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
 
 
+def moment_text(ms: int | None, now_s: float | None = None) -> str:
+    """An exchange time (ms) as a local clock time, with the date in front when it is not
+    today ("Fri 4 Dec 09:15:00"): a 24 h countdown's "09:15:00" may be tomorrow's."""
+    if not ms:
+        return "—"
+    when = time.localtime(ms / 1000)
+    today = time.localtime(time.time() if now_s is None else now_s)
+    if (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday):
+        return time.strftime("%H:%M:%S", when)
+    return f"{time.strftime('%a', when)} {when.tm_mday} {time.strftime('%b %H:%M:%S', when)}"
+
+
+def zone_text(ms: int | None) -> str:
+    """The time zone a local clock time is in, for a tooltip ("CET, UTC+01:00")."""
+    if not ms:
+        return ""
+    local = datetime.fromtimestamp(ms / 1000).astimezone()
+    offset = local.strftime("%z")
+    return f"Local time: {local.tzname()}, UTC{offset[:3]}:{offset[3:]}"
+
+
 def format_age(seconds: float) -> str:
     whole = int(max(0.0, seconds))
     if whole < 1:
@@ -174,6 +195,37 @@ def orders_summary(orders: Sequence[OpenOrder]) -> tuple[str, str]:
 OVERALL_STATES = ("fired", "degraded", "stopping", "armed", "idle")
 
 
+def shortest_left(statuses: Iterable[TargetStatus], now_mono: float
+                  ) -> tuple[TargetStatus, float] | None:
+    """The countdown that fires first and its time left, among those the exchange may still be
+    counting down (beaten, stopping, or left armed by an earlier run); None when there is none."""
+    found: tuple[TargetStatus, float] | None = None
+    for status in statuses:
+        if not (status.state.live or status.state in (State.STOPPING, State.LEFT_ARMED)):
+            continue
+        left = status.time_left(now_mono)
+        if left is not None and (found is None or left < found[1]):
+            found = status, left
+    return found
+
+
+def window_title(statuses: Iterable[TargetStatus], now_mono: float, stopping: bool = False,
+                 demo: bool = False) -> str:
+    """The window's title, which the taskbar shows: the state and the shortest time left
+    first ("25 s · 3 armed — gate-killswitch"), so a glance at the taskbar tells."""
+    items = list(statuses)
+    state, _line = overall_state(items, now_mono, stopping)
+    soonest = shortest_left(items, now_mono)
+    live = sum(1 for s in items if s.state.live)
+    words = {"fired": "FIRED", "degraded": "PROBLEM", "stopping": "stopping",
+             "armed": f"{live} armed", "idle": "not armed"}[state]
+    if state == "degraded" and live:
+        words = f"PROBLEM · {live} armed"
+    parts = ([format_left(soonest[1])] if soonest else []) + [words]
+    name = "gate-killswitch — demo" if demo else "gate-killswitch"
+    return f"{' · '.join(parts)} — {name}"
+
+
 def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
                   stopping: bool = False) -> tuple[str, str]:
     """The loudest state among ``statuses`` (one of OVERALL_STATES) and a line saying it."""
@@ -184,9 +236,8 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     live = [s for s in items if s.state.live]
     # Not beaten by this run, but the exchange may still be counting them down.
     left_armed = [s for s in items if s.state is State.LEFT_ARMED]
-    lefts = [left for s in live + halting + left_armed
-             if (left := s.time_left(now_mono)) is not None]
-    left_text = f", {format_left(min(lefts))} left" if lefts else ""
+    soonest = shortest_left(items, now_mono)
+    left_text = f", {format_left(soonest[1])} left" if soonest else ""
     armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
                   if live else "")
 

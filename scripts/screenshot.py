@@ -1,4 +1,4 @@
-"""Make docs/screenshot.png: the real window in demo mode, offscreen, with two armed targets.
+"""Make docs/screenshot.png: the real window in demo mode, offscreen, with armed targets.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshot.py [--out docs/screenshot.png]
 
@@ -26,7 +26,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=820)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--targets", type=int, default=2, choices=range(1, 7),
+                        help="how many targets to arm (more than 3 show as compact cards)")
     parser.add_argument("--beats", type=int, default=2, help="beats to wait for per target")
     args = parser.parse_args()
 
@@ -55,7 +57,9 @@ def main() -> int:
     app = QApplication.instance() or QApplication(["gate-killswitch"])
     assert isinstance(app, QApplication)
     apply_theme(app)
-    targets = [parse_target("spot:BTC_USDT"), parse_target("options:BTC_USDT")]
+    targets = [parse_target(t) for t in ("spot:BTC_USDT", "options:BTC_USDT", "spot:ETH_USDT",
+                                         "spot:SOL_USDT", "spot:DOGE_USDT", "spot:XRP_USDT")
+               ][:args.targets]
 
     with Simulator(keys={DEMO_KEY: DEMO_SECRET}, demo=True) as sim:
         client = GateClient(sim.base_url, DEMO_KEY, DEMO_SECRET)

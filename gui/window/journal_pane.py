@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -280,18 +281,49 @@ class JournalView(QTableView):
     selecting, the person scrolling) goes through ``QTableView`` unchanged.
     """
 
+    followingChanged = Signal(bool)
+
     def __init__(self, model: JournalModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._journal = model
         self._quiet_layout = False  # inside add_rows: lay out without repainting everything
         self._offset_only = False  # inside add_rows: the offset moves, the pixels stay
+        # Whether new rows scroll into view: what the person last chose by scrolling, not
+        # where the bar happens to be, which moves when the view is resized.
+        self._following = True
         self.setModel(model)
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._scrolled)
+        bar.rangeChanged.connect(self._range_changed)
+
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    def follow(self) -> None:
+        """Follow the end again: scroll to it, and keep to it as rows come."""
+        self._set_following(True)
+        self.scrollToBottom()
+
+    def _set_following(self, following: bool) -> None:
+        if following != self._following:
+            self._following = following
+            self.followingChanged.emit(following)
+
+    def _scrolled(self, value: int) -> None:
+        if self._offset_only:
+            return  # add_rows moving the offset, not the person
+        self._set_following(value >= self.verticalScrollBar().maximum() - _BOTTOM_SLACK_PX)
+
+    def _range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._following and not self._offset_only:
+            self.verticalScrollBar().setValue(maximum)  # a resize keeps the end in view
 
     def add_rows(self, rows: Sequence[Row]) -> None:
         """Append ``rows`` to the model; follow the end if the view was at it, else stay put."""
         bar = self.verticalScrollBar()
         before = bar.value()
-        follow = before >= bar.maximum() - _BOTTOM_SLACK_PX
+        follow = self._following
         # Rows dropped at the front move every other row up in the model by as many rows.
         moved_up = self._journal.shown_dropped_by(len(rows)) * self.rowHeight(0)
         self._quiet_layout = self._offset_only = True
@@ -377,12 +409,20 @@ class JournalPane(QWidget):
         self.open_folder.setAccessibleName("Open the journal's folder")
         self.open_folder.setToolTip(str(directory) if directory else "")
         self.open_folder.clicked.connect(self.open_journal_folder)
+        # Said when the person scrolled up: new rows then arrive out of sight.
+        self.follow_button = QPushButton("Not following new rows — show the newest")
+        self.follow_button.setObjectName("journalFollow")
+        self.follow_button.setAccessibleName("Scroll the journal to the newest rows and follow")
+        self.follow_button.setAutoDefault(False)
+        self.follow_button.hide()
 
         self.model = JournalModel(self)
         self.table = JournalView(self.model)
         self.table.setObjectName("journalTable")
         self.table.setAccessibleName("Recent journal events")
         self._set_up_table()
+        self.follow_button.clicked.connect(self._follow)
+        self.table.followingChanged.connect(self._following_changed)
 
         # Records not yet in the model; more than MAX_ROWS would be dropped at once anyway.
         self._pending: deque[Row] = deque(maxlen=MAX_ROWS)
@@ -397,6 +437,7 @@ class JournalPane(QWidget):
         top = QHBoxLayout()
         top.addWidget(title)
         top.addStretch(1)
+        top.addWidget(self.follow_button)
         top.addWidget(self.show_beats)
         top.addWidget(self.open_folder)
         layout = QVBoxLayout(self)
@@ -499,6 +540,12 @@ class JournalPane(QWidget):
         self._pending.clear()
         self.table.add_rows(rows)
 
+    def _follow(self) -> None:
+        self.table.follow()
+
+    def _following_changed(self, following: bool) -> None:
+        self.follow_button.setVisible(not following)
+
     def _apply_filter(self, show: bool) -> None:
         self._flush()
         self.model.set_show_quiet(show)
@@ -528,4 +575,11 @@ class JournalPane(QWidget):
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.directory)))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.directory))):
+            # No file manager to open it with: say where it is, rather than nothing.
+            box = QMessageBox(QMessageBox.Icon.Information, "Journal folder",
+                              f"The journal is in:\n{self.directory}",
+                              QMessageBox.StandardButton.Close, self)
+            box.setObjectName("journalFolderPath")
+            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.open()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
     QCloseEvent,
     QKeySequence,
     QPalette,
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -61,14 +63,31 @@ from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
 from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.journal_pane import JournalPane
+from gui.window.layout import (
+    PREFERRED_SIZE,
+    BottomOverlay,
+    ElidedLabel,
+    PickerFold,
+    ShortestLeft,
+    fit_to_screen,
+)
+from gui.window.menu import build_menu
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
-from gui.words import futures_note, left_text_changes_in, overall_state
+from gui.words import (
+    futures_note,
+    left_text_changes_in,
+    overall_state,
+    shortest_left,
+    window_title,
+)
 
 #: the longest the window sleeps between repaints, whatever is shown (it also lets Python run
 #: its signal handlers: Ctrl+C is seen within this)
 SAFETY_TICK_S = 1.0
+#: more cards than this show as compact cards under one large "shortest time left"
+COMPACT_AFTER = 3
 #: a timer in whole milliseconds may land a hair before the change it was set for
 TIMER_SLACK_MS = 1
 #: a card the window has not planned a repaint for yet
@@ -110,6 +129,7 @@ class MainWindow(QMainWindow):
     keysRequested = Signal()
     preferencesRequested = Signal()
     compactRequested = Signal()  # compact mode on or off (Ctrl+Shift+M)
+    quitRequested = Signal()  # the menu's Quit, Ctrl+Q (the app asks first while armed)
     selfCheckRequested = Signal(object)  # Target
     dismissRequested = Signal(object)  # Target
     resumeRequested = Signal(object)  # Target (a card left armed by an earlier run)
@@ -148,6 +168,7 @@ class MainWindow(QMainWindow):
         self._close_guard: Callable[[], bool] | None = None
         self._interval_follows = True  # interval = timeout / 4 until the person sets it
         self._refused_text: str | None = None  # what was wrong with the text last typed
+        self._compact = False  # many cards: compact, under one "shortest time left"
 
         if picker is None:
             from gui.picker.target_picker import TargetPicker
@@ -176,15 +197,25 @@ class MainWindow(QMainWindow):
         body_layout.setContentsMargins(14, 12, 14, 12)
         body_layout.setSpacing(10)
         self.banner = NoticeBanner()
-        body_layout.addWidget(self.banner)
+        # While armed the countdowns get the room: the picker folds to this line.
+        self.picker_fold = PickerFold()
+        self.picker_fold.toggled.connect(self._fold_toggled)
+        self.picker_fold.hide()
+        body_layout.addWidget(self.picker_fold)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("mainSplitter")
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._build_side())
-        splitter.addWidget(self._build_right(journal_dir))
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
+        self.side_panel = self._build_side()
+        splitter.addWidget(self.side_panel)
+        right_column = self._build_right(journal_dir)
+        splitter.addWidget(right_column)
+        # Over the bottom of the cards' column (the journal), out of any layout: nothing moves
+        # when a message comes or goes, and the picker's fields are never covered.
+        self._banner_place = BottomOverlay(self.banner, right_column, margin=0)
+        # The picker grows with the window too (a third of what is added), not only the cards.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
         splitter.setSizes([420, 820])
         self.splitter = splitter
         body_layout.addWidget(splitter, 1)
@@ -206,8 +237,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self._first_paint)
 
-        self.resize(1240, 800)
         self._apply_mode()
+        fit_to_screen(self, PREFERRED_SIZE)
         self._update_timing_message()
         self._update_empty()
 
@@ -222,7 +253,7 @@ class MainWindow(QMainWindow):
         logo.setAccessibleName("gate-killswitch")
         title = QLabel("gate-killswitch")
         title.setObjectName("appTitle")
-        subtitle = QLabel("Dead man's switch for Gate orders")
+        subtitle = ElidedLabel("Dead man's switch for Gate orders")
         subtitle.setObjectName("appSubtitle")
         names = QVBoxLayout()
         names.setSpacing(0)
@@ -235,7 +266,7 @@ class MainWindow(QMainWindow):
         self.summary.setObjectName("summary")
         self.summary.setAccessibleName("Overall state")
 
-        self.profile_label = QLabel("No profile")
+        self.profile_label = ElidedLabel("No profile")
         self.profile_label.setObjectName("profileLabel")
         self.profile_label.setAccessibleName("Profile in use")
         self.keys_button = QPushButton("Keys…")
@@ -244,10 +275,9 @@ class MainWindow(QMainWindow):
         self.keys_button.setToolTip("Profiles: API key, secret (kept in the OS keyring) and "
                                     "exchange URL.")
         self.keys_button.clicked.connect(self.keysRequested.emit)
-        self.preferences_button = QPushButton("Preferences…")
-        self.preferences_button.setObjectName("preferencesButton")
-        self.preferences_button.setAccessibleName("Preferences: sound, theme, start at login")
-        self.preferences_button.clicked.connect(self.preferencesRequested.emit)
+        # Preferences…, the compact strip, the journal folder, About and Quit: in the menu.
+        self.menu_actions: dict[str, QAction] = {}
+        self.menu_button = build_menu(self, COMPACT_SHORTCUT)
         self.selfcheck_button = selfcheck_button(self.picker.selected_targets,
                                                  self.selfCheckRequested.emit)
 
@@ -259,17 +289,16 @@ class MainWindow(QMainWindow):
         layout.addStretch(1)
         layout.addWidget(self.summary_icon)
         layout.addWidget(self.summary)
-        layout.addSpacing(24)
+        layout.addSpacing(12)
         layout.addWidget(self.profile_label)
         layout.addWidget(self.selfcheck_button)
         layout.addWidget(self.keys_button)
-        layout.addWidget(self.preferences_button)
+        layout.addWidget(self.menu_button)
         return header
 
     def _build_side(self) -> QWidget:
         side = QFrame()
         side.setObjectName("sidePanel")
-        side.setMinimumWidth(400)
         side.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         protect = QLabel("PROTECT")
         protect.setObjectName("sectionTitle")
@@ -325,14 +354,15 @@ class MainWindow(QMainWindow):
         timeout_label.setBuddy(self.timeout_spin)
         interval_label = QLabel("&Beat every")
         interval_label.setBuddy(self.interval_spin)
-        fields = QHBoxLayout()
-        fields.setSpacing(8)
-        fields.addWidget(timeout_label)
-        fields.addWidget(self.timeout_spin)
-        fields.addSpacing(14)
-        fields.addWidget(interval_label)
-        fields.addWidget(self.interval_spin)
-        fields.addStretch(1)
+        # One under the other: side by side they made the window too wide for half a screen.
+        fields = QGridLayout()
+        fields.setHorizontalSpacing(8)
+        fields.setVerticalSpacing(6)
+        fields.addWidget(timeout_label, 0, 0)
+        fields.addWidget(self.timeout_spin, 0, 1)
+        fields.addWidget(interval_label, 1, 0)
+        fields.addWidget(self.interval_spin, 1, 1)
+        fields.setColumnStretch(2, 1)
         left = QVBoxLayout()
         left.setSpacing(8)
         left.addWidget(countdown)
@@ -343,7 +373,7 @@ class MainWindow(QMainWindow):
         self.arm_button = HoldButton()
         self.arm_button.setObjectName("armButton")
         self.arm_button.setMinimumHeight(64)
-        self.arm_button.setMinimumWidth(280)
+        self.arm_button.setMinimumWidth(200)
         self.arm_button.activated.connect(self._big_button)
         self.button_hint = QLabel()
         self.button_hint.setObjectName("hint")
@@ -414,6 +444,9 @@ class MainWindow(QMainWindow):
         panel_layout.setContentsMargins(14, 12, 14, 14)
         panel_layout.setSpacing(10)
         panel_layout.addLayout(head)
+        self.shortest = ShortestLeft()
+        self.shortest.hide()
+        panel_layout.addWidget(self.shortest)
         panel_layout.addWidget(self.cards_scroll, 1)
 
         journal_panel = QFrame()
@@ -591,8 +624,26 @@ class MainWindow(QMainWindow):
             button.style().polish(button)
         locked = mode != "arm"
         self.picker.set_locked(locked)  # type: ignore[attr-defined]
+        self._fold_picker(locked)
         self.timeout_spin.setEnabled(not locked)
         self.interval_spin.setEnabled(not locked)
+
+    def _fold_picker(self, armed: bool) -> None:
+        """Armed: the picker folds to one line (unless unfolded on demand); back to ARM, it
+        is shown whole again."""
+        if armed:
+            self.picker_fold.set_targets(self.picker.selected_targets())  # type: ignore[attr-defined]
+            if not self.picker_fold.isVisibleTo(self):
+                self.picker_fold.set_unfolded(False)
+            self.picker_fold.show()
+            self.side_panel.setVisible(self.picker_fold.unfolded())
+        else:
+            self.picker_fold.hide()
+            self.side_panel.show()
+
+    def _fold_toggled(self, unfolded: bool) -> None:
+        if self._mode != "arm":
+            self.side_panel.setVisible(unfolded)
 
     def _big_button(self) -> None:
         if self._mode == "arm":
@@ -618,6 +669,7 @@ class MainWindow(QMainWindow):
             card.resumeRequested.connect(self.resumeRequested.emit)
             card.disarmNowRequested.connect(self.disarmNowRequested.emit)
             self.cards[status.target] = card
+            card.set_compact(self._compact)
             self.grid.add_card(card)
             self._update_empty()
         # The card repaints itself now; the timer moves earlier if its next change (a new
@@ -661,6 +713,12 @@ class MainWindow(QMainWindow):
     def _update_empty(self) -> None:
         self.empty.setVisible(not self.cards)
         self.grid.setVisible(bool(self.cards))
+        compact = len(self.cards) > COMPACT_AFTER
+        if compact != self._compact:
+            self._compact = compact
+            self.shortest.setVisible(compact)
+            for card in self.cards.values():
+                card.set_compact(compact)
         live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
         self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
 
@@ -762,6 +820,9 @@ class MainWindow(QMainWindow):
         """Say the overall state in the header; returns when its text next changes."""
         statuses = self.statuses()
         state, line = overall_state(statuses, now, self._mode == "stopping")
+        title = window_title(statuses, now, self._mode == "stopping", self.demo)
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)  # the taskbar shows the state too
         if self.summary.text() != line:
             self.summary.setText(line)
             self._update_empty()
@@ -770,7 +831,11 @@ class MainWindow(QMainWindow):
             self.summary_icon.setPixmap(state_icon(state).pixmap(QSize(22, 22)))
             self.summary.style().unpolish(self.summary)
             self.summary.style().polish(self.summary)
-        # The line says the soonest time left, in whole seconds (overall_state).
+        # The line says the soonest time left, in whole seconds (overall_state), as does the
+        # large number over compact cards.
+        soonest = shortest_left(statuses, now)
+        if self._compact:
+            self.shortest.show_soonest(soonest)
         lefts = [left for s in statuses if (left := s.time_left(now)) is not None]
         changes_in = left_text_changes_in(min(lefts)) if lefts else None
         if changes_in is None:
@@ -778,6 +843,9 @@ class MainWindow(QMainWindow):
         return NextChange(now + changes_in, now + changes_in + COUNTDOWN_LATE_S)
 
     # ------------------------------------------------------------------ other inputs
+
+    def show_journal_folder(self) -> None:
+        self.journal.open_journal_folder()
 
     def set_profile_text(self, text: str) -> None:
         self.profile_label.setText(text)
@@ -804,7 +872,8 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
 
-def confirm_cancel_now(parent: QWidget, targets: Iterable[Target]) -> QMessageBox:
+def confirm_cancel_now(parent: QWidget, targets: Iterable[Target], *, armed: bool = True
+                       ) -> QMessageBox:
     """The panic confirmation, naming every scope. Show it with ``open()``; the answer is
     ``box.clickedButton() is box.property('confirm')``-style: connect ``accepted``."""
     chosen = list(targets)
@@ -816,8 +885,9 @@ def confirm_cancel_now(parent: QWidget, targets: Iterable[Target]) -> QMessageBo
     box.setText("Cancel every open order in these scopes now?")
     note = futures_note(chosen)
     box.setInformativeText(
-        f"{scopes}\n\nThis cannot be undone. The countdowns are not changed: armed targets "
-        "stay armed." + (f"\n{note}" if note else ""))
+        f"{scopes}\n\nThis cannot be undone. "
+        + ("The countdowns are not changed: armed targets stay armed." if armed
+           else "Nothing is armed, and this arms nothing.") + (f"\n{note}" if note else ""))
     confirm = box.addButton("Cancel these orders", QMessageBox.ButtonRole.AcceptRole)
     keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
     confirm.setObjectName("confirmCancelNow")

@@ -37,6 +37,7 @@ from gui.core.clock import monotonic
 from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Target
 from gui.resources import state_icon
+from gui.window.layout import ElidedLabel
 from gui.window.painted import DrainBar, SteadyLabel
 from gui.words import (
     age_text_changes_in,
@@ -44,8 +45,10 @@ from gui.words import (
     format_age,
     format_left,
     left_text_changes_in,
+    moment_text,
     orders_summary,
     target_title,
+    zone_text,
 )
 
 #: the icon file (resources/icons) and the short word of each state
@@ -110,9 +113,11 @@ class TargetCard(QFrame):
         self.icon = QLabel()
         self.icon.setObjectName("cardIcon")
         self.icon.setFixedSize(QSize(28, 28))
-        self.title = QLabel(title)
+        # A long contract name ends in "…" rather than being cut: whole on hover and for
+        # screen readers.
+        self.title = ElidedLabel(title)
         self.title.setObjectName("cardTitle")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setAccessibleName(title)
         self.subtitle = QLabel(subtitle)
         self.subtitle.setObjectName("cardSubtitle")
         self.pill = QLabel()
@@ -178,9 +183,11 @@ class TargetCard(QFrame):
 
         big = QHBoxLayout()
         big.setSpacing(10)
+        big.setAlignment(Qt.AlignmentFlag.AlignLeft)  # also when the caption is hidden
         big.addWidget(self.countdown)
         big.addWidget(self.caption, 1, Qt.AlignmentFlag.AlignBottom)
 
+        self._detail_keys: list[QLabel] = []
         details = QGridLayout()
         details.setHorizontalSpacing(14)
         details.setVerticalSpacing(3)
@@ -190,6 +197,7 @@ class TargetCard(QFrame):
             label = QLabel(key)
             label.setObjectName("cardKey")
             label.setBuddy(value)
+            self._detail_keys.append(label)
             details.addWidget(label, row, 0)
             # Left: the ticking values are only as wide as their text (SteadyLabel).
             details.addWidget(value, row, 1, Qt.AlignmentFlag.AlignLeft)
@@ -233,6 +241,8 @@ class TargetCard(QFrame):
         self._set_state_key(key, status.state)
         self._set(self.pill, "pill", word)
         self._set(self.fires_at, "fires", self._fires_text(status))
+        self.fires_at.setToolTip(zone_text(status.fired_at_ms if status.state is State.FIRED
+                                           else status.trigger_time_ms))
         live_or_stopping = status.state.live or status.state is State.STOPPING
         left_armed = status.state is State.LEFT_ARMED
         # A countdown left armed still runs on the exchange: it is resumed or disarmed, not
@@ -393,6 +403,22 @@ class TargetCard(QFrame):
         if height > 0 and height != self.minimumHeight():
             self.setMinimumHeight(height)
 
+    def set_compact(self, compact: bool) -> None:
+        """Compact (many targets): the time left in smaller type, without the subtitle, the
+        caption, the bar and the age of the last beat; fires at, orders, the state and any
+        problem stay. One large "shortest time left" above the cards says the soonest."""
+        if bool(self.property("compact")) == compact:
+            return
+        for widget in (self, self.countdown):
+            widget.setProperty("compact", compact)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        for widget in (self.subtitle, self.caption, self.remaining, self.last_beat,
+                       self._detail_keys[1]):
+            widget.setVisible(not compact)
+        self._paint_backdrop()  # polishing cleared the countdown's opacity
+        self._fit_height()
+
     # ------------------------------------------------------------------ helpers
 
     def _set(self, label: QLabel, key: str, text: str) -> bool:
@@ -433,4 +459,4 @@ class TargetCard(QFrame):
             return f"fired at {clock_text(status.fired_at_ms)}"
         if not status.trigger_time_ms:
             return "—"
-        return clock_text(status.trigger_time_ms)
+        return moment_text(status.trigger_time_ms)

@@ -349,3 +349,39 @@ def test_the_scroll_bar_growing_with_the_records_repaints_alone(qtbot: QtBot) ->
     assert filled.size() == see_through.size()
     assert max(abs(QColor(filled.pixel(x, y)).value() - QColor(see_through.pixel(x, y)).value())
                for x in range(filled.width()) for y in range(filled.height())) <= 3
+
+
+def test_a_layout_shift_does_not_stop_the_following(qtbot: QtBot) -> None:
+    pane = shown_pane(qtbot)
+    bar = pane.table.verticalScrollBar()
+    for i in range(60):
+        pane.add_record(record(i))
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    # Something above takes room (a message, a splitter dragged): the view gets shorter.
+    pane.resize(600, 120)
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and pane.table.height() < 100)
+    pane.add_record(record(60))
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 61)
+    assert bar.value() == bar.maximum()
+    assert not pane.follow_button.isVisible()
+
+
+def test_scrolled_up_it_says_it_does_not_follow_and_follows_again_on_demand(qtbot: QtBot
+                                                                            ) -> None:
+    pane = shown_pane(qtbot)
+    bar = pane.table.verticalScrollBar()
+    for i in range(60):
+        pane.add_record(record(i))
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    assert not pane.follow_button.isVisible()
+    bar.setValue(0)  # the person scrolls up to read
+    assert pane.follow_button.isVisible()
+    pane.add_record(record(60))
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 61)
+    assert bar.value() == 0
+    assert "new" in pane.follow_button.text().lower()
+    qtbot.mouseClick(pane.follow_button, Qt.MouseButton.LeftButton)
+    assert bar.value() == bar.maximum()
+    assert not pane.follow_button.isVisible()
+    pane.add_record(record(61))
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 62 and bar.value() == bar.maximum())

@@ -34,7 +34,7 @@ def theme(qapp: QApplication):
 
 
 def _open(qtbot, app):
-    qtbot.mouseClick(app.window.preferences_button, Qt.MouseButton.LeftButton)
+    app.window.menu_actions["preferences"].trigger()  # the menu's Preferences…
     dialog = app.preferences.dialog
     assert dialog is not None
     qtbot.waitExposed(dialog)

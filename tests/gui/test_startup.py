@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from gui.controller import AppController
@@ -19,7 +20,7 @@ from gui.core.targets import parse_target
 from gui.options import GuiOptions
 from gui.startup import NO_DISPLAY_MESSAGE, display_problem
 from tests.gui.conftest import INTERVAL, TIMEOUT
-from tests.memkeyring import LockedKeyring
+from tests.memkeyring import LockedKeyring, no_backend
 from tests.simkeys import TEST_KEY, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +117,9 @@ def test_the_last_profile_is_loaded_from_the_keyring_and_arm_waits_for_it(
         app.deleteLater()
 
 
-def test_a_locked_keyring_is_said_plainly_in_the_window(qtbot, qloop, demo_sim, tmp_path):
+@pytest.mark.parametrize("backend", [LockedKeyring, no_backend], ids=["locked", "none"])
+def test_a_locked_keyring_is_said_plainly_in_the_window(qtbot, qloop, demo_sim, tmp_path,
+                                                        backend):
     settings = SettingsStore(tmp_path / "config")
     settings.save(Settings(profiles={}, last_profile=None))
     from gui.core.settings import Profile
@@ -125,7 +128,7 @@ def test_a_locked_keyring_is_said_plainly_in_the_window(qtbot, qloop, demo_sim, 
     saved.profiles["sim"] = Profile("sim", demo_sim.base_url)
     saved.last_profile = "sim"
     settings.save(saved)
-    profiles = ProfileStore(settings, KeyStore(LockedKeyring()))
+    profiles = ProfileStore(settings, KeyStore(backend()))
     app = AppController(GuiOptions(), settings_store=settings,
                         journal=Journal(tmp_path / "data"), profile_store=profiles,
                         use_tray=False)
@@ -135,6 +138,9 @@ def test_a_locked_keyring_is_said_plainly_in_the_window(qtbot, qloop, demo_sim, 
                         timeout=5_000)
         assert not app.window.arm_button.isEnabled()
         assert "keyring" in app.window.button_hint.text().lower()
+        # Said once: the title does not repeat what its text says ("No usable OS keyring").
+        assert all(t.lower().count("no usable") <= 1 for t in app.window.banner.texts()
+                   if "keyring" in t.lower())
     finally:
         if app._keys_dialog is not None:
             app._keys_dialog.reject()
