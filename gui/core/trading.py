@@ -129,6 +129,22 @@ def _positive(value: Decimal | None) -> Decimal | None:
     return value if value is not None and value > 0 else None
 
 
+def _ticker(data: object, market: str, key: str, what: str, *, bid: str, ask: str, last: str,
+            mark: str | None = None) -> Ticker:
+    """The ticker of ``market`` in a list of tickers, each product with Gate's names for its
+    fields (``key`` names the market); a price that is empty or not above 0 is no price."""
+    def price(obj: dict[str, Any], field: str, words: str) -> Decimal | None:
+        return _positive(decimal_of(obj.get(field), words, allow_empty=True))
+
+    for item in expect(data, list, what):
+        obj = expect(item, dict, what)
+        if obj.get(key) == market:
+            return Ticker(market=market, bid=price(obj, bid, "the bid"),
+                          ask=price(obj, ask, "the ask"), last=price(obj, last, "the last price"),
+                          mark=price(obj, mark, "the mark price") if mark else None)
+    raise BadResponseError(f"The exchange sent no ticker for {market}.")
+
+
 def _time_ms(value: object, *, seconds: bool) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
@@ -183,57 +199,27 @@ class TradingEndpoints:
 
     def spot_ticker(self, pair: str, timeout: float | None = None) -> Ticker:
         check_name("spot pair", pair, is_pair, "BTC_USDT")
-        data = expect(self._request("GET", "/spot/tickers", params=[("currency_pair", pair)],
-                                    timeout=timeout), list, "the spot ticker")
-        for item in data:
-            obj = expect(item, dict, "the spot ticker")
-            if obj.get("currency_pair") == pair:
-                return Ticker(
-                    market=pair,
-                    bid=_positive(decimal_of(obj.get("highest_bid"), "the bid", allow_empty=True)),
-                    ask=_positive(decimal_of(obj.get("lowest_ask"), "the ask", allow_empty=True)),
-                    last=_positive(decimal_of(obj.get("last"), "the last price",
-                                              allow_empty=True)))
-        raise BadResponseError(f"The exchange sent no ticker for {pair}.")
+        data = self._request("GET", "/spot/tickers", params=[("currency_pair", pair)],
+                             timeout=timeout)
+        return _ticker(data, pair, "currency_pair", "the spot ticker", bid="highest_bid",
+                       ask="lowest_ask", last="last")
 
     def option_ticker(self, contract: str, timeout: float | None = None) -> Ticker:
         check_name("option contract", contract, is_contract, "BTC_USDT-20241001-46000-C")
         underlying = contract.split("-")[0]
-        data = expect(self._request("GET", "/options/tickers",
-                                    params=[("underlying", underlying)], timeout=timeout),
-                      list, "the option tickers")
-        for item in data:
-            obj = expect(item, dict, "the option tickers")
-            if obj.get("name") == contract:
-                return Ticker(
-                    market=contract,
-                    bid=_positive(decimal_of(obj.get("bid1_price"), "the bid", allow_empty=True)),
-                    ask=_positive(decimal_of(obj.get("ask1_price"), "the ask", allow_empty=True)),
-                    last=_positive(decimal_of(obj.get("last_price"), "the last price",
-                                              allow_empty=True)),
-                    mark=_positive(decimal_of(obj.get("mark_price"), "the mark price",
-                                              allow_empty=True)))
-        raise BadResponseError(f"The exchange sent no ticker for {contract}.")
+        data = self._request("GET", "/options/tickers", params=[("underlying", underlying)],
+                             timeout=timeout)
+        return _ticker(data, contract, "name", "the option tickers", bid="bid1_price",
+                       ask="ask1_price", last="last_price", mark="mark_price")
 
     def futures_ticker(self, settle: str, contract: str, timeout: float | None = None) -> Ticker:
         check_settle(settle)
         check_name("futures contract", contract, lambda n: is_futures_contract(settle, n),
                    "BTC_USDT")
-        data = expect(self._request("GET", f"/futures/{settle}/tickers",
-                                    params=[("contract", contract)], timeout=timeout),
-                      list, "the futures ticker")
-        for item in data:
-            obj = expect(item, dict, "the futures ticker")
-            if obj.get("contract") == contract:
-                return Ticker(
-                    market=contract,
-                    bid=_positive(decimal_of(obj.get("highest_bid"), "the bid", allow_empty=True)),
-                    ask=_positive(decimal_of(obj.get("lowest_ask"), "the ask", allow_empty=True)),
-                    last=_positive(decimal_of(obj.get("last"), "the last price",
-                                              allow_empty=True)),
-                    mark=_positive(decimal_of(obj.get("mark_price"), "the mark price",
-                                              allow_empty=True)))
-        raise BadResponseError(f"The exchange sent no ticker for {contract}.")
+        data = self._request("GET", f"/futures/{settle}/tickers",
+                             params=[("contract", contract)], timeout=timeout)
+        return _ticker(data, contract, "contract", "the futures ticker", bid="highest_bid",
+                       ask="lowest_ask", last="last", mark="mark_price")
 
     def spot_rules(self, pair: str, timeout: float | None = None) -> MarketRules:
         check_name("spot pair", pair, is_pair, "BTC_USDT")
