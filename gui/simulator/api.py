@@ -109,6 +109,14 @@ def _optional_name(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _required_name(body: dict[str, Any], name: str, label: str | None = None) -> str:
+    """A name field a body must give (``label``: how the error names it)."""
+    value = _optional_name(body, name)
+    if value is None:
+        raise _missing(label or name)
+    return value
+
+
 def _positive_decimal(body: dict[str, Any], name: str) -> Decimal:
     if body.get(name) is None:
         raise _missing(name)
@@ -350,9 +358,7 @@ class Api:
 
     def spot_create_order(self, req: ApiRequest) -> Any:
         body = req.json_object()
-        raw_pair = _optional_name(body, "currency_pair")
-        if raw_pair is None:
-            raise _missing("currency_pair")
+        raw_pair = _required_name(body, "currency_pair")
         pair = self._pair(raw_pair)
         side = body.get("side")
         if side is None:
@@ -428,9 +434,7 @@ class Api:
 
     def options_create_order(self, req: ApiRequest) -> Any:
         body = req.json_object()
-        name = _optional_name(body, "contract")
-        if name is None:
-            raise _missing("contract")
+        name = _required_name(body, "contract")
         contract = self._contract(name)
         size = body.get("size")
         if size is None:
@@ -540,9 +544,7 @@ class Api:
     def futures_create_order(self, req: ApiRequest) -> Any:
         settle = self._futures_account(req)
         body = req.json_object()
-        name = _optional_name(body, "contract")
-        if name is None:
-            raise _missing("contract")
+        name = _required_name(body, "contract")
         contract = self._futures_contract(settle, name)
         if not self.markets.futures[settle][contract].accepts_orders:
             raise ApiError(400, "CONTRACT_IN_DELISTING",
@@ -656,9 +658,7 @@ class Api:
 
     def spot_create_price_order(self, req: ApiRequest) -> Any:
         body = req.json_object()
-        raw_market = _optional_name(body, "market")
-        if raw_market is None:
-            raise _missing("market")
+        raw_market = _required_name(body, "market")
         market = self._pair(raw_market)
         trigger, put = body.get("trigger"), body.get("put")
         if not isinstance(trigger, dict) or not isinstance(put, dict):
@@ -702,9 +702,7 @@ class Api:
         initial, trigger = body.get("initial"), body.get("trigger")
         if not isinstance(initial, dict) or not isinstance(trigger, dict):
             raise bad_value("initial and trigger must be objects")
-        name = _optional_name(initial, "contract")
-        if name is None:
-            raise _missing("initial.contract")
+        name = _required_name(initial, "contract", "initial.contract")
         contract = self._futures_contract(settle, name)
         _futures_size(initial)
         _positive_decimal(trigger, "price")
