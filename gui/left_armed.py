@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer
 from gui.core.armed import ArmedRecorder, Reconciled, Verdict, reconcile_at_start
 from gui.core.clock import clock_text, monotonic
 from gui.core.heartbeat import State, TargetStatus
+from gui.core.phrases import counted
 
 if TYPE_CHECKING:
     from gui.core.journal import Journal
@@ -92,7 +93,7 @@ class LeftArmed(QObject):
                        f"The exchange cancels {names} unless you Resume or Disarm now.",
                        "left-armed")
         if resumed:
-            log.info("Resuming %d target(s) left armed", len(resumed))
+            log.info("Resuming %s left armed", counted(len(resumed), "target"))
 
     def _status_of(self, r: Reconciled, deadline_mono: float) -> TargetStatus:
         interval = r.entry.interval or r.entry.timeout / 4

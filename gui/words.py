@@ -25,22 +25,11 @@ from gui.core.client import (
 )
 from gui.core.errors import GateError
 from gui.core.heartbeat import State, TargetStatus
+from gui.core.phrases import format_left
 from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
 from gui.core.urls import LIVE_URL, TESTNET_URL
 
 # -- time left and clock times ---------------------------------------------------------------------
-
-
-def format_left(seconds: float) -> str:
-    """Time left for people: '42 s' below 100 s, then 'm:ss' or 'h:mm:ss'. Rounded up."""
-    whole = max(0, math.ceil(seconds))
-    if whole < 100:
-        return f"{whole} s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
 
 
 def left_text_changes_in(left: float) -> float | None:

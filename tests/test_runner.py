@@ -95,7 +95,7 @@ def test_sigint_disarms_every_target_and_exits_0(profile: Simulator,
     runner.proc.send_signal(signal.SIGINT)
     code, out, err = runner.finish()
     assert code == 0, out + err
-    assert "Disarmed 4 target(s)" in out
+    assert "Disarmed 4 targets" in out
     assert sim.countdowns() == {}
     time.sleep(0.2)
     assert sim.firings() == []
@@ -269,7 +269,7 @@ def test_a_target_covered_by_another_is_left_out_and_said(profile: Simulator,
     code, out, err = runner.finish()
     assert code == 0, out + err
     assert "options:BTC_USDT is left out: options:all already covers it." in err
-    assert "Armed 2 target(s)" in out
+    assert "Armed 2 targets" in out
 
 
 def test_after_fired_the_runner_says_why_it_still_waits(profile: Simulator,

@@ -137,7 +137,7 @@ def test_a_second_launch_with_arm_arms_in_the_running_window(
     done = launch(app_env, "--profile", "sim", "--arm", "spot:BTC_USDT", "--timeout", "5",
                   "--interval", "1.25")
     assert done.returncode == 0, done.stderr
-    assert "armed 1 target(s) there" in done.stderr
+    assert "armed 1 target there" in done.stderr
     assert "the exchange acknowledged each" in done.stderr
     assert "spot:BTC_USDT" in sim.countdowns()
     # Asked again with other settings: said, not silently kept.

@@ -308,7 +308,7 @@ def test_a_runner_session_leaves_no_key_secret_or_signature_anywhere(
     proc.stdout.close()  # type: ignore[union-attr]
     out = "".join(lines)
     assert code == 0, out + err
-    assert "Disarmed 2 target(s)" in out and "beat failed" in out
+    assert "Disarmed 2 targets" in out and "beat failed" in out
     outputs.update({"runner stdout": out, "runner stderr": err})
     sigs = signatures.all()
     assert len(sigs) >= 8

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from gui.core.errors import InvalidInputError
+from gui.core.phrases import counted, format_left, seconds_text
+from gui.core.timing import check_interval
 from gui.words import moment_text, window_title, zone_text
 
 
@@ -26,3 +31,19 @@ def test_the_zone_is_named_with_its_offset() -> None:
 def test_an_idle_title_says_not_armed() -> None:
     assert window_title([], 0.0) == "not armed — gate-killswitch"
     assert window_title([], 0.0, demo=True) == "not armed — gate-killswitch — demo"
+
+
+def test_counts_and_seconds_read_as_a_person_writes_them() -> None:
+    assert [counted(n, "target") for n in (0, 1, 2)] == ["0 targets", "1 target", "2 targets"]
+    assert counted(1, "open order") == "1 open order"
+    assert [seconds_text(v) for v in (25_000_000, 2.5, 0.25, 15.0, 86_399)] == \
+        ["25000000", "2.5", "0.25", "15", "86399"]
+    # A deadline a hair past is 0 s, never "-0 s"; an unknown (NaN) one is not a number of s.
+    assert format_left(-0.3) == "0 s" and format_left(-40) == "0 s"
+    assert format_left(float("nan")) == "0 s"
+
+
+def test_an_interval_far_too_long_is_refused_in_plain_numbers() -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        check_interval(60, 25_000_000)
+    assert "(25000000 s)" in str(refused.value) and "e+" not in str(refused.value)

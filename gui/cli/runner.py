@@ -45,6 +45,7 @@ from gui.core.journal import Journal, JournalError
 from gui.core.keys import KeyringUnavailable, KeysError, KeyStore, ProfileStore
 from gui.core.orders import fetch_open_orders
 from gui.core.owners import OwnedElsewhere, Owners
+from gui.core.phrases import counted, seconds_text
 from gui.core.settings import SettingsStore
 from gui.core.targets import Target, TargetError
 
@@ -217,12 +218,12 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         if signals_seen == 1:
             hung_up = signum == _SIGHUP
             if hung_up:
+                armed = counted(len(engine.armed_targets), "target")
                 printer.line("SIGHUP (the terminal closed): no more beats; the exchange fires "
-                             f"{len(engine.armed_targets)} target(s) when their countdowns "
-                             "run out.")
+                             f"{armed} when their countdowns run out.")
             else:
                 printer.line(f"{signal.Signals(signum).name}: disarming "
-                             f"{len(engine.armed_targets)} target(s)…")
+                             f"{counted(len(engine.armed_targets), 'target')}…")
         elif not hung_up:
             printer.line("Second signal: exiting without waiting; the exchange's countdowns "
                          "may still be armed and will fire.")
@@ -239,8 +240,9 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
         except InvalidInputError as exc:  # more than the rate budget can keep alive
             complain.write(f"gate-killswitch run: {exc}")
             return EXIT_BAD_INPUT
-        printer.line(f"Armed {len(targets)} target(s): timeout {timeout} s, a beat every "
-                     f"{interval:g} s. Ctrl+C (SIGINT) or SIGTERM disarms and exits.")
+        printer.line(f"Armed {counted(len(targets), 'target')}: timeout {timeout} s, a beat "
+                     f"every {seconds_text(interval)} s. Ctrl+C (SIGINT) or SIGTERM disarms "
+                     "and exits.")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
@@ -274,7 +276,7 @@ async def _run(client: GateClient, targets: list[Target], timeout: int, interval
                            + ", ".join(str(t) for t in unconfirmed))
         if failed or fired:
             return EXIT_FAILED
-        printer.line(f"Disarmed {len(results)} target(s); the exchange confirmed each.")
+        printer.line(f"Disarmed {counted(len(results), 'target')}; the exchange confirmed each.")
         return EXIT_OK
     finally:
         await engine.shutdown(disarm=False)
@@ -320,8 +322,8 @@ async def _reconcile(client: GateClient, recorder: ArmedRecorder, targets: list[
                      "; not resumed (not among --target): arm it to keep it alive")
         else:
             now = orders.get(r.target)
-            line += (f"; {len(now)} open order(s) in this scope now" if isinstance(now, list)
-                     else f"; open orders unknown ({now})")
+            line += (f"; {counted(len(now), 'open order')} in this scope now"
+                     if isinstance(now, list) else f"; open orders unknown ({now})")
         printer.line(line)
     return {r.target: r.entry.trigger_time_ms for r in found
             if r.verdict is Verdict.LIVE and r.target in targets and r.entry.trigger_time_ms}

@@ -24,6 +24,7 @@ from gui.core.armed import (
     reconcile,
 )
 from gui.core.clock import clock_text
+from gui.core.phrases import counted, format_left
 from gui.core.settings import is_valid_profile_name
 
 EXIT_NOTHING_LIVE = 0
@@ -82,7 +83,7 @@ def describe(found: Reconciled) -> str:
     """One line for a terminal."""
     entry = found.entry
     if found.verdict is Verdict.LIVE:
-        left = f"{found.seconds_left:.0f} s left" if found.seconds_left is not None else ""
+        left = f"{format_left(found.seconds_left)} left" if found.seconds_left is not None else ""
         latest = " at the latest" if found.at_the_latest else ""
         return (f"LIVE      {entry.target:<36} the exchange cancels at "
                 f"{clock_text(found.when_ms)}{latest} ({left}; timeout {entry.timeout} s)")
@@ -145,7 +146,8 @@ def run_status(args: argparse.Namespace, *, stdout: TextIO | None = None,
                 if isinstance(listed, str):
                     print(f"            {listed}", file=out)
                 elif isinstance(listed, list):
-                    print(f"            {len(listed)} open order(s) in this scope now", file=out)
+                    print(f"            {counted(len(listed), 'open order')} in this scope now",
+                          file=out)
                     for o in listed:
                         print(f"            {o['market']} {o['side']} {o['left']} @ "
                               f"{o['price']} (id {o['id']})", file=out)

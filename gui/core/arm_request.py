@@ -26,6 +26,7 @@ from typing import Any
 
 from gui.core.errors import InvalidInputError
 from gui.core.heartbeat import Engine, State, check_interval
+from gui.core.phrases import counted, seconds_text
 from gui.core.settings import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT
 from gui.core.targets import Target, TargetError, covering_target, parse_target
 
@@ -237,7 +238,7 @@ async def carry_out(request: ForwardedRequest, *, demo: bool, profile: str | Non
                 > 1e-6):
             return LaunchReply(False, (
                 f"{target} is already armed there with a {status.timeout} s countdown and a "
-                f"beat every {status.interval:g} s; stop it first to change them."))
+                f"beat every {seconds_text(status.interval)} s; stop it first to change them."))
     new = [t for t in checked.targets if t not in beaten]
     if new:
         problem = arm(new, checked.timeout, checked.interval)
@@ -255,8 +256,8 @@ async def carry_out(request: ForwardedRequest, *, demo: bool, profile: str | Non
         return LaunchReply(False, "not every target is armed there: " + "; ".join(failed)
                            + ". See its window.")
     kept = [t for t in checked.targets if t in beaten]
-    lines = [f"armed {len(checked.targets)} target(s) there (timeout {checked.timeout} s, a "
-             f"beat every {checked.interval:g} s); the exchange acknowledged each."]
+    lines = [f"armed {counted(len(checked.targets), 'target')} there (timeout {checked.timeout} s, "
+             f"a beat every {seconds_text(checked.interval)} s); the exchange acknowledged each."]
     if kept:
         lines.append("Already armed there before: " + ", ".join(map(str, kept)) + ".")
     return LaunchReply(True, " ".join(lines + notes))

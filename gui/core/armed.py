@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 from gui.core.clock import clock_text
 from gui.core.heartbeat import EngineEvent, EventKind
 from gui.core.paths import state_dir
+from gui.core.phrases import format_left
 from gui.core.settings import is_valid_profile_name
 from gui.core.targets import Target, TargetError, parse_target
 
@@ -117,7 +118,7 @@ class Reconciled:
         if self.verdict is Verdict.LIVE:
             who = (f"armed by another running process of this computer (pid {self.entry.pid})"
                    if self.owner_alive else "left armed by an earlier run")
-            left = f"{self.seconds_left:.0f} s" if self.seconds_left is not None else "?"
+            left = format_left(self.seconds_left) if self.seconds_left is not None else "?"
             if not self.at_the_latest:
                 return f"{who}: the exchange cancels at {when} ({left} left)"
             if self.entry.trigger_time_ms:

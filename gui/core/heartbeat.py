@@ -46,6 +46,7 @@ from gui.core.clock import Clock, SystemClock, watch_clock
 from gui.core.clock import clock_text as _clock_text
 from gui.core.errors import GateError, InvalidInputError, RateLimitedError
 from gui.core.orders import cancel_scopes
+from gui.core.phrases import format_left
 from gui.core.ports import ArmedHook, CountdownClient, JournalLike
 from gui.core.ratelimit import GATE_WINDOW_S, RateBudget, Slot
 from gui.core.status import (
@@ -368,7 +369,7 @@ class Engine:
         if left < w.timeout * SHORT_TIME_FRACTION:
             w.short_warned = True
             self._emit(EventKind.TIME_SHORT, w,
-                       f"{w.target}: {left:.0f} s left and beats are failing",
+                       f"{w.target}: {format_left(left)} left and beats are failing",
                        seconds_left=round(left, 1))
 
     async def _attempt(self, w: _Worker, timeout: int
@@ -437,7 +438,7 @@ class Engine:
         w.state = State.OVERDUE
         deadline = self._deadline_mono(w)
         left = "" if deadline is None else \
-            f"; the countdown still runs ({deadline - self.clock.monotonic():.0f} s left)"
+            f"; the countdown still runs ({format_left(deadline - self.clock.monotonic())} left)"
         p95 = self.latencies.p95()
         usual = "" if p95 is None else f" (answers lately took up to {p95 * 1000:.0f} ms)"
         # The reason stays on the card while the silence lasts: "within", true at any moment.
@@ -523,7 +524,7 @@ class Engine:
             w.state = State.DEGRADED
             self._emit(EventKind.DEGRADED, w,
                        f"{w.target}: beats failing; the countdown still runs "
-                       f"({deadline - now:.0f} s left)")
+                       f"({format_left(deadline - now)} left)")
         w.reason = f"retrying: {exc.message}"
         base = min(0.5, w.interval / 4)
         backoff = min(base * 2 ** (w.failures - 1), max(base, w.interval / 2))

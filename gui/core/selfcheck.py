@@ -44,6 +44,7 @@ from gui.core.client import GateClient
 from gui.core.errors import GateError
 from gui.core.journal import Journal
 from gui.core.orders import in_scope, open_orders
+from gui.core.phrases import counted
 from gui.core.targets import Product, ScopeKind, Target
 from gui.core.trading import MarketRules, OrderState
 from gui.core.urls import TESTNET_URL, is_loopback_host, validate_base_url
@@ -107,8 +108,10 @@ class Plan:
 
     @property
     def size_words(self) -> str:
-        unit = "" if self.product is Product.SPOT else " contract(s)"
-        return f"{plain(self.size)}{unit}"
+        size = plain(self.size)
+        if self.product is Product.SPOT:
+            return size
+        return f"{size} contract{'' if size == '1' else 's'}"
 
     def lines(self) -> list[str]:
         """The exact order, for a person to confirm."""
@@ -277,18 +280,19 @@ class SelfCheck:
     def _refuse_if_busy(self) -> None:
         found = open_orders(self.client, self.target, REQUEST_TIMEOUT_S)
         if found:
-            raise Refused(f"{self.target.describe().capitalize()} include {len(found)} open "
-                          f"order(s); the countdown would cancel them too. The self-check runs "
-                          "only on a scope with no open order. Nothing was changed.")
+            raise Refused(f"{self.target.describe().capitalize()} include "
+                          f"{counted(len(found), 'open order')}; the countdown would cancel "
+                          "them too. The self-check runs only on a scope with no open order. "
+                          "Nothing was changed.")
         if self.price_orders:
             market = None if self.target.is_all else self.target.name
             listed = [o for o in self.client.price_orders(self.target.product, market,
                                                           REQUEST_TIMEOUT_S)
                       if o.is_open and in_scope(self.target, o.market)]
             if listed:
-                raise Refused(f"{self.target.describe().capitalize()} include {len(listed)} "
-                              "price-triggered order(s); the check could cancel them. Nothing "
-                              "was changed.")
+                raise Refused(f"{self.target.describe().capitalize()} include "
+                              f"{counted(len(listed), 'price-triggered order')}; the check "
+                              "could cancel them. Nothing was changed.")
 
     def _pick_market(self) -> str:
         target, client = self.target, self.client

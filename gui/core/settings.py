@@ -28,6 +28,7 @@ from typing import Any
 
 import platformdirs
 
+from gui.core.phrases import seconds_text
 from gui.core.urls import BaseUrlError, validate_base_url
 
 __all__ = [
@@ -210,7 +211,7 @@ def _check(settings: Settings) -> None:
             raise SettingsError(f"{name}: {exc}") from None
     if settings.interval >= settings.timeout:
         raise SettingsError(
-            f"interval ({settings.interval:g} s) must be shorter than timeout "
+            f"interval ({seconds_text(settings.interval)} s) must be shorter than timeout "
             f"({settings.timeout} s)")
 
 

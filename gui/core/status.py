@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from gui.core.clock import clock_text
+from gui.core.phrases import format_left
 from gui.core.targets import Target
 
 
@@ -131,4 +132,4 @@ def exchange_side(trigger_time_ms: int | None, now_server: float) -> str:
     if left <= 0:
         return f"The exchange's countdown ran out at {clock_text(trigger_time_ms)}."
     return (f"The exchange's countdown still runs and fires at "
-            f"{clock_text(trigger_time_ms)} (in {left:.0f} s).")
+            f"{clock_text(trigger_time_ms)} (in {format_left(left)}).")

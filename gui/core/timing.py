@@ -20,6 +20,7 @@ import math
 
 from gui.core.client import MIN_TIMEOUT_S, check_timeout
 from gui.core.errors import InvalidInputError
+from gui.core.phrases import seconds_text
 
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_INTERVAL_S = 15.0
@@ -96,7 +97,7 @@ def capacity_problem(load: float, new_targets: int, interval: float, timeout: in
     if need <= room:
         return None
     head = (f"{new_targets} {product} target{'s' if new_targets != 1 else ''} beating every "
-            f"{interval:g} s need about {need:.0f} requests per {window:g} s"
+            f"{seconds_text(interval)} s need about {need:.0f} requests per {window:g} s"
             + (f" besides the {load:.0f} already used" if load >= 1 else "")
             + f"; the budget is {limit} per endpoint (Gate allows 200 per 10 s), and retries "
             "and stops need room too.")
@@ -104,7 +105,8 @@ def capacity_problem(load: float, new_targets: int, interval: float, timeout: in
         # The shortest interval whose beats fit (beats_per_window solved for interval).
         shortest = math.ceil((new_targets * window / room + 1.0) / 0.95 * 10) / 10
         if shortest < timeout / 3:
-            return f"{head} A beat every {shortest:g} s or more fits; nothing was armed."
+            return (f"{head} A beat every {seconds_text(shortest)} s or more fits; nothing was "
+                    "armed.")
         fits = max(0, math.floor(room / beats_per_window(timeout / 3, window)))
         return (f"{head} With a {timeout} s timeout at most {fits} such targets fit (beating "
                 f"every {timeout / 3:.3g} s), or protect the whole market with one "
@@ -127,12 +129,13 @@ def check_interval(timeout: int, interval: float | None) -> tuple[float, str | N
         raise InvalidInputError(f"The beat interval must be at least {MIN_INTERVAL_S} seconds.")
     if value >= timeout:
         raise InvalidInputError(
-            f"The beat interval ({value:g} s) must be shorter than the timeout ({timeout} s): "
-            "otherwise the countdown runs out between beats.")
+            f"The beat interval ({seconds_text(value)} s) must be shorter than the timeout "
+            f"({timeout} s): otherwise the countdown runs out between beats.")
     warning = None
     if value > timeout / 3:
-        warning = (f"A beat every {value:g} s leaves little slack in a {timeout} s countdown: "
-                   f"one failed beat and it may fire. {timeout / 4:g} s is safer.")
+        warning = (f"A beat every {seconds_text(value)} s leaves little slack in a {timeout} s "
+                   f"countdown: one failed beat and it may fire. {seconds_text(timeout / 4)} s "
+                   "is safer.")
     return value, warning
 
 
