@@ -39,7 +39,7 @@ from gui.core.targets import Target
 from gui.desktop_notify import DesktopNotifications
 from gui.resources import resource_path
 from gui.tray import Tray
-from gui.words import clock_text
+from gui.words import clock_text, sentence
 
 _LEVEL_WORDS = {"info": "Note", "warning": "Warning", "critical": "Alert"}
 MAX_BANNER_ROWS = 3
@@ -312,10 +312,10 @@ class Notifier(QObject):
                 self.key_rejected(f"{target} stopped: {status.reason if status else ''}".strip())
             else:
                 self._once("error", target, "critical", f"Stopped: {target}",
-                           status.reason if status else event.message)
+                           sentence(status.reason if status else event.message))
         elif kind is EventKind.DISARM_FAILED:
             self._once("disarm", target, "critical", f"Stop not confirmed: {target}",
-                       status.reason if status else event.message)
+                       sentence(status.reason if status else event.message))
 
     def _once(self, what: str, target: Target, level: str, title: str, text: str) -> None:
         if (what, target) in self._said:

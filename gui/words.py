@@ -9,6 +9,7 @@ front-ends may too.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -93,6 +94,18 @@ def age_text_changes_in(age: float) -> float:
 # What a futures countdown does and does not do, said wherever protection is explained: Gate
 # cancels the scope's open orders; it never closes a position.
 FUTURES_ORDERS_ONLY = "cancels open orders; positions stay open"
+
+
+def sentence(text: str) -> str:
+    """The engine's reasons are phrases made to follow "spot:BTC_USDT: "; shown on their own
+    (a card, a notification) they read as sentences: a capital first letter and a full stop.
+    A phrase that starts with a scope's name ("spot:BTC_USDT …") keeps it as it is."""
+    text = text.strip()
+    if not text:
+        return text
+    if text[0].islower() and not re.match(r"[a-z]+:\S", text):
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def futures_note(targets: Iterable[Target]) -> str:

@@ -47,6 +47,7 @@ from gui.words import (
     left_text_changes_in,
     moment_text,
     orders_summary,
+    sentence,
     target_title,
     zone_text,
 )
@@ -263,7 +264,7 @@ class TargetCard(QFrame):
             headline = "No answer yet — the exchange is still counting down"
         changed = self._set(self.headline, "headline", headline)
         self.headline.setVisible(bool(headline))
-        reason = status.reason if status.state not in (State.ARMED,) else ""
+        reason = sentence(status.reason) if status.state not in (State.ARMED,) else ""
         changed = self._set(self.reason, "reason", reason) or changed
         self.reason.setVisible(bool(reason))
         if changed:

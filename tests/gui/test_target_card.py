@@ -6,6 +6,7 @@ The card is driven with TargetStatus values and an explicit "now"; nothing here 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QEvent, QObject
@@ -148,6 +149,15 @@ def test_a_fired_card_has_nothing_left_to_change(card: TargetCard) -> None:
     assert card.set_status(fired) is None
     assert card.countdown.text() == "FIRED"
     assert card.tick(T0 + 5) is None
+
+
+def test_the_reason_reads_as_a_sentence(card: TargetCard) -> None:
+    failing = replace(armed(T0 + 30, state=State.DEGRADED), reason="retrying: connection refused")
+    card.set_status(failing)
+    assert card.reason.text() == "Retrying: connection refused."
+    overdue = replace(failing, state=State.OVERDUE, reason="no answer within 3 s of the beat")
+    card.set_status(overdue)
+    assert card.reason.text() == "No answer within 3 s of the beat."
 
 
 def test_the_bar_shows_the_share_left_full_after_a_beat_and_empty_when_fired(
