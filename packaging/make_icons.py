@@ -1,7 +1,7 @@
 """Render the SVG icons in ``resources/icons/`` into the PNG, ICO and ICNS files platforms need.
 
     python packaging/make_icons.py                    # (re)write resources/icons/generated/
-    python packaging/make_icons.py --check            # exit 1 unless a fresh render is identical
+    python packaging/make_icons.py --check            # exit 1 unless a fresh render matches
     python packaging/make_icons.py --check-sources    # exit 1 if an SVG changed since (no Qt)
 
 Qt renders the SVGs (``QSvgRenderer`` on the offscreen platform, so no display is needed); the
@@ -194,21 +194,83 @@ def stale_against_manifest(icons: Path = ICONS, out: Path = GENERATED) -> list[s
     return stale
 
 
+#: how far one colour channel of a pixel may be from a fresh rendering's (of 255): Qt's raster
+#: engine blends on SIMD paths chosen by the CPU (SSE4, AVX2, …), and they round the last bit
+#: of an anti-aliased edge differently.
+PIXEL_TOLERANCE = 1
+
+
+def embedded_pngs(name: str, data: bytes) -> list[bytes]:
+    """The PNG images a generated file holds: itself, or an ICO's or ICNS's entries in order."""
+    if name.endswith(".ico"):
+        count = struct.unpack_from("<H", data, 4)[0]
+        out = []
+        for i in range(count):
+            length, offset = struct.unpack_from("<II", data, 6 + 16 * i + 8)
+            out.append(data[offset:offset + length])
+        return out
+    if name.endswith(".icns"):
+        out, at = [], 8
+        while at < len(data):
+            length = struct.unpack_from(">I", data, at + 4)[0]
+            out.append(data[at + 8:at + length])
+            at += length
+        return out
+    return [data]
+
+
+def same_pixels(a: bytes, b: bytes, tolerance: int = PIXEL_TOLERANCE) -> bool:
+    """Whether two PNGs hold the same image, each channel within ``tolerance``."""
+    if a == b:
+        return True
+    from PySide6.QtGui import QImage
+
+    _qt_app()
+    first, second = QImage.fromData(a), QImage.fromData(b)
+    if first.isNull() or second.isNull() or first.size() != second.size():
+        return False
+    first = first.convertToFormat(QImage.Format.Format_ARGB32)
+    second = second.convertToFormat(QImage.Format.Format_ARGB32)
+    return all(abs(x - y) <= tolerance
+               for x, y in zip(bytes(first.constBits()), bytes(second.constBits()), strict=True))
+
+
+def same_file(name: str, fresh: bytes, committed: bytes) -> bool:
+    """Whether a committed generated file is what a fresh run gives: the same images within
+    :data:`PIXEL_TOLERANCE`, and for the manifest the same sources, versions and file list
+    (its hashes are of the committed files, so they are not compared)."""
+    if fresh == committed:
+        return True
+    if name == "manifest.json":
+        try:
+            old = json.loads(committed)
+        except ValueError:
+            return False
+        new = json.loads(fresh)
+        return ({**old, "files": sorted(old.get("files", {}))}
+                == {**new, "files": sorted(new["files"])})
+    old_images, new_images = embedded_pngs(name, committed), embedded_pngs(name, fresh)
+    return len(old_images) == len(new_images) and all(
+        same_pixels(x, y) for x, y in zip(old_images, new_images, strict=True))
+
+
 def differences(files: dict[str, bytes], out: Path) -> list[str]:
-    """Names whose file in ``out`` is missing or differs, and stray files ``out`` holds."""
-    changed = [name for name, data in files.items()
-               if not (out / name).is_file() or (out / name).read_bytes() != data]
+    """Names whose file in ``out`` is missing or differs (beyond :func:`same_file`), and stray
+    files ``out`` holds."""
+    changed = [name for name, data in files.items() if not (out / name).is_file()
+               or not same_file(name, data, (out / name).read_bytes())]
     stray = [str(p.relative_to(out)) for p in out.rglob("*")
              if p.is_file() and str(p.relative_to(out)) not in files]
     return sorted(changed) + sorted(f"{name} (stray)" for name in stray)
 
 
 def write(files: dict[str, bytes], out: Path) -> list[str]:
-    """Write what changed (unchanged files keep their timestamps) and remove stray files."""
+    """Write what changed (unchanged files keep their timestamps; one that differs only within
+    :data:`PIXEL_TOLERANCE` is unchanged) and remove stray files."""
     changed = differences(files, out)
     for name, data in files.items():
         target = out / name
-        if not target.is_file() or target.read_bytes() != data:
+        if name in changed:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
     for path in sorted(out.rglob("*"), reverse=True):
@@ -226,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"output folder (default {GENERATED.relative_to(ROOT)})")
     checks = parser.add_mutually_exclusive_group()
     checks.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 unless rendering now gives the same files")
+                        help="write nothing; exit 1 unless rendering now gives the same images "
+                             f"(each channel within {PIXEL_TOLERANCE} of 255)")
     checks.add_argument("--check-sources", action="store_true",
                         help="write nothing, render nothing; exit 1 if an SVG or an output "
                              "changed since the last run")

@@ -420,6 +420,38 @@ def test_make_icons_reproduces_the_committed_files() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_the_icon_check_allows_a_cpu_s_rounding_but_not_an_edit(tmp_path: Path) -> None:
+    """Qt's raster engine rounds an anti-aliased edge by the CPU's SIMD path: a channel 1 off
+    is the same icon; anything more is a stale or edited file."""
+    script = str(ROOT / "packaging" / "make_icons.py")
+    code = (
+        "import shutil, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'packaging')!r})\n"
+        "import make_icons as m\n"
+        "from PySide6.QtGui import QImage\n"
+        "from PySide6.QtCore import QBuffer, QByteArray, QIODevice\n"
+        "m._qt_app()\n"
+        "def nudge(path, by):\n"
+        "    image = QImage(str(path))\n"
+        "    pixel = image.pixel(8, 8)\n"
+        "    image.setPixel(8, 8, (pixel & 0xFFFFFF00) | min(255, (pixel & 0xFF) + by))\n"
+        "    image.save(str(path), 'PNG')\n"
+        "out = sys.argv[1]\n"
+        "shutil.copytree(m.GENERATED, out + '/a'); shutil.copytree(m.GENERATED, out + '/b')\n"
+        "nudge(out + '/a/states/armed-16.png', 1)\n"
+        "nudge(out + '/b/states/armed-16.png', 40)\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, check=True,
+                   timeout=60)
+    rounded = subprocess.run([sys.executable, script, "--check", "--out", str(tmp_path / "a")],
+                             env=env, capture_output=True, text=True, timeout=120)
+    edited = subprocess.run([sys.executable, script, "--check", "--out", str(tmp_path / "b")],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert rounded.returncode == 0, rounded.stderr
+    assert edited.returncode == 1 and "stale: states/armed-16.png" in edited.stderr
+
+
 def test_ico_and_icns_writers_round_trip() -> None:
     png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000100000001008060000001ff3ff61")
     ico = make_icons.ico_bytes({16: png, 256: png})
