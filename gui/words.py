@@ -26,7 +26,7 @@ from gui.core.client import (
 )
 from gui.core.errors import GateError
 from gui.core.heartbeat import State, TargetStatus
-from gui.core.phrases import format_left
+from gui.core.phrases import counted, format_left
 from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
 from gui.core.urls import LIVE_URL, TESTNET_URL
 
@@ -240,8 +240,7 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     left_armed = [s for s in items if s.state is State.LEFT_ARMED]
     soonest = shortest_left(items, now_mono)
     left_text = f", {format_left(soonest[1])} left" if soonest else ""
-    armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
-                  if live else "")
+    armed_text = f"{counted(len(live), 'target')} armed{left_text}" if live else ""
 
     def names(group: list[TargetStatus]) -> str:
         shown = ", ".join(str(s.target) for s in group[:3])
@@ -262,7 +261,7 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     if stopping or halting:
         return "stopping", f"Stopping… waiting for the exchange{left_text}"
     if live:
-        return "armed", f"Armed: {len(live)} target{'s' if len(live) != 1 else ''}{left_text}"
+        return "armed", f"Armed: {counted(len(live), 'target')}{left_text}"
     return "idle", "Not armed"
 
 

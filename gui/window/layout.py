@@ -141,6 +141,65 @@ class ElidedLabel(QLabel):
                                   self.isEnabled(), shown, self.foregroundRole())
 
 
+class FittingSlot(QWidget):
+    """The room a :class:`SteadyLabel` may take in a row, and no more: the label is right-aligned
+    in it and never wider than it (longer text ends in "…", whole in the tooltip).
+
+    The slot, not the label, is what the row lays out: it asks for the label's whole width but
+    can be squeezed to :data:`MIN_WIDTH`, so a long line never widens the window, and the label
+    stays fixed-size, so a new text of the same shape lays nothing out again.
+    """
+
+    MIN_WIDTH = 140
+    SPACING = 8
+
+    def __init__(self, label: SteadyLabel, lead: QWidget | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        self.lead = lead  # a fixed-size widget just left of the text (the state icon)
+        label.setParent(self)
+        label.installEventFilter(self)
+        if lead is not None:
+            lead.setParent(self)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def _lead_width(self) -> int:
+        return 0 if self.lead is None else self.lead.width() + self.SPACING
+
+    def _height(self) -> int:
+        return max(self.label.height(), 0 if self.lead is None else self.lead.height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._lead_width() + self.label.natural_width(), self._height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self._lead_width() + min(self.MIN_WIDTH, self.label.natural_width()),
+                     self._height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The label took a new size (a text of another shape, a new font): place it again,
+        # and ask the row for another height or width if it now needs one. A resize reaches
+        # here whether or not the window is shown yet.
+        if watched is self.label and event.type() == QEvent.Type.Resize:
+            self._place()
+            if self.sizeHint().height() != self.height() or \
+                    self.label.natural_width() > self.label.width():
+                self.updateGeometry()
+        return False
+
+    def _place(self) -> None:
+        self.label.set_max_width(max(1, self.width() - self._lead_width()))
+        x = self.width() - self.label.width()
+        self.label.move(x, (self.height() - self.label.height()) // 2)
+        if self.lead is not None:
+            self.lead.move(x - self._lead_width(), (self.height() - self.lead.height()) // 2)
+
+
 class ShortestLeft(QFrame):
     """Above many compact cards: the soonest countdown in large type, and whose it is."""
 

@@ -60,6 +60,7 @@ from gui.window.layout import (
     PREFERRED_SIZE,
     BottomOverlay,
     ElidedLabel,
+    FittingSlot,
     PickerFold,
     ShortestLeft,
     fit_to_screen,
@@ -276,9 +277,9 @@ class MainWindow(QMainWindow):
         layout.setSpacing(10)
         layout.addWidget(logo)
         layout.addLayout(names)
-        layout.addStretch(1)
-        layout.addWidget(self.summary_icon)
-        layout.addWidget(self.summary)
+        # The line takes the room left and no more: a long one ends in "…" (whole on hover).
+        self.summary_slot = FittingSlot(self.summary, lead=self.summary_icon)
+        layout.addWidget(self.summary_slot, 1)
         layout.addSpacing(12)
         layout.addWidget(self.profile_label)
         layout.addWidget(self.selfcheck_button)
@@ -593,6 +594,7 @@ class MainWindow(QMainWindow):
             self.shortest.setVisible(compact)
             for card in self.cards.values():
                 card.set_compact(compact)
+            self.grid.set_rows(compact)
         live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
         self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
 

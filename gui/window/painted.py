@@ -44,8 +44,24 @@ class SteadyLabel(QLabel):
         self._shape: str | None = None
         self._grow_only = grow_only
         self._width = 0
+        self._max_width: int | None = None
         self._backdrop: QColor | None = None
         self.setText(text)
+
+    def natural_width(self) -> int:
+        """The width of the text's shape, whatever :meth:`set_max_width` allows."""
+        return self._width
+
+    def set_max_width(self, width: int | None) -> None:
+        """At most ``width`` wide (None: no limit); a longer text is painted ending in "…",
+        with the whole text in the tooltip. Still a fixed size: a new text of the same shape
+        lays nothing out again."""
+        if width != self._max_width:
+            self._max_width = width
+            self._fit()
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
 
     def setText(self, text: str) -> None:
         shape = _DIGIT.sub("0", text)
@@ -53,6 +69,8 @@ class SteadyLabel(QLabel):
             self._shape = shape
             self._fit()
         super().setText(text)
+        if self._max_width is not None:
+            self.setToolTip(text if self.is_elided() else "")
 
     @property
     def backdrop(self) -> QColor | None:
@@ -85,6 +103,14 @@ class SteadyLabel(QLabel):
             painter = QPainter(self)
             painter.fillRect(event.rect(), self._backdrop)
             painter.end()
+        if self._max_width is not None and self.is_elided():
+            painter = QPainter(self)
+            rect = self.contentsRect()
+            shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                                  rect.width())
+            self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
+                                      self.isEnabled(), shown, self.foregroundRole())
+            return
         super().paintEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:
@@ -114,7 +140,8 @@ class SteadyLabel(QLabel):
         extra = 2 * max(0, self.margin())
         width = size[0] + margins.left() + margins.right() + extra
         self._width = max(width, self._width) if self._grow_only else width
-        self.setFixedSize(self._width, size[1] + margins.top() + margins.bottom() + extra)
+        shown = self._width if self._max_width is None else min(self._width, self._max_width)
+        self.setFixedSize(shown, size[1] + margins.top() + margins.bottom() + extra)
 
 
 def _color_property(attribute: str) -> Property:

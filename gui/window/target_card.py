@@ -70,6 +70,9 @@ STATE_LOOK: dict[State, tuple[str, str]] = {
 COUNTDOWN_LATE_S = 0.025
 #: how late a new age of the last beat may be drawn: it rides on the countdown's repaints
 AGE_LATE_S = 1.0
+#: the card's margins, full and as one compact row
+FULL_MARGINS = (16, 14, 16, 14)
+COMPACT_MARGINS = (12, 6, 12, 6)
 
 
 class NextChange(NamedTuple):
@@ -181,14 +184,16 @@ class TargetCard(QFrame):
         names.addWidget(self.subtitle)
         head.addLayout(names, 1)
         head.addWidget(self.pill, 0, Qt.AlignmentFlag.AlignTop)
+        self._head = head
 
         big = QHBoxLayout()
         big.setSpacing(10)
         big.setAlignment(Qt.AlignmentFlag.AlignLeft)  # also when the caption is hidden
         big.addWidget(self.countdown)
         big.addWidget(self.caption, 1, Qt.AlignmentFlag.AlignBottom)
+        self._big = big
 
-        self._detail_keys: list[QLabel] = []
+        self._detail_keys: list[QLabel] = []  # Fires at, Last beat, Orders
         details = QGridLayout()
         details.setHorizontalSpacing(14)
         details.setVerticalSpacing(3)
@@ -203,15 +208,17 @@ class TargetCard(QFrame):
             # Left: the ticking values are only as wide as their text (SteadyLabel).
             details.addWidget(value, row, 1, Qt.AlignmentFlag.AlignLeft)
         details.setColumnStretch(1, 1)
+        self._details = details
 
         foot = QHBoxLayout()
         foot.addStretch(1)
         foot.addWidget(self.resume)
         foot.addWidget(self.disarm_now)
         foot.addWidget(self.dismiss)
+        self._foot = foot
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setContentsMargins(*FULL_MARGINS)
         layout.setSpacing(6)
         layout.addLayout(head)
         layout.addWidget(self.headline)
@@ -251,6 +258,7 @@ class TargetCard(QFrame):
         self.dismiss.setVisible(not live_or_stopping and not left_armed)
         self.resume.setVisible(left_armed)
         self.disarm_now.setVisible(left_armed)
+        self._fit_row()
         headline = ""
         if left_armed:
             headline = "LEFT ARMED by an earlier run — not kept alive by this window"
@@ -283,7 +291,8 @@ class TargetCard(QFrame):
             self.orders.setToolTip("")
             return
         text, tip = orders_summary(orders)
-        self._set(self.orders, "orders", text)
+        if self._set(self.orders, "orders", text):
+            self._fit_row()
         self.orders.setToolTip(tip)
 
     def _dismiss_clicked(self) -> None:
@@ -380,7 +389,34 @@ class TargetCard(QFrame):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
+            self._fit_row()
             self._fit_height()
+
+    def _fit_row(self) -> None:
+        """A compact row keeps what fits its width: the name (at least a few letters), the time
+        left, the state and the buttons always; then when it fires, the orders, and their keys,
+        in that order. Full, everything shows."""
+        fires_key, orders_key = self._detail_keys[0], self._detail_keys[2]
+        optional = (self.fires_at, self.orders, fires_key, orders_key)  # kept first to last
+        compact = bool(self.property("compact"))
+        # Compact and fired, the pill and the headline say it: no third "FIRED".
+        self.countdown.setVisible(not (compact and self.state is State.FIRED))
+        if not compact:
+            for widget in optional:
+                widget.show()
+            return
+        layout = self.layout()
+        if layout is None:
+            return
+        margins = layout.contentsMargins()
+        room = self.contentsRect().width() - margins.left() - margins.right()
+        for widget in optional:
+            widget.show()
+        for widget in reversed(optional):  # the keys go first, when it fires last
+            self._head.invalidate()
+            if self._head.minimumSize().width() <= room:
+                break
+            widget.hide()
 
     def hasHeightForWidth(self) -> bool:
         # The card states its height itself (_fit_height); the grid's own height-for-width
@@ -405,9 +441,10 @@ class TargetCard(QFrame):
             self.setMinimumHeight(height)
 
     def set_compact(self, compact: bool) -> None:
-        """Compact (many targets): the time left in smaller type, without the subtitle, the
-        caption, the bar and the age of the last beat; fires at, orders, the state and any
-        problem stay. One large "shortest time left" above the cards says the soonest."""
+        """Compact (many targets): one row, the name, the time left in smaller type, when it
+        fires, the orders, the state and the card's buttons; without the subtitle, the caption,
+        the bar and the age of the last beat. A problem (the headline and the reason) still
+        shows below the row. One large "shortest time left" above the rows says the soonest."""
         if bool(self.property("compact")) == compact:
             return
         for widget in (self, self.countdown):
@@ -417,7 +454,35 @@ class TargetCard(QFrame):
         for widget in (self.subtitle, self.caption, self.remaining, self.last_beat,
                        self._detail_keys[1]):
             widget.setVisible(not compact)
+        fires_key, orders_key = self._detail_keys[0], self._detail_keys[2]
+        moved = (self.countdown, fires_key, self.fires_at, orders_key, self.orders)
+        buttons = (self.resume, self.disarm_now, self.dismiss)
+        for widget in (*moved, *buttons):
+            for layout in (self._head, self._big, self._details, self._foot):
+                layout.removeWidget(widget)
+        if compact:
+            at = self._head.indexOf(self.pill)
+            for offset, widget in enumerate(moved):
+                self._head.insertWidget(at + offset, widget, 0, Qt.AlignmentFlag.AlignVCenter)
+            for widget in buttons:
+                self._head.addWidget(widget, 0, Qt.AlignmentFlag.AlignVCenter)
+            self._head.setAlignment(self.pill, Qt.AlignmentFlag.AlignVCenter)
+            self._head.setAlignment(self.icon, Qt.AlignmentFlag.AlignVCenter)
+        else:
+            self._big.insertWidget(0, self.countdown)
+            for row, (key, value) in enumerate(((fires_key, self.fires_at),
+                                                (orders_key, self.orders))):
+                self._details.addWidget(key, row * 2, 0)
+                self._details.addWidget(value, row * 2, 1, Qt.AlignmentFlag.AlignLeft)
+            for widget in buttons:
+                self._foot.addWidget(widget)
+            self._head.setAlignment(self.pill, Qt.AlignmentFlag.AlignTop)
+            self._head.setAlignment(self.icon, Qt.AlignmentFlag.AlignTop)
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(*(COMPACT_MARGINS if compact else FULL_MARGINS))
         self._paint_backdrop()  # polishing cleared the countdown's opacity
+        self._fit_row()
         self._fit_height()
 
     # ------------------------------------------------------------------ helpers

@@ -237,3 +237,78 @@ def test_the_cancel_now_question_says_stay_armed_only_when_something_is(qtbot):
     armed = confirm_cancel_now(window, [BTC], armed=True).informativeText()
     assert "stay armed" not in idle and "Nothing is armed" in idle
     assert "armed targets stay armed" in armed
+
+
+def test_a_long_header_line_ends_in_an_ellipsis_and_never_widens_the_window(make_app, qtbot):
+    import time
+
+    from gui.core.heartbeat import TargetStatus
+    from gui.core.targets import spot
+
+    app = make_app()
+    window = app.window
+    window.resize(QSize(960, 1000))
+    qtbot.waitUntil(lambda: window.width() == 960, timeout=2_000)
+    now = time.monotonic()
+    for name in ("AVERYLONGTOKENNAME_USDT", "ANOTHERLONGTOKEN_USDT", "THIRDLONGNAMETOKEN_USDT",
+                 "FOURTHTOKEN_USDT"):
+        window.update_status(TargetStatus(
+            target=spot(name), state=State.FIRED, timeout=60, interval=15.0,
+            trigger_time_ms=int(time.time() * 1000), deadline_mono=now, fired_at_ms=1))
+    window.update_status(TargetStatus(
+        target=BTC, state=State.ARMED, timeout=60, interval=15.0,
+        trigger_time_ms=int((time.time() + 40) * 1000), deadline_mono=now + 40,
+        last_latency=0.01, last_ack_mono=now, beats=1))
+    window.tick()
+    qtbot.wait(50)
+    summary = window.summary
+    assert summary.text().startswith("FIRED: spot:AVERYLONGTOKENNAME_USDT")
+    # The window kept its width and its minimum; the line is folded, whole on hover.
+    assert window.width() == 960 and window.minimumSizeHint().width() <= 900
+    assert summary.is_elided() and summary.toolTip() == summary.text()
+    assert _shown_whole(summary) and _shown_whole(window.keys_button)
+    assert _shown_whole(window.menu_button)
+    # The same shape a second later lays nothing out again: the label is still fixed-size.
+    assert summary.minimumSize() == summary.maximumSize()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s.width()}x{s.height()}")
+def test_many_targets_are_one_line_rows_under_the_shortest_time_left(make_app, qtbot, size):
+    import time
+
+    from gui.core.heartbeat import TargetStatus
+    from gui.core.targets import spot
+
+    app = make_app()
+    window = app.window
+    window.resize(size)
+    qtbot.waitUntil(lambda: window.size() == size, timeout=2_000)
+    now = time.monotonic()
+    names = ("BTC_USDT", "ETH_USDT", "SOL_USDT", "DOGE_USDT", "ARATHERLONGTOKENNAME_USDT")
+    for i, name in enumerate(names):
+        window.update_status(TargetStatus(
+            target=spot(name), state=State.ARMED, timeout=60, interval=15.0,
+            trigger_time_ms=int((time.time() + 30 + i) * 1000), deadline_mono=now + 30 + i,
+            last_latency=0.01, last_ack_mono=now, beats=1))
+    for card in window.cards.values():
+        card.set_orders([])
+    window.tick()
+    qtbot.wait(50)
+    assert _shown_whole(window.shortest.number)
+    assert window.shortest.number.text() == "30 s"
+    for card in window.cards.values():
+        if not _shown(card):
+            continue
+        parts = [w for w in (card.icon, card.title, card.countdown, card.fires_at, card.orders,
+                             card.pill) if w.isVisible()]
+        assert {card.title, card.countdown, card.pill} <= set(parts), str(card.target)
+        places = [QRect(w.mapTo(card, QPoint(0, 0)), w.size()) for w in parts]
+        # One line: every part on the title's line, inside the card, none over another.
+        middle = places[1].center().y()
+        for widget, place in zip(parts, places, strict=True):
+            assert card.rect().contains(place), (str(card.target), widget.objectName())
+            assert abs(place.center().y() - middle) <= 8, (str(card.target), widget.objectName())
+        for i, place in enumerate(places):
+            for other in places[i + 1:]:
+                assert not place.intersects(other), str(card.target)
+        assert card.height() < 3 * card.title.height(), str(card.target)
