@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 import gui
 from gui.core.settings import config_dir
+from gui.dialogs.fit import grow_to_fit
 
 LICENCE = "MIT"
 
@@ -28,6 +29,7 @@ def about_text(journal_dir: Path | None) -> str:
 class AboutDialog(QDialog):
     def __init__(self, journal_dir: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        grow_to_fit(self)  # as tall as its messages need
         self.setObjectName("aboutDialog")
         self.setWindowTitle("About gate-killswitch")
         self.text = QLabel(about_text(journal_dir))

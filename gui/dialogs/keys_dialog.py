@@ -47,6 +47,7 @@ from gui.core.keys import (
 )
 from gui.core.redact import register_secret
 from gui.core.urls import LIVE_URL, TESTNET_URL, BaseUrlError, validate_base_url
+from gui.dialogs.fit import grow_to_fit
 from gui.tasks import BackgroundTasks, in_thread
 from gui.words import describe_check, endpoint_label
 
@@ -101,6 +102,7 @@ class ProfilesDialog(QDialog):
     def __init__(self, profiles: ProfileStore, parent: QWidget | None = None,
                  client_factory: ClientFactory | None = None) -> None:
         super().__init__(parent)
+        grow_to_fit(self)  # as tall as its messages need
         self._profiles = profiles
         self._client_factory = client_factory or _default_client_factory
         self._listed: list[_Listed] = []

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.dialogs.fit import grow_to_fit
+
 #: the theme setting's values, as the box shows them
 THEME_LABELS = {"system": "Follow the desktop", "light": "Light", "dark": "Dark"}
 
@@ -32,6 +34,7 @@ class PreferencesDialog(QDialog):
     def __init__(self, *, sound: bool, theme: str, start_at_login: bool,
                  can_start_at_login: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        grow_to_fit(self)  # as tall as its messages need
         self.setObjectName("preferencesDialog")
         self.setWindowTitle("Preferences — gate-killswitch")
         self.sound_box = QCheckBox("Play a sound when a countdown fires or time is short")

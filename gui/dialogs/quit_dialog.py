@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.targets import Target
+from gui.dialogs.fit import grow_to_fit
 from gui.words import futures_note
 
 
@@ -32,6 +33,7 @@ class QuitDialog(QDialog):
 
     def __init__(self, targets: Sequence[Target], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        grow_to_fit(self)  # as tall as its messages need
         self.setObjectName("quitDialog")
         self.setWindowTitle("Quit gate-killswitch?")
         self.setMinimumWidth(460)

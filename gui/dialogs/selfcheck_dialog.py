@@ -35,6 +35,7 @@ from gui.core.errors import GateError
 from gui.core.journal import Journal
 from gui.core.selfcheck import Outcome, Refused, Report, SelfCheck, is_live
 from gui.core.targets import Target
+from gui.dialogs.fit import grow_to_fit
 from gui.tasks import in_thread
 
 
@@ -46,6 +47,7 @@ class SelfCheckDialog(QDialog):
 
     def __init__(self, target: Target, *, live: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        grow_to_fit(self)  # as tall as its messages need
         self.setObjectName("selfCheckDialog")
         self.setWindowTitle(f"Self-check: {target}")
         self.setWindowModality(Qt.WindowModality.WindowModal)

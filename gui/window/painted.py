@@ -69,7 +69,7 @@ class SteadyLabel(QLabel):
             self._shape = shape
             self._fit()
         super().setText(text)
-        if self._max_width is not None:
+        if self._max_width is not None:  # the whole line on hover, when it is folded
             self.setToolTip(text if self.is_elided() else "")
 
     @property
@@ -142,6 +142,8 @@ class SteadyLabel(QLabel):
         self._width = max(width, self._width) if self._grow_only else width
         shown = self._width if self._max_width is None else min(self._width, self._max_width)
         self.setFixedSize(shown, size[1] + margins.top() + margins.bottom() + extra)
+        if self._max_width is not None:
+            self.setToolTip(self.text() if self.is_elided() else "")
 
 
 def _color_property(attribute: str) -> Property:

@@ -122,7 +122,7 @@ class TargetCard(QFrame):
         self.title = ElidedLabel(title)
         self.title.setObjectName("cardTitle")
         self.title.setAccessibleName(title)
-        self.subtitle = QLabel(subtitle)
+        self.subtitle = ElidedLabel(subtitle)
         self.subtitle.setObjectName("cardSubtitle")
         self.pill = QLabel()
         self.pill.setObjectName("statePill")
