@@ -28,6 +28,15 @@ from gui.core.heartbeat import State, TargetStatus
 from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
 from gui.core.urls import LIVE_URL, TESTNET_URL
 
+# -- counts ----------------------------------------------------------------------------------------
+
+
+def count_of(n: int, noun: str, plural: str = "") -> str:
+    """A count and the noun it counts, in the right number: '1 target', '3 targets'
+    (``plural`` for a noun that does not take an s). Never '1 target(s)'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 # -- time left and clock times ---------------------------------------------------------------------
 
 
@@ -238,8 +247,7 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     left_armed = [s for s in items if s.state is State.LEFT_ARMED]
     soonest = shortest_left(items, now_mono)
     left_text = f", {format_left(soonest[1])} left" if soonest else ""
-    armed_text = (f"{len(live)} target{'s' if len(live) != 1 else ''} armed{left_text}"
-                  if live else "")
+    armed_text = f"{count_of(len(live), 'target')} armed{left_text}" if live else ""
 
     def names(group: list[TargetStatus]) -> str:
         shown = ", ".join(str(s.target) for s in group[:3])
@@ -260,7 +268,7 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     if stopping or halting:
         return "stopping", f"Stopping… waiting for the exchange{left_text}"
     if live:
-        return "armed", f"Armed: {len(live)} target{'s' if len(live) != 1 else ''}{left_text}"
+        return "armed", f"Armed: {count_of(len(live), 'target')}{left_text}"
     return "idle", "Not armed"
 
 

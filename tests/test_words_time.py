@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gui.words import moment_text, window_title, zone_text
+from gui.words import count_of, moment_text, window_title, zone_text
 
 
 def test_a_time_today_is_a_clock_time_and_another_day_says_its_date() -> None:
@@ -26,3 +26,10 @@ def test_the_zone_is_named_with_its_offset() -> None:
 def test_an_idle_title_says_not_armed() -> None:
     assert window_title([], 0.0) == "not armed — gate-killswitch"
     assert window_title([], 0.0, demo=True) == "not armed — gate-killswitch — demo"
+
+
+def test_a_count_says_its_noun_in_the_right_number() -> None:
+    assert count_of(1, "target") == "1 target"
+    assert [count_of(n, "target") for n in (0, 2)] == ["0 targets", "2 targets"]
+    assert count_of(2, "entry", "entries") == "2 entries"
+    assert count_of(1, "entry", "entries") == "1 entry"
