@@ -20,7 +20,7 @@ from gui.core.targets import parse_target
 from gui.options import GuiOptions
 from gui.startup import NO_DISPLAY_MESSAGE, display_problem
 from tests.gui.conftest import INTERVAL, TIMEOUT
-from tests.memkeyring import LockedKeyring, no_backend
+from tests.memkeyring import LockedKeyring, MemoryKeyring, no_backend
 from tests.simkeys import TEST_KEY, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,6 +242,16 @@ def test_without_a_keyring_the_profile_and_its_markets_show_and_arm_says_why_not
                                                                       "futures"}
         assert all(r.method == "GET" and "orders" not in r.path and "accounts" not in r.path
                    for r in demo_sim.requests())
+        # The keyring is unlocked and the profile chosen again (Keys…): its key takes over.
+        public = app.keyless.client
+        unlocked = MemoryKeyring()
+        KeyStore(unlocked).store("sim", TEST_KEY, TEST_SECRET)
+        profiles.key_store = KeyStore(unlocked)
+        app.spawn(app.load_profile("sim"))
+        qtbot.waitUntil(lambda: window.profile_label.text() == "Profile: sim", timeout=5_000)
+        assert app.keyless.client is None and app.engine is not None
+        assert public is not None and public is not window.picker._client
+        qtbot.waitUntil(window.arm_button.isEnabled, timeout=5_000)
     finally:
         with qtbot.waitSignal(app.finished, timeout=10_000):
             app.spawn(app.quit_now())
