@@ -23,6 +23,7 @@ from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
 from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
+from gui.keyless import KeylessProfile
 from gui.left_armed import LeftArmed
 from gui.notifications import Notifier
 from gui.options import GuiOptions, Phase
@@ -116,6 +117,7 @@ class AppController(QObject):
         self.window = MainWindow(demo=options.demo, picker=picker,
                                  journal_dir=journal.directory)
         self.window.set_close_guard(self._window_closing)
+        self.keyless = KeylessProfile(self.window)  # a profile whose key the keyring withheld
         if use_tray is None:
             use_tray = Tray.available()
         self.tray: Tray | None = Tray(self) if use_tray else None
@@ -240,6 +242,7 @@ class AppController(QObject):
         # Work that is not needed for the first paint starts after it: startup stays fast.
         if self.client is not None:
             self.window.picker.set_client(self.client, self._cache_key)
+        self.keyless.first_painted()
         self.spawn(self._load_journal())
         self._orders_timer.start()
         self.refresh_orders()
@@ -306,6 +309,7 @@ class AppController(QObject):
         if self._phase >= Phase.PAINTED:
             self.window.picker.set_client(client, self._cache_key)
             self.refresh_orders()
+        self.keyless.clear()
         if old_engine is not None:
             self._retired_engines.append(old_engine)
             self.spawn(self._retire(old_engine, old_client))
@@ -347,9 +351,9 @@ class AppController(QObject):
         try:
             profile = store.profile(name)
             credentials = await in_thread(store.credentials, name)
-        except KeyringUnavailable as exc:
-            self.window.set_can_arm(False, "No usable keyring: see the message above.")
-            self.window.post("critical", "Keys not loaded", str(exc), key="profile")
+        except KeyringUnavailable as exc:  # what needs no key goes on: the profile, the lists
+            self.keyless.show(profile, str(exc), painted=self._phase >= Phase.PAINTED,
+                              keep=self.client is not None)
             return False
         except KeysError as exc:
             self.window.set_can_arm(False, f"Profile {name!r} cannot be used yet.")
@@ -443,7 +447,7 @@ class AppController(QObject):
 
         engine = self.engine
         if engine is None:
-            return "No API key is loaded: choose a profile."
+            return self.keyless.refusal("Arming") or "No API key is loaded: choose a profile."
         chosen, dropped = drop_covered(targets)
         if not chosen:
             return "Choose at least one market to protect."
@@ -676,7 +680,8 @@ class AppController(QObject):
     def cancel_now(self) -> QMessageBox | None:
         """Ask, naming the scopes; on yes, cancel their open orders now (not disarming)."""
         if self.engine is None:
-            self.window.post("warning", "Cannot cancel", "No API key is loaded.")
+            self.window.post("warning", "Cannot cancel",
+                             self.keyless.refusal("Cancelling orders") or "No API key is loaded.")
             return None
         scopes = self.cancel_now_scopes()
         if not scopes:
@@ -871,4 +876,5 @@ class AppController(QObject):
         self.window.close()
         if self.client is not None:
             self.client.close()
+        self.keyless.clear()
         self.finished.emit(code)

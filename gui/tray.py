@@ -4,8 +4,10 @@ Built only where a system tray exists (``Tray.available()``); without one the ap
 window and says nothing about it. The tray keeps the statuses it is handed (the adapter's
 ``statusChanged``, wired by the controller) and works the overall state out itself, as the
 window's header does; it never reads the window. Its tooltip counts the seconds left: one
-timer is set for the moment its text next changes. The menu is rebuilt each time it opens
-(``aboutToShow``) so its status line and ARM/STOP entry are never stale. Cleaned up by
+timer is set for the moment its text next changes, and none while nothing counts down. The
+menu's status line and ARM/STOP entry are brought up to date as it opens (``aboutToShow``) and,
+while it stays open, by that same timer, so they tick with the tooltip; once it closes
+(``aboutToHide``) the menu is left alone until it opens again. Cleaned up by
 :meth:`Tray.close`.
 """
 
@@ -24,7 +26,7 @@ from gui.core.targets import Target
 from gui.resources import resource_path
 from gui.words import OVERALL_STATES, Overview
 
-#: the longest the tooltip goes without being worked out again, whatever it shows
+#: the longest the tooltip goes without being worked out again while something counts down
 _SAFETY_S = 60.0
 
 
@@ -49,11 +51,15 @@ class Tray(QObject):
         self._state = ""
         self._tooltip = ""
         self._line = ""
+        self._menu_open = False
         self._icons = {state: QIcon(str(resource_path("icons", f"{state}.svg")))
                        for state in OVERALL_STATES}
         self.icon = QSystemTrayIcon(self._icons["idle"])
         self.menu = QMenu()
-        self.menu.aboutToShow.connect(self.rebuild_menu)
+        self.menu.aboutToShow.connect(self._menu_shown)
+        self.menu.aboutToHide.connect(self._menu_hidden)
+        self._status_action = QAction(self.menu)
+        self._toggle_action = QAction(self.menu)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self._timer = QTimer(self)
@@ -61,7 +67,8 @@ class Tray(QObject):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.refresh)
         self.set_state("idle", "gate-killswitch: not armed")
-        self.rebuild_menu()
+        self._build_menu()
+        self.refresh()
 
     # ------------------------------------------------------------------ what it is told
 
@@ -83,13 +90,30 @@ class Tray(QObject):
     def set_can_arm(self, can: bool) -> None:
         """Whether ARM can be pressed now (a selection, valid timing, a key)."""
         self._can_arm = can
+        if self._menu_open:
+            self._sync_menu()
+
+    @property
+    def menu_open(self) -> bool:
+        """Whether the menu is shown (between its aboutToShow and aboutToHide)."""
+        return self._menu_open
+
+    @property
+    def ticking(self) -> bool:
+        """Whether a timer is set to redraw the tooltip (and the menu, while it is open)."""
+        return self._timer.isActive()
 
     def refresh(self) -> None:
-        """Work the overall state out from the statuses, show it, and plan the next change."""
+        """Work the overall state out from the statuses, show it, and plan the next change:
+        a timer only while a shown countdown runs, since otherwise no text changes by itself."""
         state, self._line, changes_in = self.overview.state(self._clock())
         self.set_state(state, f"gate-killswitch — {self._line}")
-        wait = _SAFETY_S if changes_in is None else min(changes_in, _SAFETY_S)
-        self._timer.start(max(1, math.ceil(wait * 1000)))
+        if self._menu_open:
+            self._sync_menu()
+        if changes_in is None:
+            self._timer.stop()
+        else:
+            self._timer.start(max(1, math.ceil(min(changes_in, _SAFETY_S) * 1000)))
 
     @staticmethod
     def available() -> bool:
@@ -99,6 +123,7 @@ class Tray(QObject):
         self.icon.show()
 
     def close(self) -> None:
+        self._menu_open = False
         self._timer.stop()
         self.icon.hide()
         self.icon.setContextMenu(None)
@@ -131,24 +156,41 @@ class Tray(QObject):
 
     # ------------------------------------------------------------------ menu
 
-    def rebuild_menu(self) -> None:
-        self.refresh()
-        self.menu.clear()
-        status = QAction(self._line, self.menu)
-        status.setEnabled(False)
-        self.menu.addAction(status)
-        self.menu.addSeparator()
-        if self.overview.mode == "stopping":
-            toggle = QAction("Stopping…", self.menu)
+    def _menu_shown(self) -> None:
+        self._menu_open = True
+        self.refresh()  # works the line out now, syncs the menu, plans the next change
+
+    def _menu_hidden(self) -> None:
+        self._menu_open = False
+
+    def _sync_menu(self) -> None:
+        """The status line and the ARM/STOP entry, as they are now."""
+        self._status_action.setText(self._line)
+        toggle, mode = self._toggle_action, self.overview.mode
+        if mode == "stopping":
+            toggle.setText("Stopping…")
             toggle.setEnabled(False)
-        elif self.overview.mode == "stop":
-            toggle = QAction("STOP: disarm everything", self.menu)
-            toggle.triggered.connect(self.stopRequested.emit)
+        elif mode == "stop":
+            toggle.setText("STOP: disarm everything")
+            toggle.setEnabled(True)
         else:
-            toggle = QAction("ARM the selected markets", self.menu)
+            toggle.setText("ARM the selected markets")
             toggle.setEnabled(self._can_arm)
-            toggle.triggered.connect(self.armRequested.emit)
-        self.menu.addAction(toggle)
+
+    def _toggle_chosen(self) -> None:
+        # Decided by the mode when chosen, which the entry's text was synced to: a click can
+        # only ever do what the entry said.
+        if self.overview.mode == "stop":
+            self.stopRequested.emit()
+        elif self.overview.mode == "arm" and self._can_arm:
+            self.armRequested.emit()
+
+    def _build_menu(self) -> None:
+        self._status_action.setEnabled(False)
+        self.menu.addAction(self._status_action)
+        self.menu.addSeparator()
+        self._toggle_action.triggered.connect(self._toggle_chosen)
+        self.menu.addAction(self._toggle_action)
         show = QAction("Show window", self.menu)
         show.triggered.connect(self.showWindowRequested.emit)
         self.menu.addAction(show)

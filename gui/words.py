@@ -30,6 +30,9 @@ from gui.core.phrases import counted, format_left
 from gui.core.targets import Product, ScopeKind, Target, TargetError, parse_contract
 from gui.core.urls import LIVE_URL, TESTNET_URL
 
+# -- counts ----------------------------------------------------------------------------------------
+
+
 # -- time left and clock times ---------------------------------------------------------------------
 
 
@@ -345,6 +348,18 @@ def endpoint_label(base_url: str) -> str:
     if base_url == TESTNET_URL:
         return "TestNet"
     return base_url
+
+
+def keyless_profile_text(name: str, base_url: str) -> str:
+    """The header's profile line when the profile's key could not be read from the keyring:
+    which profile and exchange, and that its key is not loaded."""
+    return f"Profile: {name} · {endpoint_label(base_url)} · key not loaded (keyring)"
+
+
+def needs_keyring(doing: str) -> str:
+    """Why ``doing`` (arming, cancelling) is refused while the keyring cannot be read."""
+    return (f"{doing} needs the API key, and the OS keyring that holds it cannot be read "
+            "(see 'Keys not loaded').")
 
 
 def describe_check(check: KeyCheck) -> str:

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import io
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -239,16 +240,28 @@ def test_list(cli: Cli, memory: MemoryKeyring, cfg: Path) -> None:
     result = cli.run("list")
     assert result.code == 0
     rows = [line.split() for line in result.out.splitlines()]
-    assert rows[0] == ["NAME", "BASE", "URL", "KEYS"]
-    assert rows[1] == ["main", LIVE_URL, "stored"]
+    assert rows[0] == ["NAME", "BASE", "URL", "KEYS", "DEFAULT"]
+    # The first profile saved is the one the window opens without --profile.
+    assert rows[1] == ["main", LIVE_URL, "stored", "yes"]
     assert rows[2] == ["test", "net", TESTNET_URL, "missing"]
+    assert result.err == ""
     assert_no_secrets(result, cfg)
 
 
-def test_list_with_locked_keyring(cfg: Path) -> None:
-    SettingsStore(cfg).save(Settings(profiles={"main": Profile("main", LIVE_URL)}))
+def test_list_with_locked_keyring_lists_from_the_settings(cfg: Path) -> None:
+    SettingsStore(cfg).save(Settings(profiles={"main": Profile("main", LIVE_URL),
+                                               "test": Profile("test", TESTNET_URL)},
+                                     last_profile="test"))
+    before = (cfg / "settings.json").read_bytes()
     result = Cli(cfg, LockedKeyring()).run("list")
-    assert result.code == 3 and "unlock your keyring" in result.err
+    # Listing worked: 0. Only "are the keys stored" needed the keyring, and says so.
+    assert result.code == 0, result.err
+    rows = [line.split() for line in result.out.splitlines()]
+    assert rows == [["NAME", "BASE", "URL", "KEYS", "DEFAULT"], ["main", LIVE_URL, "unknown"],
+                    ["test", TESTNET_URL, "unknown", "yes"]]
+    assert result.err.count("unlock your keyring") == 1
+    assert "could not be checked" in result.err
+    assert (cfg / "settings.json").read_bytes() == before
 
 
 def test_delete(cli: Cli, memory: MemoryKeyring, cfg: Path) -> None:
@@ -372,6 +385,46 @@ def test_test_against_the_simulator(cli: Cli, cfg: Path, sim: Any) -> None:
     assert bad.code == 1 and "INVALID_KEY" in bad.err
     for result in (rw, ro, bad):
         assert_no_secrets(result, cfg, secrets=(*secrets, KEY, SECRET))
+
+
+# -- without a keyring, as a person runs it -------------------------------------------------------
+
+def test_the_commands_without_a_keyring_in_a_subprocess(tmp_path: Path) -> None:
+    """The real command line with keyring's own "no backend": list works from the settings
+    (exit 0, said once); set, test and delete need the keyring (exit 3, nothing changed)."""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GATE_KILLSWITCH") and k != "PYTHON_KEYRING_BACKEND"}
+    env.update(PYTHONPATH=str(root), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    for name in ("CONFIG", "DATA", "CACHE", "STATE"):
+        env[f"GATE_KILLSWITCH_{name}_DIR"] = str(tmp_path / name.lower())
+    config = tmp_path / "config"
+    SettingsStore(config).save(Settings(profiles={"main": Profile("main", LIVE_URL),
+                                                  "sim": Profile("sim", TESTNET_URL)},
+                                        last_profile="sim"))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def gk(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gui", "keys", *argv], env=env, cwd=root,
+                              input=stdin, capture_output=True, text=True, timeout=60,
+                              check=False)
+
+    listed = gk("list")
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split() for line in listed.stdout.splitlines()] == [
+        ["NAME", "BASE", "URL", "KEYS", "DEFAULT"], ["main", LIVE_URL, "unknown"],
+        ["sim", TESTNET_URL, "unknown", "yes"]]
+    assert listed.stderr.count("No usable OS keyring") == 1
+    assert "could not be checked" in listed.stderr
+    for argv, stdin in ((("set", "main", "--live"), f"{KEY}\n{SECRET}\n"), (("test", "sim"), ""),
+                        (("delete", "main"), "")):
+        done = gk(*argv, stdin=stdin)
+        assert done.returncode == 3, (argv, done.stderr)
+        assert done.stderr.count("No usable OS keyring") == 1, argv
+        assert "Nothing was changed" in done.stderr and done.stdout == ""
+        assert "Traceback" not in done.stderr + listed.stderr
+        assert KEY not in done.stderr and SECRET not in done.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 # -- the core stays headless and light ------------------------------------------------------------

@@ -327,7 +327,8 @@ def test_set_list_credentials_delete(profiles: ProfileStore, memory: MemoryKeyri
                                      cfg: Path) -> None:
     profiles.set_profile("main", LIVE_URL, KEY, SECRET)
     profiles.set_profile("test", TESTNET_URL + "/", KEY2, SECRET2)
-    assert profiles.list_profiles() == [ProfileInfo("main", LIVE_URL, True),
+    # The first profile saved is the default: the one the window opens without --profile.
+    assert profiles.list_profiles() == [ProfileInfo("main", LIVE_URL, True, default=True),
                                         ProfileInfo("test", TESTNET_URL, True)]
     assert profiles.credentials("test") == Credentials(KEY2, SECRET2)
     settings = SettingsStore(cfg).load()
@@ -349,7 +350,7 @@ def test_set_list_credentials_delete(profiles: ProfileStore, memory: MemoryKeyri
 def test_list_shows_missing_keys(profiles: ProfileStore, memory: MemoryKeyring) -> None:
     profiles.set_profile("main", LIVE_URL, KEY, SECRET)
     memory.entries.clear()  # e.g. removed by hand in the keyring's own app
-    assert profiles.list_profiles() == [ProfileInfo("main", LIVE_URL, False)]
+    assert profiles.list_profiles() == [ProfileInfo("main", LIVE_URL, False, default=True)]
     with pytest.raises(MissingCredentials):
         profiles.credentials("main")
 

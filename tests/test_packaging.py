@@ -245,7 +245,8 @@ def test_bundle_keeps_a_key_in_the_secret_service(bundle: Bundle, tmp_path: Path
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OS keyring (SecretService Keyring)" in result.stdout
-    assert re.search(r"^probe\s+\S+\s+stored$", result.stdout, re.MULTILINE)
+    # The only profile: stored, and the default (the one the window opens).
+    assert re.search(r"^probe\s+\S+\s+stored\s+yes$", result.stdout, re.MULTILINE)
 
 
 @pytest.mark.slow

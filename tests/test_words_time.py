@@ -36,6 +36,7 @@ def test_an_idle_title_says_not_armed() -> None:
 def test_counts_and_seconds_read_as_a_person_writes_them() -> None:
     assert [counted(n, "target") for n in (0, 1, 2)] == ["0 targets", "1 target", "2 targets"]
     assert counted(1, "open order") == "1 open order"
+    assert counted(2, "entry", "entries") == "2 entries"
     assert [seconds_text(v) for v in (25_000_000, 2.5, 0.25, 15.0, 86_399)] == \
         ["25000000", "2.5", "0.25", "15", "86399"]
     # A deadline a hair past is 0 s, never "-0 s"; an unknown (NaN) one is not a number of s.

@@ -6,7 +6,10 @@
     gate-killswitch keys test NAME
 
 Exit codes: 0 done; 1 the key check failed (or the profile has no keys); 2 bad input (nothing
-written); 3 no usable OS keyring (nothing written anywhere).
+written); 3 no usable OS keyring (nothing written anywhere). ``list`` needs no keyring: the names
+and URLs are in the settings file, so without one it still lists them, says once that whether
+their keys are stored could not be checked, and exits 0; ``set``, ``delete`` and ``test`` need
+the keyring and exit 3 without it.
 
 ``keys set`` reads the key and the secret without echo from a terminal, or as two lines from
 standard input otherwise (``printf '%s\\n%s\\n' "$KEY" "$SECRET" | gate-killswitch keys set
@@ -67,7 +70,10 @@ def add_keys_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         "keys", help="manage profiles and their API keys (kept in the OS keyring)",
         description="Profiles: a name, the exchange's base URL, and an API key and secret kept "
                     "only in the OS keyring.",
-        epilog="Exit codes: 0 done, 1 key check failed, 2 bad input, 3 no usable OS keyring.")
+        epilog="Exit codes: 0 done, 1 key check failed, 2 bad input, 3 no usable OS keyring "
+               "(set, delete, test; nothing changed). 'list' needs no keyring: without one it "
+               "lists the profiles from the settings, says their keys could not be checked, "
+               "and exits 0.")
     commands = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
 
     set_cmd = commands.add_parser(
@@ -85,8 +91,11 @@ def add_keys_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
                        help=f"Gate TestNet, {TESTNET_URL} (needs TestNet keys)")
 
     commands.add_parser("list", help="list profiles and whether their keys are stored",
-                        description="List profiles: name, base URL, and whether a key pair is "
-                                    "stored. Never shows a key or secret.")
+                        description="List profiles: name, base URL, whether a key pair is "
+                                    "stored, and which is the default (the one the window "
+                                    "opens without --profile). Never shows a key or secret. "
+                                    "Without a usable keyring the keys show as unknown, a note "
+                                    "on standard error says why, and the exit code is still 0.")
 
     delete_cmd = commands.add_parser("delete", help="delete a profile and its keys",
                                      description="Delete a profile and its keyring entry.")
@@ -226,16 +235,29 @@ def _set(args: argparse.Namespace, store: ProfileStore, io: _Io) -> int:
     return EXIT_OK
 
 
+_KEYS_WORD = {True: "stored", False: "missing", None: "unknown"}
+
+
 def _list(store: ProfileStore, io: _Io) -> int:
-    infos = store.list_profiles()
+    # Listing worked even when the keyring did not: exit 0, and the keyring's problem said
+    # once, on stderr, so that a script reading stdout gets only the table.
+    survey = store.survey()
+    infos = survey.profiles
     if not infos:
         io.out("No profiles yet. Add one with: gate-killswitch keys set NAME")
-        return EXIT_OK
-    rows = [("NAME", "BASE URL", "KEYS")] + [
-        (info.name, info.base_url, "stored" if info.has_keys else "missing") for info in infos]
-    widths = [max(len(row[i]) for row in rows) for i in range(2)]
-    for name, url, keys in rows:
-        io.out(f"{name:<{widths[0]}}  {url:<{widths[1]}}  {keys}")
+    else:
+        rows = [("NAME", "BASE URL", "KEYS", "DEFAULT")] + [
+            (info.name, info.base_url, _KEYS_WORD[info.has_keys], "yes" if info.default else "")
+            for info in infos]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for name, url, keys, default in rows:
+            io.out(f"{name:<{widths[0]}}  {url:<{widths[1]}}  {keys:<{widths[2]}}  "
+                   f"{default}".rstrip())
+    if survey.keyring_problem is not None:
+        io.err(f"note: {survey.keyring_problem}")
+        io.err("The profiles are listed from the settings file; whether their keys are stored "
+               "could not be checked, and keys set, test and delete need the keyring."
+               if infos else "keys set, test and delete need the keyring.")
     return EXIT_OK
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "ProfileInfo",
     "ProfileSaveError",
     "ProfileStore",
+    "ProfileSurvey",
     "UnknownProfile",
     "keyring_fix_hint",
     "validate_credentials",
@@ -333,9 +334,20 @@ class KeyStore:
 
 @dataclass(frozen=True)
 class ProfileInfo:
+    """A profile as a list shows it. ``has_keys`` is None when the keyring could not say."""
+
     name: str
     base_url: str
-    has_keys: bool
+    has_keys: bool | None
+    default: bool = False  # the one the window opens without --profile
+
+
+@dataclass(frozen=True)
+class ProfileSurvey:
+    """Every profile, and why the keyring could not say which have keys (None: it could)."""
+
+    profiles: list[ProfileInfo]
+    keyring_problem: KeyringUnavailable | None = None
 
 
 class ProfileStore:
@@ -417,9 +429,35 @@ class ProfileStore:
 
     def list_profiles(self) -> list[ProfileInfo]:
         """Every profile, sorted by name. Raises :class:`KeyringUnavailable` like the keyring."""
-        profiles = self.settings_store.load().profiles
-        return [ProfileInfo(p.name, p.base_url, self.key_store.has(p.name))
-                for _, p in sorted(profiles.items())]
+        survey = self.survey()
+        if survey.keyring_problem is not None:
+            raise survey.keyring_problem
+        return survey.profiles
+
+    def survey(self) -> ProfileSurvey:
+        """Every profile, sorted by name, whether or not the keyring can be read.
+
+        The names and URLs are in the settings file, so a missing or locked keyring costs only
+        the "has keys" answer (None from the first profile it failed on), and the reason is
+        kept once for the caller to say once.
+        """
+        settings = self.settings_store.load()
+        default = settings.default_profile
+        problem: KeyringUnavailable | None = None
+        try:
+            self.key_store.check_backend()
+        except KeyringUnavailable as exc:
+            problem = exc
+        infos = []
+        for _, p in sorted(settings.profiles.items()):
+            has: bool | None = None
+            if problem is None:
+                try:
+                    has = self.key_store.has(p.name)
+                except KeyringUnavailable as exc:
+                    problem = exc
+            infos.append(ProfileInfo(p.name, p.base_url, has, p.name == default))
+        return ProfileSurvey(infos, problem)
 
     def credentials(self, name: str) -> Credentials:
         self.profile(name)

@@ -108,6 +108,14 @@ class Settings:
     start_at_login: bool = False  # the XDG autostart entry (Linux); off until asked for
     compact_geometry: str | None = None  # base64 of the compact strip's saveGeometry()
 
+    @property
+    def default_profile(self) -> str | None:
+        """The profile the window opens without ``--profile``: the last one used, else the
+        only one there is, else None."""
+        if self.last_profile in self.profiles:
+            return self.last_profile
+        return next(iter(self.profiles)) if len(self.profiles) == 1 else None
+
 
 # -- reading: every field on its own, so one bad field costs only that field ---------------------
 

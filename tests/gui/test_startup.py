@@ -20,7 +20,7 @@ from gui.core.targets import parse_target
 from gui.options import GuiOptions
 from gui.startup import NO_DISPLAY_MESSAGE, display_problem
 from tests.gui.conftest import INTERVAL, TIMEOUT
-from tests.memkeyring import LockedKeyring, no_backend
+from tests.memkeyring import LockedKeyring, MemoryKeyring, no_backend
 from tests.simkeys import TEST_KEY, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,4 +195,65 @@ def test_without_a_profile_the_keys_dialog_opens_and_a_chosen_profile_is_used(
         with qtbot.waitSignal(app.finished, timeout=10_000):
             app.spawn(app.quit_now())
         app.window.deleteLater()
+        app.deleteLater()
+
+
+def test_without_a_keyring_the_profile_and_its_markets_show_and_arm_says_why_not(
+        qtbot, qloop, demo_sim, tmp_path):
+    from gui.core.settings import Profile
+
+    settings = SettingsStore(tmp_path / "config")
+    settings.save(Settings(profiles={"sim": Profile("sim", demo_sim.base_url)}))
+    profiles = ProfileStore(settings, KeyStore(no_backend()))
+    app = AppController(GuiOptions(profile="sim", timeout=TIMEOUT, interval=INTERVAL),
+                        settings_store=settings, journal=Journal(tmp_path / "data"),
+                        profile_store=profiles, use_tray=True)
+    window = app.window
+    try:
+        app.start()
+        # The spot pairs are public: they load without the key, from the profile's exchange.
+        qtbot.waitUntil(lambda: window.picker.pair_list.count() > 0, timeout=10_000)
+        pairs = {window.picker.pair_list.item(i).text().split()[0]
+                 for i in range(window.picker.pair_list.count())}
+        assert {"BTC_USDT", "ETH_USDT"} <= pairs
+        label = window.profile_label.text()
+        assert label.startswith("Profile: sim") and demo_sim.base_url in label
+        assert "key not loaded" in label
+        assert any(t.startswith("Keys not loaded") and "No usable OS keyring" in t
+                   for t in window.banner.texts())
+        # Chosen markets and valid timing, and still nothing is armable: the key is missing.
+        window.picker.set_selected([BTC])
+        assert not window.arm_button.isEnabled()
+        assert "keyring" in window.button_hint.text()
+        app.tray.menu.aboutToShow.emit()
+        arm_entry = next(a for a in app.tray.menu.actions() if a.text().startswith("ARM"))
+        assert not arm_entry.isEnabled()
+        # Asked anyway (a shortcut, a second launch): refused, and the words name the keyring.
+        assert not app.arm([BTC], TIMEOUT, INTERVAL)
+        assert any(t.startswith("Cannot arm") and "keyring" in t for t in window.banner.texts())
+        app.cancel_now()
+        assert any(t.startswith("Cannot cancel") and "keyring" in t
+                   for t in window.banner.texts())
+        assert app.engine is None and window.mode == "arm" and not window.cards
+        assert window.summary.text() == "Not armed"
+        assert demo_sim.countdowns() == {}
+        # Only public lists were asked for: nothing signed, nothing sent on the account.
+        assert {r.path.split("/")[1] for r in demo_sim.requests()} <= {"spot", "options",
+                                                                      "futures"}
+        assert all(r.method == "GET" and "orders" not in r.path and "accounts" not in r.path
+                   for r in demo_sim.requests())
+        # The keyring is unlocked and the profile chosen again (Keys…): its key takes over.
+        public = app.keyless.client
+        unlocked = MemoryKeyring()
+        KeyStore(unlocked).store("sim", TEST_KEY, TEST_SECRET)
+        profiles.key_store = KeyStore(unlocked)
+        app.spawn(app.load_profile("sim"))
+        qtbot.waitUntil(lambda: window.profile_label.text() == "Profile: sim", timeout=5_000)
+        assert app.keyless.client is None and app.engine is not None
+        assert public is not None and public is not window.picker._client
+        qtbot.waitUntil(window.arm_button.isEnabled, timeout=5_000)
+    finally:
+        with qtbot.waitSignal(app.finished, timeout=10_000):
+            app.spawn(app.quit_now())
+        window.deleteLater()
         app.deleteLater()

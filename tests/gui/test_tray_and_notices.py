@@ -70,6 +70,48 @@ def test_the_tray_menu_is_rebuilt_with_a_status_line_and_the_actions(qapp):
         tray.close()
 
 
+def test_the_open_menus_status_line_ticks_and_no_timer_runs_when_nothing_counts(qapp, qtbot):
+    now = [1000.0]
+    tray = Tray(clock=lambda: now[0])
+    try:
+        assert not tray.ticking  # nothing counts down: no timer at all
+        tray.update_status(_status(BTC, State.ARMED, 16.01, now[0]))
+        tray.update_status(_status(ETH, State.ARMED, 30, now[0]))
+        tray.set_mode("stop")
+        tray.menu.aboutToShow.emit()
+        assert tray.menu_open
+        status = tray.menu.actions()[0]
+        assert status.text() == "Armed: 2 targets, 17 s left"
+        # The menu stays open while the countdown runs: its line follows, as the tooltip does.
+        now[0] += 5
+        qtbot.waitUntil(lambda: status.text() == "Armed: 2 targets, 12 s left", timeout=2_000)
+        # Disarmed while it is open: the entry says what a click on it would do now.
+        tray.forget(BTC)
+        tray.forget(ETH)
+        tray.set_mode("arm")
+        assert status.text() == "Not armed" and not tray.ticking
+        assert tray.actions()[1] == "ARM the selected markets"
+        assert not tray.menu.actions()[2].isEnabled()  # nothing selected in the window
+        tray.set_can_arm(True)
+        assert tray.menu.actions()[2].isEnabled()
+        # Closed: the menu is left alone (it is brought up to date as it opens again).
+        tray.update_status(_status(BTC, State.ARMED, 9.01, now[0]))
+        tray.menu.aboutToHide.emit()
+        assert not tray.menu_open
+        shown = status.text()
+        now[0] += 3
+        qtbot.waitUntil(lambda: tray.icon.toolTip() == "gate-killswitch — Armed: 1 target, "
+                                                       "7 s left", timeout=2_000)
+        assert status.text() == shown
+        tray.menu.aboutToShow.emit()
+        assert status.text() == "Armed: 1 target, 7 s left"
+        tray.menu.aboutToHide.emit()
+        tray.forget(BTC)
+        assert not tray.ticking
+    finally:
+        tray.close()
+
+
 def test_the_app_keeps_the_tray_in_step(make_app, qtbot, demo_sim):
     app = make_app(use_tray=True, arm=[BTC])
     qtbot.waitUntil(lambda: app.tray.state == "armed", timeout=5_000)
