@@ -549,8 +549,8 @@ class OptionsTab(QWidget):
         self.chain_model.set_state(wanted, covering, editable)
         if covering is not None:
             self.covered_note.setText(
-                f"Covered by {covering}: every contract below is protected by it; the boxes "
-                f"count again once it is unchecked.")
+                f"Covered by {covering}, which takes in every contract below (and any Gate "
+                f"lists later); these boxes count again once it is unchecked.")
         self.covered_note.setVisible(covering is not None)
         self._update_count()
 

@@ -299,3 +299,5 @@ def test_screenshot_of_the_chain(qtbot, picker, client, tmp_path, width):
     row = a_strike_row(tab)
     picker.set_selected([options(cell_name(tab, row, PUT)), options(cell_name(tab, row + 1, CALL))])
     assert picker.grab().save(str(out / f"picker-chain-{width}.png"))
+    picker.set_selected([*picker.selected_targets(), options("BTC_USDT")])
+    assert picker.grab().save(str(out / f"picker-chain-covered-{width}.png"))
