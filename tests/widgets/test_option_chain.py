@@ -301,3 +301,17 @@ def test_screenshot_of_the_chain(qtbot, picker, client, tmp_path, width):
     assert picker.grab().save(str(out / f"picker-chain-{width}.png"))
     picker.set_selected([*picker.selected_targets(), options("BTC_USDT")])
     assert picker.grab().save(str(out / f"picker-chain-covered-{width}.png"))
+
+
+def test_a_chain_that_fails_to_load_says_so_and_retry_loads_it(qtbot, picker, client, sim):
+    fault = sim.add_fault("status", path="/options/contracts")
+    picker.set_client(client, client.base_url)
+    tab = picker.options_tab
+    qtbot.waitUntil(lambda: tab.contracts_status.state == "error", timeout=10_000)
+    assert tab.contracts_status.text.startswith("Could not load BTC_USDT option contracts: ")
+    assert tab.chain_model.rowCount() == 0 and tab.count.text() == ""
+    sim.clear_faults(fault)
+    qtbot.mouseClick(tab.contracts_status.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.chain_model.strike_rows() == STRIKES * EXPIRY_COUNT,
+                    timeout=10_000)
+    assert tab.contracts_status.state == "idle"
