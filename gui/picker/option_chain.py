@@ -342,12 +342,13 @@ class OptionsTab(QWidget):
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(parent)
         self.underlying: str | None = None  # whose chain is shown
+        self._clock = clock  # wall clock, for the time left to each expiry
         self._chosen: list[Target] = []
         self._editable = True
         self._syncing = False
-        self._build(clock)
+        self._build()
 
-    def _build(self, clock: Callable[[], float]) -> None:
+    def _build(self) -> None:
         self.all_options_check = QCheckBox("All o&ptions (options:all)", self)
         self.all_options_check.setAccessibleName("All options")
         self.all_options_check.setToolTip("One countdown for every option order")
@@ -411,7 +412,7 @@ class OptionsTab(QWidget):
         self.contracts_status = LoadStatus("option contracts", right)
         self.contracts_status.retryRequested.connect(self.retryContracts)
 
-        self.chain_model = OptionChainModel(self, clock=clock)
+        self.chain_model = OptionChainModel(self, clock=self._clock)
         self.chain_model.toggled.connect(self._ask)
         self.chain_model.modelReset.connect(self._respan)
         self.chain = QTableView(right)
@@ -593,7 +594,7 @@ class OptionsTab(QWidget):
 
     def _fill_expiries(self) -> None:
         wanted = self._chosen_expiry()
-        now = time.time()
+        now = self._clock()
         self.expiry_combo.blockSignals(True)
         try:
             self.expiry_combo.clear()
