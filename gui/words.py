@@ -153,6 +153,42 @@ def format_expiry(expiration_time: int) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
+def time_to_expiry(expiration_time: int, now_s: float) -> str:
+    """How far an expiry is, as a trader counts it: ``18 h`` within a day, else calendar days
+    (UTC, as Gate's dates are), ``expired`` once past. Said, never guessed: from the two clocks.
+    """
+    left = expiration_time - now_s
+    if left <= 0:
+        return "expired"
+    if left < 3600:
+        return "under 1 h"
+    if left < 86400:
+        return f"{int(left // 3600)} h"
+    days = (datetime.fromtimestamp(expiration_time, tz=UTC).date()
+            - datetime.fromtimestamp(now_s, tz=UTC).date()).days
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def expiry_label(expiration_time: int, now_s: float) -> str:
+    """An expiry with its distance: ``4 Dec 2026 (1 day)``, for the option chain's sections."""
+    return f"{format_expiry(expiration_time)} ({time_to_expiry(expiration_time, now_s)})"
+
+
+def contract_words(name: str) -> str:
+    """One contract for a screen reader: ``BTC_USDT-20261204-60000-C, call, strike 60000,
+    expires 4 Dec 2026`` (the name first, as every list shows it)."""
+    try:
+        _underlying, expiry, strike, is_call = parse_contract(name)
+    except TargetError:
+        return name
+    try:
+        day = datetime.strptime(expiry, "%Y%m%d").replace(tzinfo=UTC)
+        when = format_expiry(int(day.timestamp()))
+    except ValueError:
+        when = expiry
+    return f"{name}, {'call' if is_call else 'put'}, strike {strike}, expires {when}"
+
+
 def format_number(text: str) -> str:
     """``95000`` as ``95,000``; text that is not a number is shown as it came."""
     try:

@@ -611,7 +611,7 @@ def test_add_by_name_refuses_bad_input_in_place(window_app: Any, qtbot: Any, typ
     picker = window_app.window.picker
     # The lists are loaded, so unknown markets can be told apart from typos.
     qtbot.waitUntil(lambda: picker.pair_list.count() > 0, timeout=10_000)
-    qtbot.waitUntil(lambda: picker.underlying_list.count() > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: picker.options_tab.underlying_list.count() > 0, timeout=10_000)
     qtbot.waitUntil(lambda: bool(picker.futures_tab.names("usdt")), timeout=10_000)
     before = _saved_choice(window_app)
     chosen = picker.selected_targets()

@@ -1,12 +1,10 @@
-"""The picker's parts: an in-place load status with Retry, Space toggling a row's check box,
-and the option-contract rows with their roles.
+"""The picker's parts: an in-place load status with Retry, and Space toggling the check box of
+a table's current cell or row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QStandardItem
@@ -19,16 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.core.client import OptionContract
-from gui.words import format_expiry, format_number
-
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the pair, underlying or contract name of an item
 
-
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a contract column sorts by
-
-
-CONTRACT_COLUMNS = ("Expiry", "Strike", "Call/Put", "Contract")
 
 
 class LoadStatus(QWidget):
@@ -81,10 +71,11 @@ class LoadStatus(QWidget):
 
 
 class SpaceTogglesRowCheck(QObject):
-    """Space toggles the check box of the current row of a table, whatever column has focus.
+    """Space asks ``toggle`` for the current index of a table, whatever cell has focus.
 
-    Qt's own Space handling toggles only when the focused cell itself is checkable, and the
-    check box lives in the first column.
+    Qt's own Space handling toggles only when the focused cell itself is checkable and selects
+    otherwise; here the table decides which box a cell stands for (the option chain: the
+    focused side's own box), and a cell with no box changing is left as it is.
     """
 
     def __init__(self, view: QTableView, toggle: Callable[[QModelIndex], None]) -> None:
@@ -107,30 +98,3 @@ def set_check(item: QListWidgetItem | QStandardItem, checked: bool) -> None:
     state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
     if item.checkState() != state:
         item.setCheckState(state)
-
-
-def contract_row(contract: OptionContract) -> list[QStandardItem]:
-    expiry = QStandardItem(format_expiry(contract.expiration_time))
-    expiry.setData(contract.name, NAME_ROLE)
-    expiry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                    | Qt.ItemFlag.ItemIsUserCheckable)
-    expiry.setCheckState(Qt.CheckState.Unchecked)
-    moment = datetime.fromtimestamp(contract.expiration_time, tz=UTC)
-    expiry.setToolTip(f"Expires {moment:%Y-%m-%d %H:%M} UTC")
-    try:
-        strike_value = float(Decimal(contract.strike))
-    except (InvalidOperation, ValueError):
-        strike_value = 0.0
-    # Ties on expiry sort by strike, then calls before puts: the order of Gate's own board.
-    expiry.setData((f"{contract.expiration_time:012d}|{strike_value:024.8f}|"
-                    f"{0 if contract.is_call else 1}"), SORT_ROLE)
-    strike = QStandardItem(format_number(contract.strike))
-    strike.setData(strike_value, SORT_ROLE)
-    strike.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    kind = QStandardItem("Call" if contract.is_call else "Put")
-    kind.setData(kind.text(), SORT_ROLE)
-    name = QStandardItem(contract.name)
-    name.setData(contract.name, SORT_ROLE)
-    for item in (strike, kind, name):
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    return [expiry, strike, kind, name]

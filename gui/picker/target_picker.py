@@ -18,21 +18,19 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -56,23 +54,19 @@ from gui.core.targets import (
     Target,
     TargetError,
     covering_target,
-    options,
     parse_target,
     spot,
     underlying_of,
 )
 from gui.picker.futures_tab import FuturesTab
+from gui.picker.option_chain import OptionsTab
 from gui.picker.parts import (
-    CONTRACT_COLUMNS,
     NAME_ROLE,
-    SORT_ROLE,
     LoadStatus,
-    SpaceTogglesRowCheck,
-    contract_row,
     set_check,
 )
 from gui.tasks import BackgroundTasks, in_thread
-from gui.words import describe_target, format_number, hour_minute, list_error_text
+from gui.words import describe_target, hour_minute, list_error_text
 
 __all__ = ["LoadStatus", "TargetPicker"]
 
@@ -116,7 +110,6 @@ class TargetPicker(QWidget):
         self._pair_names: set[str] = set()
         self._underlying_names: set[str] = set()
         self._contract_names: dict[str, set[str]] = {}
-        self._shown_underlying: str | None = None  # whose contracts the table holds
         self._contracts_request = 0
         self._build()
         self._set_no_client_status()
@@ -128,7 +121,12 @@ class TargetPicker(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.setAccessibleName("Market type")
         self.tabs.addTab(self._build_spot_tab(), "&Spot")
-        self.tabs.addTab(self._build_options_tab(), "&Options")
+        self.options_tab = OptionsTab(self)
+        self.options_tab.chosenChanged.connect(self._set_chosen)
+        self.options_tab.underlyingChanged.connect(self._underlying_changed)
+        self.options_tab.retryUnderlyings.connect(self._retry_underlyings)
+        self.options_tab.retryContracts.connect(self._retry_contracts)
+        self.tabs.addTab(self.options_tab, "&Options")
         self.futures_tab = FuturesTab(self)
         self.futures_tab.chosenChanged.connect(self._set_chosen)
         self.futures_tab.retryRequested.connect(
@@ -237,90 +235,6 @@ class TargetPicker(QWidget):
         layout.addWidget(self.pair_count)
         return tab
 
-    def _build_options_tab(self) -> QWidget:
-        tab = QWidget(self)
-        self.all_options_check = QCheckBox("All o&ptions (options:all)", tab)
-        self.all_options_check.setAccessibleName("All options")
-        self.all_options_check.setToolTip("One countdown for every option order")
-        self.all_options_check.toggled.connect(
-            lambda checked: self._set_chosen(options(), checked))
-
-        left = QWidget(tab)
-        underlyings_label = QLabel("&Underlyings", left)
-        self.underlying_status = LoadStatus("option underlyings", left)
-        self.underlying_status.retryRequested.connect(self._retry_underlyings)
-        self.underlying_list = QListWidget(left)
-        self.underlying_list.setAccessibleName("Option underlyings")
-        underlyings_label.setBuddy(self.underlying_list)
-        self.underlying_list.currentItemChanged.connect(self._underlying_chosen)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(underlyings_label)
-        left_layout.addWidget(self.underlying_status)
-        left_layout.addWidget(self.underlying_list, 1)
-
-        right = QWidget(tab)
-        self.underlying_check = QCheckBox("Every option of the chosen underlying", right)
-        self.underlying_check.setAccessibleName("Protect the whole underlying")
-        self.underlying_check.toggled.connect(self._underlying_check_toggled)
-        filter_label = QLabel("&Filter:", right)
-        self.contract_filter = QLineEdit(right)
-        self.contract_filter.setAccessibleName("Filter option contracts")
-        self.contract_filter.setPlaceholderText("a date, a strike, Call or Put")
-        self.contract_filter.setClearButtonEnabled(True)
-        filter_label.setBuddy(self.contract_filter)
-        self.contracts_status = LoadStatus("option contracts", right)
-        self.contracts_status.retryRequested.connect(self._retry_contracts)
-
-        self.contract_model = QStandardItemModel(0, len(CONTRACT_COLUMNS), self)
-        self.contract_model.setHorizontalHeaderLabels(list(CONTRACT_COLUMNS))
-        self.contract_model.itemChanged.connect(self._contract_item_changed)
-        self.contract_proxy = QSortFilterProxyModel(self)
-        self.contract_proxy.setSourceModel(self.contract_model)
-        self.contract_proxy.setSortRole(SORT_ROLE)
-        self.contract_proxy.setFilterKeyColumn(-1)
-        self.contract_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.contract_filter.textChanged.connect(self.contract_proxy.setFilterFixedString)
-        self.contract_table = QTableView(right)
-        self.contract_table.setAccessibleName("Option contracts")
-        self.contract_table.setModel(self.contract_proxy)
-        self.contract_table.setSortingEnabled(True)
-        self.contract_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.contract_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.contract_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.contract_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.contract_table.setAlternatingRowColors(True)
-        self.contract_table.verticalHeader().hide()
-        # Rows as tall as the text needs: the default leaves half the table empty.
-        self.contract_table.verticalHeader().setDefaultSectionSize(
-            self.contract_table.fontMetrics().height() + 8)
-        header = self.contract_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.contract_table.installEventFilter(
-            SpaceTogglesRowCheck(self.contract_table, self._toggle_contract_row))
-
-        filter_row = QHBoxLayout()
-        filter_row.addWidget(filter_label)
-        filter_row.addWidget(self.contract_filter, 1)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.underlying_check)
-        right_layout.addLayout(filter_row)
-        right_layout.addWidget(self.contracts_status)
-        right_layout.addWidget(self.contract_table, 1)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal, tab)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 3)
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.all_options_check)
-        layout.addWidget(splitter, 1)
-        return tab
-
     # ------------------------------------------------------------------ public API
 
     def set_client(self, client: GateClient | None, cache_key: str) -> None:
@@ -336,7 +250,7 @@ class TargetPicker(QWidget):
             self._set_no_client_status()
             return
         self.spot_status.show_loading()
-        self.underlying_status.show_loading()
+        self.options_tab.underlying_status.show_loading()
         for status in self.futures_tab.statuses.values():
             status.show_loading()
         self._schedule_load()
@@ -405,25 +319,11 @@ class TargetPicker(QWidget):
         try:
             chosen = set(self._chosen)
             self.all_spot_check.setChecked(spot() in chosen)
-            self.all_options_check.setChecked(options() in chosen)
             for row in range(self.pair_list.count()):
                 item = self.pair_list.item(row)
                 want = spot(item.data(NAME_ROLE)) in chosen
                 set_check(item, want)
-            underlying = self._shown_underlying
-            self.underlying_check.setChecked(
-                underlying is not None and options(underlying) in chosen)
-            for row in range(self.contract_model.rowCount()):
-                contract_item = self.contract_model.item(row, 0)
-                set_check(contract_item, options(contract_item.data(NAME_ROLE)) in chosen)
-            for row in range(self.underlying_list.count()):
-                item = self.underlying_list.item(row)
-                font = item.font()
-                # Bold marks an underlying with something chosen under it; the summary says what.
-                font.setBold(any(t.product is Product.OPTIONS and not t.is_all
-                                 and underlying_of(t) == item.data(NAME_ROLE)
-                                 for t in self._chosen))
-                item.setFont(font)
+            self.options_tab.sync(self._chosen, not self._locked)
             self.futures_tab.sync(chosen, not self._locked)
         finally:
             self._syncing = False
@@ -453,16 +353,10 @@ class TargetPicker(QWidget):
         editable = not self._locked
         chosen = set(self._chosen)
         spot_all = spot() in chosen
-        options_all = options() in chosen
-        underlying = self._shown_underlying
         self.all_spot_check.setEnabled(editable)
-        self.all_options_check.setEnabled(editable)
         # Covered by "all": the per-pair list would change nothing that is armed.
         self.pair_list.setEnabled(editable and not spot_all)
-        self.underlying_check.setEnabled(editable and underlying is not None and not options_all)
-        self.contract_table.setEnabled(
-            editable and not options_all
-            and not (underlying is not None and options(underlying) in chosen))
+        self.options_tab.sync(self._chosen, editable)
         self.futures_tab.sync(chosen, editable)
         self.add_edit.setEnabled(editable)
         self.add_button.setEnabled(editable)
@@ -541,25 +435,6 @@ class TargetPicker(QWidget):
         self._set_chosen(spot(item.data(NAME_ROLE)),
                          item.checkState() == Qt.CheckState.Checked)
 
-    def _contract_item_changed(self, item: QStandardItem) -> None:
-        if self._syncing or item.column() != 0:
-            return
-        self._set_chosen(options(item.data(NAME_ROLE)),
-                         item.checkState() == Qt.CheckState.Checked)
-
-    def _toggle_contract_row(self, proxy_index: QModelIndex) -> None:
-        if not self.contract_table.isEnabled():
-            return
-        source = self.contract_proxy.mapToSource(proxy_index)
-        item = self.contract_model.item(source.row(), 0)
-        if item is not None:
-            checked = item.checkState() == Qt.CheckState.Checked
-            item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
-
-    def _underlying_check_toggled(self, checked: bool) -> None:
-        if self._shown_underlying is not None:
-            self._set_chosen(options(self._shown_underlying), checked)
-
     def _apply_pair_filter(self) -> None:
         typed = self.search_edit.text().strip()
         needle = typed.upper()
@@ -583,25 +458,16 @@ class TargetPicker(QWidget):
         else:
             self.pair_count.setText(f"No pair matches “{typed}”")
 
-    def _underlying_chosen(self, current: QListWidgetItem | None,
-                           _previous: QListWidgetItem | None = None) -> None:
-        underlying = None if current is None else str(current.data(NAME_ROLE))
-        if underlying == self._shown_underlying:
-            return
-        self._shown_underlying = underlying
+    def _underlying_changed(self, underlying: str | None) -> None:
+        """Another underlying's chain is shown: load its contracts."""
         self._contracts_request += 1
-        self._show_contracts([])
-        if underlying is None:
-            self.underlying_check.setText("Every option of the chosen underlying")
-            self.contract_table.setAccessibleName("Option contracts")
-            self.contracts_status.clear()
-        else:
-            self.underlying_check.setText(
-                f"Every {underlying} option (options:{underlying})")
-            self.contract_table.setAccessibleName(f"Option contracts of {underlying}")
-            if self._client is not None:
-                self._spawn(self._load_contracts(underlying, self._generation))
+        if underlying is not None and self._client is not None:
+            self._spawn(self._load_contracts(underlying, self._generation))
         self._sync_views()
+
+    @property
+    def _shown_underlying(self) -> str | None:
+        return self.options_tab.underlying
 
     # ------------------------------------------------------------------ showing lists
 
@@ -610,21 +476,14 @@ class TargetPicker(QWidget):
         self._underlying_names = set()
         self._contract_names = {}
         self._show_pairs([])
-        self._syncing = True
-        try:
-            self.underlying_list.clear()
-        finally:
-            self._syncing = False
-        self._shown_underlying = None
-        self._show_contracts([])
-        self.contracts_status.clear()
+        self.options_tab.clear()
         self.futures_tab.clear()
         self._sync_views()
 
     def _set_no_client_status(self) -> None:
         note = "Choose a profile to load the market lists."
         self.spot_status.show_note(note)
-        self.underlying_status.show_note(note)
+        self.options_tab.underlying_status.show_note(note)
         for status in self.futures_tab.statuses.values():
             status.show_note(note)
 
@@ -660,47 +519,7 @@ class TargetPicker(QWidget):
 
     def _show_underlyings(self, underlyings: list[Underlying]) -> None:
         self._underlying_names = {u.name for u in underlyings}
-        shown = self._shown_underlying
-        self._syncing = True
-        try:
-            # Rebuilding the list would move the current item; the contracts shown stay put.
-            self.underlying_list.blockSignals(True)
-            self.underlying_list.clear()
-            for underlying in sorted(underlyings, key=lambda u: u.name):
-                price = format_number(underlying.index_price)
-                text = f"{underlying.name}   index {price}" if price else underlying.name
-                item = QListWidgetItem(text)
-                item.setData(NAME_ROLE, underlying.name)
-                item.setToolTip(f"{underlying.name}: index price {price or 'unknown'}")
-                self.underlying_list.addItem(item)
-                if underlying.name == shown:
-                    self.underlying_list.setCurrentItem(item)
-        finally:
-            self.underlying_list.blockSignals(False)
-            self._syncing = False
-        # Wide enough for "BTC_USDT   index 97,000" without a horizontal scroll bar.
-        if self.underlying_list.count():
-            wanted = (self.underlying_list.sizeHintForColumn(0)
-                      + 2 * self.underlying_list.frameWidth()
-                      + self.underlying_list.verticalScrollBar().sizeHint().width() + 8)
-            self.underlying_list.setMinimumWidth(min(wanted, 360))
-        if shown is None or shown not in self._underlying_names:
-            # Contracts of the first underlying, so the table is never empty for no reason.
-            self._underlying_chosen(self.underlying_list.item(0))
-            if self.underlying_list.count():
-                self.underlying_list.setCurrentRow(0)
-        self._sync_views()
-
-    def _show_contracts(self, contracts: list[OptionContract]) -> None:
-        self._syncing = True
-        try:
-            self.contract_model.removeRows(0, self.contract_model.rowCount())
-            for contract in contracts:
-                self.contract_model.appendRow(contract_row(contract))
-        finally:
-            self._syncing = False
-        self.contract_proxy.sort(self.contract_table.horizontalHeader().sortIndicatorSection(),
-                                 self.contract_table.horizontalHeader().sortIndicatorOrder())
+        self.options_tab.show_underlyings(underlyings)
         self._sync_views()
 
     # ------------------------------------------------------------------ loading
@@ -775,7 +594,7 @@ class TargetPicker(QWidget):
         if client is None:
             return
         await self._load_list(generation, (UNDERLYINGS, ""), client.option_underlyings,
-                              self._show_underlyings, self.underlying_status,
+                              self._show_underlyings, self.options_tab.underlying_status,
                               "option underlyings", lambda: True)
 
     async def _load_contracts(self, underlying: str, generation: int) -> None:
@@ -789,11 +608,12 @@ class TargetPicker(QWidget):
 
         def show(contracts: list[OptionContract]) -> None:
             self._contract_names[underlying] = {c.name for c in contracts}
-            self._show_contracts(contracts)
+            self.options_tab.show_contracts(contracts)
 
         await self._load_list(generation, (CONTRACTS, underlying),
                               lambda: client.option_contracts(underlying), show,
-                              self.contracts_status, f"{underlying} option contracts",
+                              self.options_tab.contracts_status,
+                              f"{underlying} option contracts",
                               still_wanted)
 
     async def _load_list(self, generation: int, kind: MarketKind,

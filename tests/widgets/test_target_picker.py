@@ -43,9 +43,9 @@ def loaded(picker: TargetPicker, client: GateClient, qtbot) -> TargetPicker:
     picker.set_client(client, client.base_url)
     qtbot.waitUntil(lambda: picker.pair_list.count() == PAIR_COUNT
                     and picker.spot_status.state == "idle"
-                    and picker.underlying_list.count() == 3
-                    and picker.contract_model.rowCount() > 0
-                    and picker.contracts_status.state == "idle", timeout=10_000)
+                    and picker.options_tab.underlying_list.count() == 3
+                    and picker.options_tab.chain_model.rowCount() > 0
+                    and picker.options_tab.contracts_status.state == "idle", timeout=10_000)
     return picker
 
 
@@ -138,62 +138,58 @@ def test_picking_pairs_and_all_spot_markets(qtbot, picker, client):
 
 def test_underlying_contracts_are_readable_and_checkable(qtbot, picker, client, sim):
     loaded(picker, client, qtbot)
+    tab = picker.options_tab
     picker.tabs.setCurrentIndex(1)
-    eth = item_named(picker.underlying_list, "ETH_USDT")
+    eth = item_named(tab.underlying_list, "ETH_USDT")
     assert "index 3,400" in eth.text()
-    click_item(qtbot, picker.underlying_list, eth)
-    model = picker.contract_model
-    qtbot.waitUntil(lambda: model.rowCount() > 0
-                    and model.item(0, 3).text().startswith("ETH_USDT-"), timeout=10_000)
-    assert picker.contract_table.accessibleName() == "Option contracts of ETH_USDT"
+    click_item(qtbot, tab.underlying_list, eth)
+    model = tab.chain_model
+
+    def first_call() -> str:
+        contract = model.contract_at(model.index(1, 0))
+        return contract.name if contract is not None else ""
+
+    qtbot.waitUntil(lambda: first_call().startswith("ETH_USDT-"), timeout=10_000)
+    assert tab.chain.accessibleName() == "Option chain of ETH_USDT"
     # BTC_USDT's contracts were shown first, then ETH_USDT's were asked for.
     assert len(sim.requests("/options/contracts")) == 2
 
-    rows = [[model.item(r, c).text() for c in range(4)] for r in range(model.rowCount())]
-    for expiry, strike, call_put, name in rows:
-        assert re.fullmatch(r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}",
-                            expiry), expiry
-        assert call_put in ("Call", "Put")
-        assert name.endswith("-C" if call_put == "Call" else "-P")
-        assert strike.replace(",", "") == name.split("-")[2]
+    # Each strike row: the call, the strike in words a person reads, the put.
+    headings = set(model.heading_rows())
+    rows = [[model.index(r, c).data() for c in range(3)] + [model.contract_at(model.index(r, 0))]
+            for r in range(model.rowCount()) if r not in headings]
+    for call_text, strike, put_text, call in rows:
+        assert (call_text, put_text) == ("Call", "Put")
+        assert strike.replace(",", "") == call.name.split("-")[2]
     assert any(strike == "3,400" for _, strike, _, _ in rows)
+    for heading in headings:
+        assert re.match(r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \(",
+                        model.index(heading, 0).data())
 
-    # The table starts sorted by expiry (then strike, calls first); a header click sorts by strike.
-    table = picker.contract_table
-    proxy = picker.contract_proxy
-
-    def strikes_shown() -> list[float]:
-        return [float(proxy.index(r, 1).data().replace(",", "")) for r in range(proxy.rowCount())]
-
-    header = table.horizontalHeader()
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
-                     pos=QPoint(header.sectionViewportPosition(1) + header.sectionSize(1) // 2,
-                                header.height() // 2))
-    shown = strikes_shown()
-    assert shown == sorted(shown) or shown == sorted(shown, reverse=True)
-    assert len(set(shown)) > 1
-
-    # Check the contract in the current row with Space.
-    table.setFocus()
-    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
-                     pos=table.visualRect(proxy.index(2, 3)).center())
-    contract_name = proxy.index(2, 3).data()
+    # Check a contract in the current cell with Space.
+    chain = tab.chain
+    chain.setFocus()
+    put = model.index(3, 2)
+    qtbot.mouseClick(chain.viewport(), Qt.MouseButton.LeftButton,
+                     pos=chain.visualRect(model.index(3, 1)).center())
+    qtbot.keyClick(chain, Qt.Key.Key_Right)
+    contract_name = model.contract_at(put).name
     with qtbot.waitSignal(picker.selectionChanged):
-        qtbot.keyClick(table, Qt.Key.Key_Space)
+        qtbot.keyClick(chain, Qt.Key.Key_Space)
     assert picker.selected_targets() == [options(contract_name)]
 
     # The whole underlying covers its contracts.
-    click_checkbox(qtbot, picker.underlying_check)
+    click_checkbox(qtbot, tab.underlying_check)
     assert picker.selected_targets() == [options("ETH_USDT")]
-    assert not table.isEnabled()
+    assert not model.flags(put) & Qt.ItemFlag.ItemIsUserCheckable
 
     # All options covers everything of options; spot choices stay.
     picker.tabs.setCurrentIndex(0)
     toggle_with_space(qtbot, picker.pair_list, item_named(picker.pair_list, "SOL_USDT"))
     picker.tabs.setCurrentIndex(1)
-    click_checkbox(qtbot, picker.all_options_check)
+    click_checkbox(qtbot, tab.all_options_check)
     assert picker.selected_targets() == [spot("SOL_USDT"), options()]
-    click_checkbox(qtbot, picker.all_options_check)
+    click_checkbox(qtbot, tab.all_options_check)
     assert picker.selected_targets() == [options("ETH_USDT"), spot("SOL_USDT")]
 
 
@@ -212,7 +208,7 @@ def test_a_fault_shows_the_error_in_place_and_retry_recovers(qtbot, picker, clie
     assert picker.pair_list.count() == 0
     assert no_dialog_shown()
     # The other lists are not held back by the broken one.
-    qtbot.waitUntil(lambda: picker.underlying_list.count() == 3)
+    qtbot.waitUntil(lambda: picker.options_tab.underlying_list.count() == 3)
 
     sim.clear_faults(fault)
     qtbot.mouseClick(picker.spot_status.retry_button, Qt.MouseButton.LeftButton)
@@ -253,7 +249,7 @@ def test_bad_free_text_target_shows_the_message_and_changes_nothing(qtbot, picke
     assert picker.selected_targets() == [spot("BTC_USDT")]
 
     # A good name is added, the field emptied and the message gone.
-    contract = picker.contract_model.item(0, 3).text()
+    contract = sorted(picker.options_tab.chain_model.contract_names())[0]
     picker.add_edit.clear()
     with qtbot.waitSignal(picker.selectionChanged):
         qtbot.keyClicks(picker.add_edit, f"options:{contract.lower()}")
@@ -323,10 +319,13 @@ def test_remembered_targets_before_the_lists_load_and_locking(qtbot, picker, cli
 
     picker.set_locked(True)
     assert picker.lock_note.isVisible()
-    for widget in (picker.pair_list, picker.all_spot_check, picker.all_options_check,
-                   picker.add_edit, picker.add_button, picker.contract_table,
-                   picker.clear_button):
+    for widget in (picker.pair_list, picker.all_spot_check, picker.options_tab.all_options_check,
+                   picker.add_edit, picker.add_button, picker.clear_button):
         assert not widget.isEnabled(), widget.accessibleName()
+    # The chain stays readable and scrollable; its boxes cannot change.
+    chain = picker.options_tab.chain_model
+    assert not any(chain.flags(chain.index(r, c)) & Qt.ItemFlag.ItemIsUserCheckable
+                   for r in range(chain.rowCount()) for c in (0, 2))
     with qtbot.assertNotEmitted(picker.selectionChanged):
         qtbot.keyClick(picker.selected_list, Qt.Key.Key_Delete)
     assert picker.selected_targets() == [spot("BTC_USDT"), options(contract)]
