@@ -100,9 +100,10 @@ def _status(target: Target, state: State, left: float, reason: str = "") -> Targ
 
 
 def every_scene_cut(app: AppController, qtbot: Any) -> list[str]:
-    """Show the window (idle, three cards, many compact rows, each at a laptop's 1280×720 and
-    half a 1920 screen) and every dialog (quitting with many scopes, cancel now, the self-check,
-    preferences, about, keys with a long URL error); what is cut in each, as "scene: problem"."""
+    """Show the window (idle on each tab of the picker, the option chain loaded; three cards;
+    many compact rows; each at a laptop's 1280×720 and half a 1920 screen) and every dialog
+    (quitting with many scopes, cancel now, the self-check, preferences, about, keys with a
+    long URL error); what is cut in each, as "scene: problem"."""
     from gui.core.keys import KeyStore, ProfileStore
     from gui.core.settings import SettingsStore
     from gui.dialogs.about_dialog import AboutDialog
@@ -128,6 +129,13 @@ def every_scene_cut(app: AppController, qtbot: Any) -> list[str]:
             look(f"{scene} {size.width()}x{size.height()}", window)
 
     each_size("idle")
+    picker = window.picker
+    picker.tabs.setCurrentWidget(picker.options_tab)  # the option chain, loaded
+    qtbot.waitUntil(lambda: picker.options_tab.chain_model.strike_rows() > 0, timeout=10_000)
+    each_size("option chain")
+    picker.tabs.setCurrentWidget(picker.futures_tab)
+    each_size("futures")
+    picker.tabs.setCurrentIndex(0)
     window.update_status(_status(targets[0], State.DEGRADED, 20, "retrying: connection reset"))
     window.update_status(_status(targets[1], State.ARMED, 40))
     window.update_status(_status(targets[2], State.FIRED, 0))
