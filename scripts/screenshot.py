@@ -1,9 +1,19 @@
-"""Make docs/screenshot.png: the real window in demo mode, offscreen, with armed targets.
+"""Make the README's screenshots: the real window in demo mode at 1280×720, under a real X server.
 
-    QT_QPA_PLATFORM=offscreen python scripts/screenshot.py [--out docs/screenshot.png]
+    python scripts/screenshot.py [--out docs/screenshots] [--offscreen]
 
-Runs against the embedded simulator with its demo key; the settings, journal and market cache
-go to a temporary directory (with the state directory), so the person's own are never touched.
+Writes three pictures, each of one moment a trader meets:
+
+- ``idle.png``: the window as it opens, two spot pairs chosen, nothing armed;
+- ``chain.png``: the Options tab, the BTC_USDT option chain with a call and a put of one
+  strike chosen apart;
+- ``armed.png``: four targets armed (spot, an option contract, futures), beating, shown as
+  compact rows under one large "shortest time left", the picker folded to one line.
+
+Without a display it runs itself again under ``xvfb-run`` (Qt's xcb platform: the fonts,
+anti-aliasing and window decorations of a real X session); ``--offscreen`` uses Qt's offscreen
+platform instead. Against the embedded simulator with its demo key; the settings, journal,
+market cache and state go to a temporary directory, so the person's own are never touched.
 """
 
 from __future__ import annotations
@@ -11,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,21 +30,35 @@ from pathlib import Path
 
 TIMEOUT = 30  # short, so that a couple of beats happen within seconds
 INTERVAL = 5.0
+WIDTH, HEIGHT = 1280, 720
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--targets", type=int, default=2, choices=range(1, 7),
-                        help="how many targets to arm (more than 3 show as compact cards)")
-    parser.add_argument("--beats", type=int, default=2, help="beats to wait for per target")
-    args = parser.parse_args()
+def _under_xvfb(argv: list[str]) -> int | None:
+    """Run this script again under xvfb-run when there is no display; None: run here."""
+    if os.environ.get("DISPLAY") or "--offscreen" in argv or os.environ.get("_SHOT_CHILD"):
+        return None
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        raise SystemExit("No display and no xvfb-run (apt install xvfb xauth); "
+                         "or pass --offscreen.")
+    env = {**os.environ, "_SHOT_CHILD": "1", "QT_QPA_PLATFORM": "xcb"}
+    return subprocess.call([xvfb, "-a", "-s", f"-screen 0 {WIDTH}x{HEIGHT + 80}x24",
+                            sys.executable, __file__, *argv], env=env)
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--offscreen", action="store_true",
+                        help="Qt's offscreen platform instead of a real X server")
+    args = parser.parse_args(argv)
+    relaunched = _under_xvfb(argv)
+    if relaunched is not None:
+        return relaunched
+    if args.offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     tmp = Path(tempfile.mkdtemp(prefix="gate-killswitch-shot-"))
     for name, sub in (("GATE_KILLSWITCH_CONFIG_DIR", "config"),
                       ("GATE_KILLSWITCH_DATA_DIR", "data"),
@@ -42,7 +68,7 @@ def main() -> int:
 
     import PySide6.QtWidgets  # noqa: F401  (before qasync)
     import qasync
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from gui.app import apply_theme
     from gui.controller import AppController
@@ -50,16 +76,28 @@ def main() -> int:
     from gui.core.heartbeat import State
     from gui.core.journal import Journal
     from gui.core.settings import SettingsStore
-    from gui.core.targets import parse_target
+    from gui.core.targets import Target, parse_target
     from gui.options import GuiOptions, Phase
     from gui.simulator import DEMO_KEY, DEMO_SECRET, Simulator
 
     app = QApplication.instance() or QApplication(["gate-killswitch"])
     assert isinstance(app, QApplication)
     apply_theme(app)
-    targets = [parse_target(t) for t in ("spot:BTC_USDT", "options:BTC_USDT", "spot:ETH_USDT",
-                                         "spot:SOL_USDT", "spot:DOGE_USDT", "spot:XRP_USDT")
-               ][:args.targets]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    async def save(widget: QWidget, name: str) -> None:
+        await asyncio.sleep(0.1)  # pending layouts and paints (never processEvents in a task)
+        path = args.out / name
+        if not widget.grab().save(str(path)):
+            raise SystemExit(f"could not write {path}")
+        print(f"wrote {path}")
+
+    async def until(condition: object, seconds: float, what: str) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():  # type: ignore[operator]
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gave up waiting for {what}")
+            await asyncio.sleep(0.05)
 
     with Simulator(keys={DEMO_KEY: DEMO_SECRET}, demo=True) as sim:
         client = GateClient(sim.base_url, DEMO_KEY, DEMO_SECRET)
@@ -69,34 +107,43 @@ def main() -> int:
             client=client, client_label=f"Demo exchange · {sim.base_url.split('/')[2]}",
             cache_key="demo", simulator=sim, use_tray=False)
         window = controller.window
-        window.resize(args.width, args.height)
-        window.picker.set_selected(targets)
+        picker = window.picker
+        window.resize(WIDTH, HEIGHT)
 
         async def scenario() -> None:
             controller.start()
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 20
-            while not controller.phase >= Phase.PAINTED and loop.time() < deadline:
-                await asyncio.sleep(0.05)
-            controller.arm(targets, TIMEOUT, INTERVAL)
-            while loop.time() < deadline:
-                statuses = [controller.engine.status(t) for t in targets] if controller.engine \
-                    else []
-                if all(s is not None and s.beats >= args.beats and s.state is State.ARMED
-                       for s in statuses):
-                    break
-                await asyncio.sleep(0.05)
-            # Let the countdown run a little, the orders arrive and the cards repaint.
-            await asyncio.sleep(2.2)
+            await until(lambda: controller.phase >= Phase.PAINTED, 20, "the first paint")
+            await until(lambda: picker.pair_list.count() > 0, 20, "the spot pairs")
+            spot = [parse_target("spot:BTC_USDT"), parse_target("spot:ETH_USDT")]
+            picker.set_selected(spot)
+            await asyncio.sleep(0.5)
+            await save(window, "idle.png")
+
+            chain = picker.options_tab
+            picker.tabs.setCurrentWidget(chain)
+            await until(lambda: chain.chain_model.strike_rows() > 0, 20, "the option chain")
+            names = sorted(chain.chain_model.contract_names())
+            call = next(n for n in names if n.endswith("-C") and n[:-1] + "P" in names)
+            put = call[:-1] + "P"
+            chosen = [*spot, parse_target(f"options:{call}"), parse_target(f"options:{put}")]
+            picker.set_selected(chosen)
+            chain.chain.scrollTo(chain.chain_model.index_of(call))
+            await asyncio.sleep(0.3)
+            await save(window, "chain.png")
+
+            armed: list[Target] = [spot[0], spot[1], parse_target(f"options:{call}"),
+                                   parse_target("futures:usdt:BTC_USDT")]
+            picker.tabs.setCurrentIndex(0)
+            controller.arm(armed, TIMEOUT, INTERVAL)
+            engine = controller.engine
+            assert engine is not None
+            await until(lambda: all((s := engine.status(t)) is not None and s.beats >= 2
+                                    and s.state is State.ARMED for t in armed), 30, "two beats")
+            await asyncio.sleep(2.2)  # the countdowns run a little, the orders arrive
             window.tick()
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            if not window.grab().save(str(args.out)):
-                raise SystemExit(f"could not write {args.out}")
+            await save(window, "armed.png")
             controller.stop()
-            stop_deadline = loop.time() + 10
-            while controller.engine and controller.engine.armed_targets and \
-                    loop.time() < stop_deadline:
-                await asyncio.sleep(0.05)
+            await until(lambda: not engine.armed_targets, 15, "the stop")
             await controller.quit_now()
 
         loop = qasync.QEventLoop(app)
@@ -104,9 +151,10 @@ def main() -> int:
         started = time.monotonic()
         with loop:
             loop.run_until_complete(scenario())
-        print(f"wrote {args.out} in {time.monotonic() - started:.1f} s")
+        print(f"done in {time.monotonic() - started:.1f} s ({os.environ['QT_QPA_PLATFORM']})")
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePol
 from gui.core.heartbeat import TargetStatus
 from gui.core.targets import Target
 from gui.window.painted import SteadyLabel
-from gui.words import format_left
+from gui.words import counted, format_left
 
 #: the size the window asks for on a screen large enough for it
 PREFERRED_SIZE = QSize(1240, 800)
@@ -80,9 +80,11 @@ class PickerFold(QFrame):
 
     def set_targets(self, targets: list[Target]) -> None:
         names = ", ".join(str(t) for t in targets)
-        count = len(targets)
-        self._full = (f"Protecting {count} {'target' if count == 1 else 'targets'}: {names}"
-                      if targets else "Nothing selected")
+        full = (f"Protecting {counted(len(targets), 'target')}: {names}" if targets
+                else "No target is protected now")
+        if full == self._full:
+            return  # a beat of a target already named: nothing to lay out again
+        self._full = full
         self.line.setToolTip(self._full)
         self.line.setAccessibleDescription(self._full)
         self._elide()

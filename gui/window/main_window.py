@@ -478,13 +478,13 @@ class MainWindow(QMainWindow):
             if problem is not None and problem == self.timing_problem():
                 # Said once, under the fields; the hint only points there.
                 problem = "Correct the countdown settings to arm."
-            self.button_hint.setText(problem or "Click, Ctrl+Enter, or hold Space for 0.6 s")
+            self.button_hint.setText(problem or "Click, Ctrl+Enter, or hold Space for 0.6\u00a0s")
         elif mode == "stop":
             button.setText("STOP")
             button.setAccessibleName("Stop")
             button.setToolTip(STOP_TIP)
             button.setEnabled(True)
-            self.button_hint.setText("Click, Ctrl+Shift+S, or hold Space for 0.6 s")
+            self.button_hint.setText("Click, Ctrl+Shift+S, or hold Space for 0.6\u00a0s")
         else:
             button.setText("Stopping…")
             button.setAccessibleName("Stopping")
@@ -506,14 +506,26 @@ class MainWindow(QMainWindow):
         """Armed: the picker folds to one line (unless unfolded on demand); back to ARM, it
         is shown whole again."""
         if armed:
-            self.picker_fold.set_targets(self.picker.selected_targets())  # type: ignore[attr-defined]
             if not self.picker_fold.isVisibleTo(self):
                 self.picker_fold.set_unfolded(False)
             self.picker_fold.show()
+            self._refresh_fold()
             self.side_panel.setVisible(self.picker_fold.unfolded())
         else:
             self.picker_fold.hide()
             self.side_panel.show()
+
+    def _refresh_fold(self) -> None:
+        """The folded line names what is protected now (the cards beating or stopping), not
+        what the picker holds: a forwarded launch or a Resume arms other targets, and a fired
+        one is no longer protected. Before the first card, what was just armed."""
+        if self.picker_fold.isHidden():
+            return
+        protected = [t for t, card in self.cards.items()
+                     if card.state.live or card.state is State.STOPPING]
+        if not self.cards:
+            protected = self.picker.selected_targets()  # type: ignore[attr-defined]
+        self.picker_fold.set_targets(protected)
 
     def _fold_toggled(self, unfolded: bool) -> None:
         if self._mode != "arm":
@@ -550,6 +562,7 @@ class MainWindow(QMainWindow):
         # The card repaints itself now; the timer moves earlier if its next change (a new
         # deadline, a new beat age) must be drawn before the repaint planned.
         change = card.set_status(status)
+        self._refresh_fold()
         if not self._in_sight(card, self._sight()):
             self._card_next.pop(card, None)
         else:

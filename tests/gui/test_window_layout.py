@@ -90,6 +90,20 @@ def test_the_folded_picker_unfolds_on_demand_and_on_stop(make_app, qtbot):
     assert not picker.is_locked()
 
 
+def test_the_folded_line_names_what_is_protected_not_what_the_picker_holds(
+        make_app, qtbot, demo_sim):
+    app = make_app()
+    window = app.window
+    window.picker.set_selected([ETH])  # chosen, but what arms is another (a forwarded launch)
+    assert app.arm([BTC], TIMEOUT, INTERVAL)
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.ARMED}, timeout=5_000)
+    assert window.picker_fold.full_text() == "Protecting 1 target: spot:BTC_USDT"
+    # Fired, it is protected no more: the line says so.
+    demo_sim.add_fault("status", status=503, path="/spot/countdown_cancel_all")
+    qtbot.waitUntil(lambda: card_states(app) == {str(BTC): State.FIRED}, timeout=10_000)
+    assert window.picker_fold.full_text() == "No target is protected now"
+
+
 def test_a_long_profile_name_is_folded_not_cut(qtbot):
     label = ElidedLabel("Profile: a very long profile name · https://api.gateio.ws/api/v4")
     qtbot.addWidget(label)
