@@ -117,7 +117,8 @@ class AppController(QObject):
         self.window = MainWindow(demo=options.demo, picker=picker,
                                  journal_dir=journal.directory)
         self.window.set_close_guard(self._window_closing)
-        self.keyless = KeylessProfile(self.window)  # a profile whose key the keyring withheld
+        # A profile whose key the keyring withheld: its markets, and what it left armed.
+        self.keyless = KeylessProfile(self.window, self.left_armed, journal)
         if use_tray is None:
             use_tray = Tray.available()
         self.tray: Tray | None = Tray(self) if use_tray else None
@@ -283,7 +284,7 @@ class AppController(QObject):
                              "Stop first: the profile cannot change while targets are armed.",
                              key="profile")
             return False
-        if self.left_armed.targets:
+        if self.left_armed.targets and self.left_armed.profile != profile:
             # Their cards would go, and the header would say "Not armed" while they run.
             self.window.post("warning", "Still left armed",
                              "Countdowns an earlier run left armed still run on this profile ("
@@ -552,6 +553,8 @@ class AppController(QObject):
 
     def resume_left(self, target: Target) -> None:
         """Resume: beat again a countdown an earlier run left, as it was left."""
+        if self.engine is None:
+            return self._refuse_left("Resuming", "Cannot resume")
         args = self.left_armed.resume_args(target)
         if args is not None:
             self.arm([target], *args)
@@ -559,10 +562,16 @@ class AppController(QObject):
     def disarm_left(self, target: Target) -> None:
         """Disarm now: stop a countdown an earlier run left armed."""
         engine = self.engine
-        args = self.left_armed.disarm_args(target) if engine is not None else None
-        if engine is None or args is None:
+        if engine is None:
+            return self._refuse_left("Disarming", "Cannot disarm")
+        args = self.left_armed.disarm_args(target)
+        if args is None:
             return
         self.spawn(self._disarm_left(engine, target, *args))
+
+    def _refuse_left(self, doing: str, title: str) -> None:
+        self.window.post("warning", title, self.keyless.refusal(doing) or "No API key is loaded.",
+                         key=title)
 
     async def _disarm_left(self, engine: Engine, target: Target, timeout: int,
                            trigger_time_ms: int | None) -> None:
@@ -849,9 +858,8 @@ class AppController(QObject):
             except Exception:
                 log.exception("Shutting the engine down failed")
         # What the engines left armed must be on file before the process ends.
-        for engine in engines:
-            if isinstance(engine.recorder, ArmedRecorder) \
-                    and not await in_thread(engine.recorder.flush):
+        for recorder in [engine.recorder for engine in engines] + [self.keyless.recorder]:
+            if isinstance(recorder, ArmedRecorder) and not await in_thread(recorder.flush):
                 log.error("Could not finish writing what was left armed")
         if self._owners is not None:
             self._owners.release_all()

@@ -3,9 +3,13 @@
 The profile's name and base URL are in the settings file and the market lists are public, so
 the window still says which profile was chosen and lists its exchange's markets, through a
 client that has no key (signed calls are refused by the client before anything is sent).
-Everything that needs the key (arming, cancelling) is refused in words that name the keyring;
-the engine is not built, so nothing can look armed. Once the key is loaded the controller's
-``use_client`` takes over and :meth:`KeylessProfile.clear` lets this go.
+Everything that needs the key (arming, cancelling, resuming, disarming) is refused in words
+that name the keyring; the engine is not built, so nothing can look armed by this run. But what
+an earlier run left armed is read from this computer's state file, which needs no key: those
+countdowns may still run on the exchange, and the window shows them (LEFT ARMED, FIRED once
+their time is up) rather than "Not armed". Once the key is loaded the controller's
+``use_client`` takes over (the same profile, so the cards stay) and :meth:`KeylessProfile.clear`
+lets this go.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from typing import TYPE_CHECKING
 from gui.words import keyless_profile_text, needs_keyring
 
 if TYPE_CHECKING:
+    from gui.core.armed import ArmedRecorder
     from gui.core.client import GateClient
+    from gui.core.journal import Journal
     from gui.core.settings import Profile
+    from gui.left_armed import LeftArmed
     from gui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -28,10 +35,13 @@ __all__ = ["KeylessProfile"]
 class KeylessProfile:
     """The chosen profile whose key the keyring could not give, and its public client."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow, left_armed: LeftArmed, journal: Journal) -> None:
         self._window = window
+        self._left_armed = left_armed
+        self._journal = journal
         self.profile: Profile | None = None
         self.client: GateClient | None = None
+        self.recorder: ArmedRecorder | None = None  # the profile's record of what is armed
 
     def show(self, profile: Profile, problem: str, *, painted: bool, keep: bool = False
              ) -> None:
@@ -56,6 +66,7 @@ class KeylessProfile:
                     "arming waits for the keyring.", key="profile")
         window.set_profile_text(keyless_profile_text(profile.name, profile.base_url))
         self.profile = profile
+        self._show_left_armed(profile)
         try:
             self.client = GateClient(profile.base_url)
         except Exception as exc:  # a URL the settings kept but the client refuses
@@ -63,6 +74,18 @@ class KeylessProfile:
             return
         if painted:
             self.first_painted()
+
+    def _show_left_armed(self, profile: Profile) -> None:
+        from gui.core.armed import ArmedRecorder
+
+        try:
+            self.recorder = ArmedRecorder(profile.name, profile.base_url)
+        except ValueError:  # a name the settings kept that no record can have
+            return
+        self._journal.set_context(profile=profile.name)
+        self._left_armed.reconcile(self.recorder, [])
+        for target in list(self._window.cards):
+            self._window.set_orders(target, None, needs_keyring("Listing the open orders"))
 
     def first_painted(self) -> None:
         """The window is up: load the market lists (public, no key needed)."""

@@ -60,6 +60,11 @@ class LeftArmed(QObject):
     def targets(self) -> list[Target]:
         return list(self._left)
 
+    @property
+    def profile(self) -> str | None:
+        """The profile whose record these came from."""
+        return None if self._recorder is None else self._recorder.profile
+
     def reconcile(self, recorder: ArmedRecorder | None, asked: Iterable[Target]) -> None:
         """Show what the profile's earlier runs left: call once a profile is in use."""
         self.clear()

@@ -213,3 +213,59 @@ def test_the_profile_does_not_change_while_countdowns_left_armed_still_run(
     assert card_states(app)["spot:BTC_USDT"] is State.LEFT_ARMED
     assert app.window.summary.text() != "Not armed"
     assert any(t.startswith("Still left armed") for t in app.window.banner.texts())
+
+
+def test_without_a_keyring_what_was_left_armed_still_shows_and_resume_says_why_not(
+        demo_sim: Simulator, qtbot: Any, qloop: Any, tmp_path: Path) -> None:
+    """The state file needs no key: with the keyring unreadable, the countdowns an earlier run
+    left armed are shown (never "Not armed"), Resume and Disarm now are refused in words that
+    name the keyring, and once the key loads the same profile takes them over."""
+    from gui.controller import AppController
+    from gui.core.journal import Journal
+    from gui.core.keys import KeyStore, ProfileStore
+    from gui.core.settings import Profile, Settings, SettingsStore
+    from gui.options import GuiOptions
+    from tests.gui.conftest import INTERVAL, TIMEOUT
+    from tests.memkeyring import MemoryKeyring, no_backend
+
+    leave_armed(demo_sim)
+    settings = SettingsStore(tmp_path / "config")
+    settings.save(Settings(profiles={"main": Profile("main", demo_sim.base_url)}))
+    profiles = ProfileStore(settings, KeyStore(no_backend()))
+    app = AppController(GuiOptions(profile="main", timeout=TIMEOUT, interval=INTERVAL),
+                        settings_store=settings, journal=Journal(tmp_path / "data"),
+                        profile_store=profiles, use_tray=False)
+    window = app.window
+    try:
+        app.start()
+        qtbot.waitUntil(lambda: len(window.cards) == 3, timeout=5_000)
+        assert card_states(app) == {"spot:BTC_USDT": State.LEFT_ARMED,
+                                    "spot:ETH_USDT": State.LEFT_ARMED,
+                                    "options:BTC_USDT": State.FIRED}
+        assert "Left armed by an earlier run: spot:BTC_USDT, spot:ETH_USDT" in window.summary.text()
+        assert "keyring" in window.cards[BTC].orders.toolTip()
+        before = len(demo_sim.requests("/spot/countdown_cancel_all"))
+        window.cards[BTC].resume.click()
+        window.cards[ETH].disarm_now.click()
+        qtbot.wait(100)
+        texts = window.banner.texts()
+        assert any(t.startswith("Cannot resume") and "keyring" in t for t in texts)
+        assert any(t.startswith("Cannot disarm") and "keyring" in t for t in texts)
+        assert len(demo_sim.requests("/spot/countdown_cancel_all")) == before
+        assert card_states(app)["spot:BTC_USDT"] is State.LEFT_ARMED
+        # The keyring opens and the profile is chosen again: it takes its countdowns over.
+        unlocked = MemoryKeyring()
+        KeyStore(unlocked).store("main", TEST_KEY, TEST_SECRET)
+        profiles.key_store = KeyStore(unlocked)
+        app.spawn(app.load_profile("main"))
+        qtbot.waitUntil(lambda: app.engine is not None, timeout=5_000)
+        qtbot.waitUntil(lambda: card_states(app).get("spot:BTC_USDT") is State.LEFT_ARMED,
+                        timeout=5_000)
+        window.cards[BTC].resume.click()
+        qtbot.waitUntil(lambda: card_states(app).get("spot:BTC_USDT") is State.ARMED,
+                        timeout=5_000)
+    finally:
+        with qtbot.waitSignal(app.finished, timeout=10_000):
+            app.spawn(app.quit_now())
+        window.deleteLater()
+        app.deleteLater()
