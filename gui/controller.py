@@ -490,9 +490,11 @@ class AppController(QObject):
         if self._phase >= Phase.QUITTING:
             return LaunchReply(False, "it is quitting; launch again once it has.")
         self.show_window()
-        return await carry_out(request, demo=self.options.demo, profile=self.profile_name,
+        keyless = self.keyless.profile  # chosen, its key not loaded: still the one in use
+        return await carry_out(request, demo=self.options.demo,
+                               profile=self.profile_name or (keyless.name if keyless else None),
                                engine=self.engine, timing=self.window.timing(),
-                               arm=self.try_arm)
+                               arm=self.try_arm, no_engine=self.keyless.refusal("Arming"))
 
     def _claim(self, targets: list[Target]) -> str | None:
         """Claim ``targets`` for this window (one owner per countdown on this computer);

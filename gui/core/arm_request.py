@@ -199,10 +199,11 @@ async def settle(engine: Engine, targets: list[Target], seconds: float) -> None:
 
 async def carry_out(request: ForwardedRequest, *, demo: bool, profile: str | None,
                     engine: Engine | None, timing: tuple[int, float], arm: ArmCall,
-                    settle_s: float = SETTLE_S) -> LaunchReply:
+                    settle_s: float = SETTLE_S, no_engine: str | None = None) -> LaunchReply:
     """What the running instance answers ``request``: checked against its own state (demo or
     live, its profile, what it already beats), armed through ``arm`` (the ARM path), and
-    confirmed only once the exchange acknowledged each target's first beat."""
+    confirmed only once the exchange acknowledged each target's first beat. ``no_engine``:
+    why there is no engine (its profile's key is not loaded), when it knows."""
     if request.demo != demo:
         return LaunchReply(False, (
             "it runs the demo (a simulated exchange); a launch for a real profile cannot arm "
@@ -227,8 +228,8 @@ async def carry_out(request: ForwardedRequest, *, demo: bool, profile: str | Non
     except (TargetError, InvalidInputError) as exc:
         return LaunchReply(False, str(exc))
     if engine is None:
-        return LaunchReply(False, "no API key is loaded there yet: choose a profile in its "
-                                  "window.")
+        return LaunchReply(False, no_engine or "no API key is loaded there yet: choose a "
+                                               "profile in its window.")
     beaten = set(engine.armed_targets)
     notes = checked.notes()
     for target in checked.targets:

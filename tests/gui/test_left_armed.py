@@ -253,6 +253,12 @@ def test_without_a_keyring_what_was_left_armed_still_shows_and_resume_says_why_n
         assert any(t.startswith("Cannot disarm") and "keyring" in t for t in texts)
         assert len(demo_sim.requests("/spot/countdown_cancel_all")) == before
         assert card_states(app)["spot:BTC_USDT"] is State.LEFT_ARMED
+        # A second launch for this profile is told why it cannot arm here: the keyring.
+        from gui.core.arm_request import ForwardedRequest
+        asked = app.spawn(app.answer_launch(ForwardedRequest(
+            arm=["spot:SOL_USDT"], timeout=None, interval=None, profile="main", demo=False)))
+        qtbot.waitUntil(asked.done, timeout=5_000)
+        assert not asked.result().ok and "keyring" in asked.result().message
         # The keyring opens and the profile is chosen again: it takes its countdowns over.
         unlocked = MemoryKeyring()
         KeyStore(unlocked).store("main", TEST_KEY, TEST_SECRET)
