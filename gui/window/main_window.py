@@ -17,7 +17,7 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -62,6 +61,7 @@ from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
 from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
+from gui.window.confirm import confirm_cancel_now as confirm_cancel_now
 from gui.window.journal_pane import JournalPane
 from gui.window.layout import (
     PREFERRED_SIZE,
@@ -76,7 +76,6 @@ from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
 from gui.words import (
-    futures_note,
     left_text_changes_in,
     overall_state,
     shortest_left,
@@ -870,28 +869,3 @@ class MainWindow(QMainWindow):
         self.show()
         self.raise_()
         self.activateWindow()
-
-
-def confirm_cancel_now(parent: QWidget, targets: Iterable[Target], *, armed: bool = True
-                       ) -> QMessageBox:
-    """The panic confirmation, naming every scope. Show it with ``open()``; the answer is
-    ``box.clickedButton() is box.property('confirm')``-style: connect ``accepted``."""
-    chosen = list(targets)
-    scopes = "\n".join(f"  •  {t.describe()}  ({t})" for t in chosen)
-    box = QMessageBox(parent)
-    box.setObjectName("cancelNowDialog")
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Cancel orders now?")
-    box.setText("Cancel every open order in these scopes now?")
-    note = futures_note(chosen)
-    box.setInformativeText(
-        f"{scopes}\n\nThis cannot be undone. "
-        + ("The countdowns are not changed: armed targets stay armed." if armed
-           else "Nothing is armed, and this arms nothing.") + (f"\n{note}" if note else ""))
-    confirm = box.addButton("Cancel these orders", QMessageBox.ButtonRole.AcceptRole)
-    keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
-    confirm.setObjectName("confirmCancelNow")
-    confirm.setAutoDefault(False)
-    box.setDefaultButton(keep)
-    box.setEscapeButton(keep)
-    return box
