@@ -300,7 +300,7 @@ class AppController(QObject):
         self.window.set_profile_text(label)
         self.window.set_can_arm(True)
         self.left_armed.clear()
-        for target in list(self.window.cards):
+        for target in [*self.window.cards, *self.window.waiting.targets]:
             self._remove_card(target)
         self.left_armed.reconcile(recorder, self._pending_arm)
         if self._phase >= Phase.PAINTED:
@@ -453,7 +453,7 @@ class AppController(QObject):
             if refusal is not None:
                 return refusal
             # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
-            for target in list(self.window.cards):
+            for target in [*self.window.cards, *self.window.waiting.targets]:
                 status = engine.status(target)
                 if target in self.left_armed:
                     continue  # still counting down on the exchange
@@ -613,8 +613,9 @@ class AppController(QObject):
     # ------------------------------------------------------------------ engine events
 
     def _on_status(self, status: TargetStatus) -> None:
-        if status.target in self.window.cards or status.state is not State.IDLE:
-            new = status.target not in self.window.cards
+        shown = status.target in self.window.cards or status.target in self.window.waiting
+        if shown or status.state is not State.IDLE:
+            new = not shown
             self.window.update_status(status)
             if new:
                 self.refresh_orders()
@@ -637,14 +638,15 @@ class AppController(QObject):
 
     def refresh_orders(self) -> None:
         """Fetch the open orders of every card's scope in the background (one fetch at a time)."""
-        if (self.client is None or not self.window.cards
+        targets = [*self.window.cards, *self.window.waiting.targets]
+        if (self.client is None or not targets
                 or not Phase.PAINTED <= self._phase < Phase.SHUTTING_DOWN):
             return
         if self._orders_busy:
             self._orders_again = True
             return
         self._orders_busy = True
-        self.spawn(self._fetch_orders(self.client, list(self.window.cards)))
+        self.spawn(self._fetch_orders(self.client, targets))
 
     async def _fetch_orders(self, client: GateClient, targets: list[Target]) -> None:
         from gui.core.errors import AuthenticationError, GateError

@@ -46,20 +46,18 @@ from gui.core.client import OpenOrder
 from gui.core.clock import monotonic
 from gui.core.errors import InvalidInputError
 from gui.core.heartbeat import (
-    DEFAULT_INTERVAL_S,
-    DEFAULT_TIMEOUT_S,
     MIN_INTERVAL_S,
     State,
     TargetStatus,
     check_interval,
 )
-from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
 from gui.core.targets import Target
 from gui.dialogs.selfcheck_dialog import selfcheck_button
 from gui.notifications import Notice, NoticeBanner
 from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
+from gui.window.card_queue import CardQueue
 from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
 from gui.window.confirm import confirm_cancel_now as confirm_cancel_now
 from gui.window.journal_pane import JournalPane
@@ -74,7 +72,7 @@ from gui.window.layout import (
 from gui.window.menu import build_menu
 from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
-from gui.window.timing_fields import SecondsSpinBox, TimeoutSpinBox
+from gui.window.timing_fields import interval_box, timeout_box
 from gui.words import (
     left_text_changes_in,
     overall_state,
@@ -154,6 +152,9 @@ class MainWindow(QMainWindow):
         # out of sight looks again a safety tick later.
         self._card_next: dict[TargetCard, NextChange | None] = {}
         self._summary_next: NextChange | None = _UNPLANNED
+        self._summary_late = False  # a burst of statuses: said again at the next loop turn
+        # The targets whose card is still to draw (a burst): counted, not yet shown.
+        self.waiting = CardQueue(self._build_card, self._next_turn, self)
         self.setObjectName("mainWindow")
         self.setWindowTitle("gate-killswitch — demo" if demo else "gate-killswitch")
         self.setWindowIcon(state_icon("gate-killswitch"))
@@ -318,25 +319,8 @@ class MainWindow(QMainWindow):
         panel.setObjectName("controlPanel")
         countdown = QLabel("COUNTDOWN")
         countdown.setObjectName("sectionTitle")
-        self.timeout_spin = TimeoutSpinBox()
-        self.timeout_spin.setRange(MIN_TIMEOUT, MAX_TIMEOUT)
-        self.timeout_spin.setValue(DEFAULT_TIMEOUT_S)
-        self.timeout_spin.setSuffix(" s")
-        self.timeout_spin.setMinimumWidth(110)
-        self.timeout_spin.setAccessibleName("Timeout in seconds")
-        self.timeout_spin.setToolTip(
-            f"How long the exchange waits for the next beat before cancelling "
-            f"({MIN_TIMEOUT} to {MAX_TIMEOUT} s).")
-        self.interval_spin = SecondsSpinBox()
-        self.interval_spin.setRange(MIN_INTERVAL_S, MAX_TIMEOUT - 1)
-        self.interval_spin.setDecimals(2)
-        self.interval_spin.setSingleStep(0.25)
-        self.interval_spin.setValue(DEFAULT_INTERVAL_S)
-        self.interval_spin.setSuffix(" s")
-        self.interval_spin.setMinimumWidth(110)
-        self.interval_spin.setAccessibleName("Beat interval in seconds")
-        self.interval_spin.setToolTip("How often the countdown is renewed; a quarter of the "
-                                      "timeout leaves room for failed beats.")
+        self.timeout_spin = timeout_box()
+        self.interval_spin = interval_box()
         self.timeout_spin.valueChanged.connect(self._timeout_changed)
         self.interval_spin.valueChanged.connect(self._interval_changed)
         for box in (self.timeout_spin, self.interval_spin):
@@ -660,17 +644,18 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ cards
 
-    def update_status(self, status: TargetStatus) -> TargetCard:
+    def update_status(self, status: TargetStatus) -> TargetCard | None:
+        """Draw ``status`` on its target's card; a new target's card may wait for a later loop
+        turn (gui/window/card_queue.py): then None, and the summary counts it meanwhile."""
         card = self.cards.get(status.target)
-        if card is None:
-            card = TargetCard(status.target, clock=self._clock)
-            card.dismissRequested.connect(self.dismissRequested.emit)
-            card.resumeRequested.connect(self.resumeRequested.emit)
-            card.disarmNowRequested.connect(self.disarmNowRequested.emit)
-            self.cards[status.target] = card
-            card.set_compact(self._compact)
-            self.grid.add_card(card)
-            self._update_empty()
+        if card is None and not self.waiting.offer(status):
+            self._summary_stale()
+            return None
+        self._show_status(card or self.cards[status.target], status)
+        self._summary_stale()
+        return card or self.cards[status.target]
+
+    def _show_status(self, card: TargetCard, status: TargetStatus) -> None:
         # The card repaints itself now; the timer moves earlier if its next change (a new
         # deadline, a new beat age) must be drawn before the repaint planned.
         change = card.set_status(status)
@@ -680,13 +665,49 @@ class MainWindow(QMainWindow):
             self._card_next[card] = change
             if change is not None:
                 self._plan_sooner(change)
+
+    def _summary_stale(self) -> None:
+        """A status changed: say the summary again now or, past this loop turn's budget (a
+        burst of statuses), once the next turn has drawn the cards it has room for."""
         self._summary_next = _UNPLANNED
-        change = self._summary(self._clock())
+        if self.waiting.in_turn or not self.waiting.in_budget():
+            self._summary_late = True
+            return
+        with self.waiting.spending():
+            change = self._summary(self._clock())
         if change is not None:
             self._plan_sooner(change)
-        return card
+
+    def _next_turn(self) -> None:
+        if self._summary_late:
+            self._summary_late = False
+            self._summary_next = _UNPLANNED
+            change = self._summary(self._clock())
+            if change is not None:
+                self._plan_sooner(change)
+            self._update_empty()
+
+    def _build_card(self, status: TargetStatus) -> None:
+        card = TargetCard(status.target, clock=self._clock)
+        card.dismissRequested.connect(self.dismissRequested.emit)
+        card.resumeRequested.connect(self.resumeRequested.emit)
+        card.disarmNowRequested.connect(self.disarmNowRequested.emit)
+        self.cards[status.target] = card
+        card.set_compact(self._compact)
+        self.grid.add_card(card)
+        orders = self.waiting.take_orders(status.target)
+        if orders is not None:
+            card.set_orders(*orders)
+        if self.waiting.in_turn:  # drawn late: its latest status now, the summary after
+            self._show_status(card, status)
+            self._summary_late = True
+        else:
+            self._update_empty()
 
     def remove_card(self, target: Target) -> None:
+        if self.waiting.drop(target):
+            self._summary_stale()
+            self._update_empty()
         card = self.cards.pop(target, None)
         if card is None:
             return
@@ -705,21 +726,29 @@ class MainWindow(QMainWindow):
         card = self.cards.get(target)
         if card is not None:
             card.set_orders(orders, error)
+        else:
+            self.waiting.set_orders(target, orders, error)
 
     def statuses(self) -> list[TargetStatus]:
-        return [card.status for card in self.cards.values() if card.status is not None]
+        """The status of every target shown, including those whose card is still to draw."""
+        return [card.status for card in self.cards.values()
+                if card.status is not None] + self.waiting.statuses
 
     def _update_empty(self) -> None:
-        self.empty.setVisible(not self.cards)
+        shown = len(self.cards) + len(self.waiting)
+        self.empty.setVisible(not shown)
         self.grid.setVisible(bool(self.cards))
-        compact = len(self.cards) > COMPACT_AFTER
+        compact = shown > COMPACT_AFTER
         if compact != self._compact:
             self._compact = compact
             self.shortest.setVisible(compact)
             for card in self.cards.values():
                 card.set_compact(compact)
-        live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
-        self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
+        statuses = self.statuses()
+        live = sum(1 for s in statuses if s.state.live or s.state is State.STOPPING)
+        waiting = f" · {len(self.waiting)} still to draw" if self.waiting else ""
+        self.cards_count.setText(f"{live} armed · {len(self.cards)} shown{waiting}"
+                                 if shown else "")
 
     @property
     def repaint_due(self) -> float | None:

@@ -14,6 +14,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
+from gui.core.heartbeat import DEFAULT_INTERVAL_S, DEFAULT_TIMEOUT_S, MIN_INTERVAL_S
+from gui.core.settings import MAX_TIMEOUT, MIN_TIMEOUT
+
 
 def seconds_problem(text: str, minimum: float, maximum: float, *, whole: bool) -> str | None:
     """Why ``text`` typed into a seconds field is not a value, or None."""
@@ -69,3 +72,31 @@ class SecondsSpinBox(_StrictSeconds, QDoubleSpinBox):
             return float(text.strip().removesuffix("s").strip())
         except ValueError:
             return float(self.value())
+
+
+def timeout_box() -> TimeoutSpinBox:
+    """The window's timeout field: whole seconds, Gate's range, the default countdown."""
+    box = TimeoutSpinBox()
+    box.setRange(MIN_TIMEOUT, MAX_TIMEOUT)
+    box.setValue(DEFAULT_TIMEOUT_S)
+    box.setSuffix(" s")
+    box.setMinimumWidth(110)
+    box.setAccessibleName("Timeout in seconds")
+    box.setToolTip(f"How long the exchange waits for the next beat before cancelling "
+                   f"({MIN_TIMEOUT} to {MAX_TIMEOUT} s).")
+    return box
+
+
+def interval_box() -> SecondsSpinBox:
+    """The window's interval field: seconds between beats, in quarter-second steps."""
+    box = SecondsSpinBox()
+    box.setRange(MIN_INTERVAL_S, MAX_TIMEOUT - 1)
+    box.setDecimals(2)
+    box.setSingleStep(0.25)
+    box.setValue(DEFAULT_INTERVAL_S)
+    box.setSuffix(" s")
+    box.setMinimumWidth(110)
+    box.setAccessibleName("Beat interval in seconds")
+    box.setToolTip("How often the countdown is renewed; a quarter of the timeout leaves room "
+                   "for failed beats.")
+    return box
