@@ -650,6 +650,7 @@ class MainWindow(QMainWindow):
         card = self.cards.get(status.target)
         if card is None and not self.waiting.offer(status):
             self._summary_stale()
+            self._summary_late = True  # the cards' count too, once for the burst
             return None
         self._show_status(card or self.cards[status.target], status)
         self._summary_stale()
