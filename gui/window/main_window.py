@@ -652,13 +652,12 @@ class MainWindow(QMainWindow):
             self._summary_stale()
             self._summary_late = True  # the cards' count too, once for the burst
             return None
-        self._show_status(card or self.cards[status.target], status)
+        self._show_status(card := card or self.cards[status.target], status)
         self._summary_stale()
-        return card or self.cards[status.target]
+        return card
 
     def _show_status(self, card: TargetCard, status: TargetStatus) -> None:
-        # The card repaints itself now; the timer moves earlier if its next change (a new
-        # deadline, a new beat age) must be drawn before the repaint planned.
+        # Repainted now; the timer moves earlier if its next change comes before the one planned.
         change = card.set_status(status)
         if not self._in_sight(card, self._sight()):
             self._card_next.pop(card, None)
