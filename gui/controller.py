@@ -21,6 +21,7 @@ from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.armed import ArmedRecorder
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
+from gui.core.pool import RequestPool
 from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
 from gui.left_armed import LeftArmed
@@ -105,6 +106,9 @@ class AppController(QObject):
         self._keys_dialog: Any = None
         self._done: asyncio.Future[int] | None = None
         self._retired_engines: list[Engine] = []
+        # Every engine's requests, one pool for the app's life (gui/core/pool.py: arming many
+        # does not start threads on the GUI thread).
+        self._requests = RequestPool(max_workers=256, thread_name_prefix="gate-request")
         self._loading_profile = False
         self._owners: Owners | None = None
         self.selfcheck_dialog: SelfCheckDialog | None = None  # the last one opened
@@ -295,7 +299,7 @@ class AppController(QObject):
         recorder = ArmedRecorder(profile, client.base_url) if profile else None
         self.journal.set_context(profile=profile or ("demo" if self.options.demo else None))
         self.engine = Engine(client, journal=self.journal, clock=PreciseClock(),
-                             recorder=recorder)
+                             recorder=recorder, executor=self._requests)
         self.adapter.attach(self.engine)
         self.window.set_profile_text(label)
         self.window.set_can_arm(True)
@@ -852,6 +856,7 @@ class AppController(QObject):
                 log.error("Could not finish writing what was left armed")
         if self._owners is not None:
             self._owners.release_all()
+        self._requests.shutdown(wait=False, cancel_futures=True)
         self.adapter.close()
         self.notifier.close()
         self.compact.close()
