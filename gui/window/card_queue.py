@@ -117,10 +117,6 @@ class CardQueue(QObject):
         self._orders.pop(target, None)
         return self._waiting.pop(target, None) is not None
 
-    def clear(self) -> None:
-        self._waiting.clear()
-        self._orders.clear()
-
     @property
     def in_turn(self) -> bool:
         """Whether the cards are being drawn at the start of a later turn (not on demand)."""
