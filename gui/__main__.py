@@ -17,13 +17,29 @@ import time
 
 PROCESS_START = time.time()
 
+#: the window's options that take a value: the word after one is never the command
+_VALUED = ("--profile", "--arm", "--timeout", "--interval")
 
-def build_parser() -> argparse.ArgumentParser:
+
+def wants_command(argv: list[str]) -> bool:
+    """Whether ``argv`` may name a command (or asks for help): only then are the terminal
+    front-ends (gui/cli: the engine, the client, the keyring) imported to parse it. The window
+    alone, the usual start, shows its first paint without them. In doubt, True."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in _VALUED:
+            skip = True
+        elif token in ("-h", "--help", "--") or not token.startswith("-"):
+            return True
+    return False
+
+
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``commands=False`` leaves the commands' own options out (for
+    an ``argv`` that names none: :func:`wants_command`), which parses such an argv the same."""
     from gui import __version__
-    from gui.cli.keys import add_keys_parser
-    from gui.cli.runner import add_run_parser
-    from gui.cli.selfcheck import add_selfcheck_parser
-    from gui.cli.status import add_status_parser
 
     parser = argparse.ArgumentParser(
         prog="gate-killswitch",
@@ -43,17 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="started at login: begin disarmed, in the tray if there is one")
     parser.add_argument("--self-test", action="store_true",
                         help="show the window, print startup figures as JSON, and exit")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_run_parser(commands)
-    add_keys_parser(commands)
-    add_status_parser(commands)
-    add_selfcheck_parser(commands)
+    chosen = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if commands:
+        from gui.cli.keys import add_keys_parser
+        from gui.cli.runner import add_run_parser
+        from gui.cli.selfcheck import add_selfcheck_parser
+        from gui.cli.status import add_status_parser
+
+        add_run_parser(chosen)
+        add_keys_parser(chosen)
+        add_status_parser(chosen)
+        add_selfcheck_parser(chosen)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    parser = build_parser(commands=wants_command(given))
+    args = parser.parse_args(given)
     from gui.core.logsetup import setup_logging
 
     if args.command == "keys":

@@ -21,6 +21,7 @@ from gui.adapter import EngineAdapter, PreciseClock
 from gui.core.armed import ArmedRecorder
 from gui.core.heartbeat import EventKind, State
 from gui.core.orders import fetch_open_orders
+from gui.core.pool import RequestPool
 from gui.desktop_notify import DesktopNotifications
 from gui.dialogs.quit_dialog import QuitDialog
 from gui.keyless import KeylessProfile
@@ -106,6 +107,9 @@ class AppController(QObject):
         self._keys_dialog: Any = None
         self._done: asyncio.Future[int] | None = None
         self._retired_engines: list[Engine] = []
+        # Every engine's requests, one pool for the app's life (gui/core/pool.py: arming many
+        # does not start threads on the GUI thread).
+        self._requests = RequestPool(max_workers=256, thread_name_prefix="gate-request")
         self._loading_profile = False
         self._owners: Owners | None = None
         self.selfcheck_dialog: SelfCheckDialog | None = None  # the last one opened
@@ -299,12 +303,12 @@ class AppController(QObject):
         recorder = ArmedRecorder(profile, client.base_url) if profile else None
         self.journal.set_context(profile=profile or ("demo" if self.options.demo else None))
         self.engine = Engine(client, journal=self.journal, clock=PreciseClock(),
-                             recorder=recorder)
+                             recorder=recorder, executor=self._requests)
         self.adapter.attach(self.engine)
         self.window.set_profile_text(label)
         self.window.set_can_arm(True)
         self.left_armed.clear()
-        for target in list(self.window.cards):
+        for target in [*self.window.cards, *self.window.waiting.targets]:
             self._remove_card(target)
         self.left_armed.reconcile(recorder, self._pending_arm)
         if self._phase >= Phase.PAINTED:
@@ -458,7 +462,7 @@ class AppController(QObject):
             if refusal is not None:
                 return refusal
             # Cards of earlier targets (disarmed, fired, failed) give way to the new set.
-            for target in list(self.window.cards):
+            for target in [*self.window.cards, *self.window.waiting.targets]:
                 status = engine.status(target)
                 if target in self.left_armed:
                     continue  # still counting down on the exchange
@@ -628,8 +632,9 @@ class AppController(QObject):
     # ------------------------------------------------------------------ engine events
 
     def _on_status(self, status: TargetStatus) -> None:
-        if status.target in self.window.cards or status.state is not State.IDLE:
-            new = status.target not in self.window.cards
+        shown = status.target in self.window.cards or status.target in self.window.waiting
+        if shown or status.state is not State.IDLE:
+            new = not shown
             self.window.update_status(status)
             if new:
                 self.refresh_orders()
@@ -652,14 +657,15 @@ class AppController(QObject):
 
     def refresh_orders(self) -> None:
         """Fetch the open orders of every card's scope in the background (one fetch at a time)."""
-        if (self.client is None or not self.window.cards
+        targets = [*self.window.cards, *self.window.waiting.targets]
+        if (self.client is None or not targets
                 or not Phase.PAINTED <= self._phase < Phase.SHUTTING_DOWN):
             return
         if self._orders_busy:
             self._orders_again = True
             return
         self._orders_busy = True
-        self.spawn(self._fetch_orders(self.client, list(self.window.cards)))
+        self.spawn(self._fetch_orders(self.client, targets))
 
     async def _fetch_orders(self, client: GateClient, targets: list[Target]) -> None:
         from gui.core.errors import AuthenticationError, GateError
@@ -865,6 +871,7 @@ class AppController(QObject):
                 log.error("Could not finish writing what was left armed")
         if self._owners is not None:
             self._owners.release_all()
+        self._requests.shutdown(wait=False, cancel_futures=True)
         self.adapter.close()
         self.notifier.close()
         self.compact.close()

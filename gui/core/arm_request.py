@@ -60,8 +60,9 @@ def drop_covered(targets: list[Target]) -> tuple[list[Target], list[tuple[Target
     unique = list(dict.fromkeys(targets))
     kept: list[Target] = []
     dropped: list[tuple[Target, Target]] = []
+    present = set(unique)
     for target in unique:
-        by = covering_target(target, unique)
+        by = covering_target(target, present)
         if by is None:
             kept.append(target)
         else:

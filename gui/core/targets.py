@@ -22,6 +22,7 @@ that settle does not have is undocumented and the orders meant would stay unprot
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
@@ -233,8 +234,9 @@ def parse_contract(name: str) -> tuple[str, str, str, bool]:
     return m.group(1), m.group(2), m.group(3), m.group(4) == "C"
 
 
-def covering_target(target: Target, chosen: list[Target]) -> Target | None:
-    """The broader chosen target that already covers ``target``, if any."""
+def covering_target(target: Target, chosen: Collection[Target]) -> Target | None:
+    """The broader chosen target that already covers ``target``, if any. Pass a set when
+    asking for many targets of a long list: each question is then one look-up, not a scan."""
     if target.is_all:
         return None
     if target.product is Product.SPOT:

@@ -27,8 +27,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import urllib3
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, get_environ_proxies
-from requests.utils import select_proxy as _select_proxy
 from urllib3.exceptions import (
     ConnectTimeoutError,
     NameResolutionError,
@@ -214,18 +212,48 @@ def was_cut() -> bool:
 def ca_bundle(environ: Mapping[str, str] | None = None) -> str:
     """The CA bundle requests would verify with: the one the environment names, else its own."""
     env = os.environ if environ is None else environ
-    return env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or DEFAULT_CA_BUNDLE_PATH
+    named = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")
+    if named:
+        return named
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    return DEFAULT_CA_BUNDLE_PATH
 
 
 class HttpTransport:
     """One urllib3 pool manager for one base URL (direct, or through the proxy the environment
-    names for that URL), certificates always checked. Thread-safe."""
+    names for that URL), certificates always checked. Thread-safe.
+
+    The manager is set up at the first request, not when the client is made: requests (whose
+    rules it follows) takes a tenth of a second to import, and the window's first paint, which
+    comes after the demo's client is made, sends nothing.
+    """
 
     def __init__(self, base_url: str, *, pool_size: int = 64) -> None:
+        self._base_url = base_url
+        self._pool_size = pool_size
+        self._manager: urllib3.PoolManager | None = None
+        self._setting_up = threading.Lock()
+        self._problem: str | None = None
+
+    @property
+    def manager(self) -> urllib3.PoolManager:
+        """The pool manager, set up on first use (from the environment as it is then)."""
+        manager = self._manager
+        if manager is None:
+            with self._setting_up:
+                if self._manager is None:
+                    self._manager = self._set_up(self._base_url, self._pool_size)
+                manager = self._manager
+        return manager
+
+    def _set_up(self, base_url: str, pool_size: int) -> urllib3.PoolManager:
+        from requests.utils import get_auth_from_url, get_environ_proxies
+        from requests.utils import select_proxy as _select_proxy
+
         ca = ca_bundle()
         # Read once: the problem is reported on the first request, where the engine shows it
         # like any other network failure, not as a crash while the profile loads.
-        self._problem: str | None = None
         tls: dict[str, str] = {"cert_reqs": "CERT_REQUIRED"}
         if os.path.isdir(ca):
             tls["ca_cert_dir"] = ca
@@ -237,26 +265,27 @@ class HttpTransport:
         pools = {"num_pools": 4, "maxsize": pool_size, "block": False, **tls}
         # Kept only for this set-up: a proxy URL may hold a password.
         proxy = _select_proxy(base_url, get_environ_proxies(base_url)) or None
-        self.manager: urllib3.PoolManager
+        manager: urllib3.PoolManager
         if proxy is None:
-            self.manager = urllib3.PoolManager(**pools)  # type: ignore[arg-type]
-            self._watch(self.manager)
+            manager = urllib3.PoolManager(**pools)  # type: ignore[arg-type]
+            self._watch(manager)
         elif urlsplit(proxy).scheme.lower().startswith("socks"):
             # SOCKS pools have their own connection classes: no wall-clock cut there; the
             # engine's own watch still declares the deadline.
-            self.manager = self._socks(proxy, pools)
+            manager = self._socks(proxy, pools)
         else:
             user, password = get_auth_from_url(proxy)
             proxy_headers = (urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
                              if user else None)
             try:
-                self.manager = urllib3.ProxyManager(proxy, proxy_headers=proxy_headers,
-                                                    **pools)  # type: ignore[arg-type]
-                self._watch(self.manager)
+                manager = urllib3.ProxyManager(proxy, proxy_headers=proxy_headers,
+                                               **pools)  # type: ignore[arg-type]
+                self._watch(manager)
             except (ProxySchemeUnknown, ValueError):
                 self._problem = ("The proxy set in the environment (HTTPS_PROXY or ALL_PROXY) is "
                                  "not a proxy URL this app can use.")
-                self.manager = urllib3.PoolManager(**pools)  # type: ignore[arg-type]
+                manager = urllib3.PoolManager(**pools)  # type: ignore[arg-type]
+        return manager
 
     @staticmethod
     def _watch(manager: urllib3.PoolManager) -> None:
@@ -268,6 +297,7 @@ class HttpTransport:
             self._problem = ("A SOCKS proxy is set in the environment (HTTPS_PROXY or ALL_PROXY), "
                              "and this installation has no SOCKS support (PySocks).")
             return urllib3.PoolManager(**pools)  # type: ignore[arg-type]
+        from requests.utils import get_auth_from_url
         from urllib3.contrib.socks import SOCKSProxyManager
 
         user, password = get_auth_from_url(proxy)
@@ -278,12 +308,13 @@ class HttpTransport:
              timeout: float) -> urllib3.BaseHTTPResponse:
         """Send; the whole exchange (connect, send, headers, and the body the caller reads
         next) is cut at ``timeout`` seconds from now, however slowly bytes keep coming."""
+        manager = self.manager
         if self._problem is not None:
             raise NetworkError(self._problem)
         _pending.deadline = time.monotonic() + timeout
         _pending.conn = None
         try:
-            return self.manager.urlopen(
+            return manager.urlopen(
                 method, url, body=body, headers=dict(headers),
                 # One budget for connecting and answering: "no answer within N s" means N.
                 timeout=urllib3.Timeout(total=timeout),
@@ -292,4 +323,5 @@ class HttpTransport:
             _pending.deadline = None
 
     def close(self) -> None:
-        self.manager.clear()
+        if self._manager is not None:
+            self._manager.clear()

@@ -28,6 +28,7 @@ class CardGrid(QWidget):
     arming two hundred targets at once would otherwise place cards 20,000 times.
     """
 
+    #: the grid's size changed, or its cards moved: the cards in sight may be others
     resized = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -84,6 +85,9 @@ class CardGrid(QWidget):
 
     def _place_all(self) -> None:
         self._relayout(force=True)
+        # Cards moved up a cell: what is in sight changed as with a resize, whichever of this
+        # and the window's repaint after the removal the loop happens to run first.
+        self.resized.emit()
 
     def _relayout(self, force: bool = False) -> None:
         columns = 1 if self._rows else max(1, min(3, self.width() // (CARD_MIN_WIDTH + 12)))

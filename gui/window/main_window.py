@@ -17,7 +17,7 @@ hold). It is never a default button, so Enter elsewhere cannot trigger it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -54,7 +53,9 @@ from gui.notifications import Notice, NoticeBanner
 from gui.resources import state_icon
 from gui.window.arm_button import HoldButton
 from gui.window.card_grid import CardGrid, CardsScroll
+from gui.window.card_queue import CardQueue
 from gui.window.compact import SHORTCUT as COMPACT_SHORTCUT
+from gui.window.confirm import confirm_cancel_now as confirm_cancel_now
 from gui.window.journal_pane import JournalPane
 from gui.window.layout import (
     PREFERRED_SIZE,
@@ -70,7 +71,6 @@ from gui.window.painted import SteadyLabel
 from gui.window.target_card import COUNTDOWN_LATE_S, NextChange, TargetCard
 from gui.window.timing_fields import TimingFields
 from gui.words import (
-    futures_note,
     left_text_changes_in,
     overall_state,
     shortest_left,
@@ -149,6 +149,9 @@ class MainWindow(QMainWindow):
         # out of sight looks again a safety tick later.
         self._card_next: dict[TargetCard, NextChange | None] = {}
         self._summary_next: NextChange | None = _UNPLANNED
+        self._summary_late = False  # a burst of statuses: said again at the next loop turn
+        # The targets whose card is still to draw (a burst): counted, not yet shown.
+        self.waiting = CardQueue(self._build_card, self._next_turn, self)
         self.setObjectName("mainWindow")
         self.setWindowTitle("gate-killswitch — demo" if demo else "gate-killswitch")
         self.setWindowIcon(state_icon("gate-killswitch"))
@@ -515,15 +518,17 @@ class MainWindow(QMainWindow):
             self.picker_fold.hide()
             self.side_panel.show()
 
-    def _refresh_fold(self) -> None:
+    def _refresh_fold(self, statuses: list[TargetStatus] | None = None) -> None:
         """The folded line names what is protected now (the cards beating or stopping), not
         what the picker holds: a forwarded launch or a Resume arms other targets, and a fired
         one is no longer protected. Before the first card, what was just armed."""
         if self.picker_fold.isHidden():
             return
-        protected = [t for t, card in self.cards.items()
-                     if card.state.live or card.state is State.STOPPING]
-        if not self.cards:
+        if statuses is None:
+            statuses = self.statuses()  # those still to draw too
+        protected = [s.target for s in statuses
+                     if s.state.live or s.state is State.STOPPING]
+        if not statuses:
             protected = self.picker.selected_targets()  # type: ignore[attr-defined]
         self.picker_fold.set_targets(protected)
 
@@ -548,34 +553,70 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ cards
 
-    def update_status(self, status: TargetStatus) -> TargetCard:
+    def update_status(self, status: TargetStatus) -> TargetCard | None:
+        """Draw ``status`` on its target's card; a new target's card may wait for a later loop
+        turn (gui/window/card_queue.py): then None, and the summary counts it meanwhile."""
         card = self.cards.get(status.target)
-        if card is None:
-            card = TargetCard(status.target, clock=self._clock)
-            card.dismissRequested.connect(self.dismissRequested.emit)
-            card.resumeRequested.connect(self.resumeRequested.emit)
-            card.disarmNowRequested.connect(self.disarmNowRequested.emit)
-            self.cards[status.target] = card
-            card.set_compact(self._compact)
-            self.grid.add_card(card)
-            self._update_empty()
-        # The card repaints itself now; the timer moves earlier if its next change (a new
-        # deadline, a new beat age) must be drawn before the repaint planned.
+        if card is None and not self.waiting.offer(status):
+            self._summary_stale()
+            self._summary_late = True  # the cards' count too, once for the burst
+            return None
+        self._show_status(card := card or self.cards[status.target], status)
+        self._summary_stale()
+        return card
+
+    def _show_status(self, card: TargetCard, status: TargetStatus) -> None:
+        # Repainted now; the timer moves earlier if its next change comes before the one planned.
         change = card.set_status(status)
-        self._refresh_fold()
         if not self._in_sight(card, self._sight()):
             self._card_next.pop(card, None)
         else:
             self._card_next[card] = change
             if change is not None:
                 self._plan_sooner(change)
+
+    def _summary_stale(self) -> None:
+        """A status changed: say the summary again now or, past this loop turn's budget (a
+        burst of statuses), once the next turn has drawn the cards it has room for."""
         self._summary_next = _UNPLANNED
-        change = self._summary(self._clock())
+        if self.waiting.in_turn or not self.waiting.in_budget():
+            self._summary_late = True
+            return
+        with self.waiting.spending():
+            change = self._summary(self._clock())
         if change is not None:
             self._plan_sooner(change)
-        return card
+
+    def _next_turn(self) -> None:
+        if self._summary_late:
+            self._summary_late = False
+            self._summary_next = _UNPLANNED
+            change = self._summary(self._clock())
+            if change is not None:
+                self._plan_sooner(change)
+            self._update_empty()
+
+    def _build_card(self, status: TargetStatus) -> None:
+        card = TargetCard(status.target, clock=self._clock)
+        card.dismissRequested.connect(self.dismissRequested.emit)
+        card.resumeRequested.connect(self.resumeRequested.emit)
+        card.disarmNowRequested.connect(self.disarmNowRequested.emit)
+        self.cards[status.target] = card
+        card.set_compact(self._compact)
+        self.grid.add_card(card)
+        orders = self.waiting.take_orders(status.target)
+        if orders is not None:
+            card.set_orders(*orders)
+        if self.waiting.in_turn:  # drawn late: its latest status now, the summary after
+            self._show_status(card, status)
+            self._summary_late = True
+        else:
+            self._update_empty()
 
     def remove_card(self, target: Target) -> None:
+        if self.waiting.drop(target):
+            self._summary_stale()
+            self._update_empty()
         card = self.cards.pop(target, None)
         if card is None:
             return
@@ -594,22 +635,30 @@ class MainWindow(QMainWindow):
         card = self.cards.get(target)
         if card is not None:
             card.set_orders(orders, error)
+        else:
+            self.waiting.set_orders(target, orders, error)
 
     def statuses(self) -> list[TargetStatus]:
-        return [card.status for card in self.cards.values() if card.status is not None]
+        """The status of every target shown, including those whose card is still to draw."""
+        return [card.status for card in self.cards.values()
+                if card.status is not None] + self.waiting.statuses
 
     def _update_empty(self) -> None:
-        self.empty.setVisible(not self.cards)
+        shown = len(self.cards) + len(self.waiting)
+        self.empty.setVisible(not shown)
         self.grid.setVisible(bool(self.cards))
-        compact = len(self.cards) > COMPACT_AFTER
+        compact = shown > COMPACT_AFTER
         if compact != self._compact:
             self._compact = compact
             self.shortest.setVisible(compact)
             for card in self.cards.values():
                 card.set_compact(compact)
             self.grid.set_rows(compact)
-        live = sum(1 for c in self.cards.values() if c.state.live or c.state is State.STOPPING)
-        self.cards_count.setText(f"{live} armed · {len(self.cards)} shown" if self.cards else "")
+        statuses = self.statuses()
+        live = sum(1 for s in statuses if s.state.live or s.state is State.STOPPING)
+        waiting = f" · {len(self.waiting)} still to draw" if self.waiting else ""
+        self.cards_count.setText(f"{live} armed · {len(self.cards)} shown{waiting}"
+                                 if shown else "")
 
     @property
     def repaint_due(self) -> float | None:
@@ -708,6 +757,7 @@ class MainWindow(QMainWindow):
     def _update_summary(self, now: float) -> NextChange | None:
         """Say the overall state in the header; returns when its text next changes."""
         statuses = self.statuses()
+        self._refresh_fold(statuses)  # the folded line names what is protected now
         state, line = overall_state(statuses, now, self._mode == "stopping")
         title = window_title(statuses, now, self._mode == "stopping", self.demo)
         if self.windowTitle() != title:
@@ -759,28 +809,3 @@ class MainWindow(QMainWindow):
         self.show()
         self.raise_()
         self.activateWindow()
-
-
-def confirm_cancel_now(parent: QWidget, targets: Iterable[Target], *, armed: bool = True
-                       ) -> QMessageBox:
-    """The panic confirmation, naming every scope. Show it with ``open()``; the answer is
-    ``box.clickedButton() is box.property('confirm')``-style: connect ``accepted``."""
-    chosen = list(targets)
-    scopes = "\n".join(f"  •  {t.describe()}  ({t})" for t in chosen)
-    box = QMessageBox(parent)
-    box.setObjectName("cancelNowDialog")
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Cancel orders now?")
-    box.setText("Cancel every open order in these scopes now?")
-    note = futures_note(chosen)
-    box.setInformativeText(
-        f"{scopes}\n\nThis cannot be undone. "
-        + ("The countdowns are not changed: armed targets stay armed." if armed
-           else "Nothing is armed, and this arms nothing.") + (f"\n{note}" if note else ""))
-    confirm = box.addButton("Cancel these orders", QMessageBox.ButtonRole.AcceptRole)
-    keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
-    confirm.setObjectName("confirmCancelNow")
-    confirm.setAutoDefault(False)
-    box.setDefaultButton(keep)
-    box.setEscapeButton(keep)
-    return box

@@ -417,6 +417,10 @@ class TargetCard(QFrame):
             if self._head.minimumSize().width() <= room:
                 break
             widget.hide()
+        # Placed now, at this width: a layout pass posted for later could run with the width
+        # of another moment (a scroll bar coming) and squeeze the row under its minimum.
+        layout.invalidate()
+        layout.activate()
 
     def hasHeightForWidth(self) -> bool:
         # The card states its height itself (_fit_height); the grid's own height-for-width

@@ -8,6 +8,8 @@ the figures. ``--quick`` finishes within a minute (shorter windows, fewer repeat
 
 - ``startup_s``, ``rss_mb``: ``python -m gui --demo --self-test`` offscreen, median of 5 runs
   (the app's own figures: process start to first paint, resident memory with the window shown).
+- ``startup_ratio_vs_bare``: ``startup_s`` over the same figure of a bare PySide6 window on a
+  qasync loop (``tests/perf/bare_window.py``, a subprocess timed the same way, median of 5).
 - ``arm_latency_ms``: ARM clicked in the window (QTest.mouseClick) to the first beat the
   simulator receives (its request log, same monotonic clock), median of several presses; the
   first press of a session (which also measures the exchange's clock) is shown apart.
@@ -20,6 +22,8 @@ the figures. ``--quick`` finishes within a minute (shorter windows, fewer repeat
   against a simulator in another process, which is the app alone.
 - ``loop_lag_p99_ms``: 200 targets armed in the window (60 s countdowns, a beat every 15 s),
   a 10 ms QTimer (precise) measures how late the GUI loop serves it; p99 once all are armed.
+  ``arm_burst_lag_p99_ms`` (and ``arm_burst_lag_max_ms``): the same during the burst, from the
+  ARM click until all 200 cards show their first beat acknowledged.
   ``max_requests_per_10s_window``: the busiest 10 s per endpoint in the simulator's log over
   the whole run (arming burst included); Gate allows 200.
 - ``silence_to_amber_s``: the engine (headless) against a simulator, timeout 30, a beat every
@@ -63,8 +67,9 @@ SECRET = "bench-secret-8b0f4d2a6c1e"
 SKEW_S = 2.0
 ENDPOINTS = ("/spot/countdown_cancel_all", "/options/countdown_cancel_all",
              "/futures/usdt/countdown_cancel_all", "/futures/btc/countdown_cancel_all")
-JSON_KEYS = ("startup_s", "rss_mb", "arm_latency_ms", "beat_cost_ratio_vs_sdk", "idle_cpu_pct",
-             "loop_lag_p99_ms", "max_requests_per_10s_window", "countdown_error_ms",
+JSON_KEYS = ("startup_s", "startup_ratio_vs_bare", "rss_mb", "arm_latency_ms",
+             "beat_cost_ratio_vs_sdk", "idle_cpu_pct", "loop_lag_p99_ms", "arm_burst_lag_p99_ms",
+             "arm_burst_lag_max_ms", "max_requests_per_10s_window", "countdown_error_ms",
              "silence_to_amber_s")
 
 
@@ -246,6 +251,21 @@ def measure_silence(trials: int) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 # startup_s, rss_mb
 # ---------------------------------------------------------------------------------------------
+
+
+def measure_bare_startup(runs: int) -> float:
+    """A bare PySide6 window on a qasync loop (tests/perf/bare_window.py), timed as the app
+    times itself: the yardstick of ``startup_s`` on this machine, median of ``runs``."""
+    took = []
+    with tempfile.TemporaryDirectory(prefix="gk-bench-bare-") as tmp:
+        env = isolated_env(Path(tmp))
+        for _ in range(runs):
+            done = subprocess.run([sys.executable, str(Path(__file__).with_name("bare_window.py"))],
+                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+            if done.returncode != 0:
+                raise RuntimeError(f"the bare window failed: {done.stderr[-2000:]}")
+            took.append(float(json.loads(done.stdout.splitlines()[-1])["startup_s"]))
+    return statistics.median(took)
 
 
 def measure_startup(runs: int) -> dict[str, float]:
@@ -640,7 +660,9 @@ def measure_window(quick: bool, profile: str | None) -> dict[str, Any]:
         steady = probe.take()
         results["loop_lag_p99_ms"] = percentile(steady, 99) * 1000
         results["loop_lag_max_ms"] = max(steady) * 1000
-        results["loop_lag_arming_max_ms"] = max(arming) * 1000
+        results["arm_burst_lag_p99_ms"] = percentile(arming, 99) * 1000
+        results["arm_burst_lag_max_ms"] = max(arming) * 1000
+        results["arm_burst_samples"] = len(arming)
         results["loop_lag_samples"] = len(steady)
         results["lost_ticks_pct"] = 100 * (1 - len(steady) * 0.010 / steady_s)
         if not quick:
@@ -743,6 +765,9 @@ def main(argv: list[str] | None = None) -> int:
     say(f"bench{' --quick' if args.quick else ''}: {machine()}")
     say("startup (5 runs of --self-test)…")
     startup = measure_startup(5)
+    say("startup of a bare PySide6 window on qasync (5 runs)…")
+    bare_s = measure_bare_startup(5)
+    ratio = startup["startup_s"] / bare_s
     say("beat cost: GateClient vs gate_api…")
     beat = measure_beat_cost(2 if args.quick else 6, 100 if args.quick else 150)
     say("the window: ARM latency, countdown error, 200 targets…")
@@ -763,6 +788,10 @@ def main(argv: list[str] | None = None) -> int:
     figures = [
         Figure("startup_s", "startup, process start to first paint (median of 5)",
                startup["startup_s"], "< 0.6 s", startup["startup_s"] < 0.6, " s", 3),
+        Figure("startup_ratio_vs_bare", "  startup / a bare PySide6 window on qasync", ratio,
+               "≤ 1.5", ratio <= 1.5, "×", 2),
+        Figure("", "  a bare PySide6 window on qasync, to first paint (median of 5)", bare_s,
+               "", None, " s", 3),
         Figure("", "  wall time of a --self-test run, spawn to exit (median)",
                startup["wall_s"], "", None, " s", 3),
         Figure("rss_mb", "resident memory, window shown (median)", startup["rss_mb"],
@@ -785,8 +814,11 @@ def main(argv: list[str] | None = None) -> int:
         Figure("loop_lag_p99_ms", "GUI loop lag p99, 200 targets armed", window[
             "loop_lag_p99_ms"], "< 20 ms", window["loop_lag_p99_ms"] < 20, " ms"),
         Figure("", "  worst lag once armed", window["loop_lag_max_ms"], "", None, " ms"),
-        Figure("", "  worst lag while arming the 200", window["loop_lag_arming_max_ms"], "",
-               None, " ms"),
+        Figure("arm_burst_lag_p99_ms", "GUI loop lag p99 while the 200 arm (click to last ack)",
+               window["arm_burst_lag_p99_ms"], "< 50 ms", window["arm_burst_lag_p99_ms"] < 50,
+               " ms"),
+        Figure("arm_burst_lag_max_ms", "  worst lag while the 200 arm",
+               window["arm_burst_lag_max_ms"], "", None, " ms"),
         Figure("", "  time until all 200 were armed", window["arm_200_s"], "", None, " s"),
     ]
     if "stop_200_s" in window:
