@@ -232,7 +232,8 @@ def orders_summary(orders: Sequence[OpenOrder]) -> tuple[str, str]:
 # -- the overall state -----------------------------------------------------------------------------
 
 
-#: overall states, loudest first; each has its own icon shape (resources/icons/<state>.svg)
+#: overall states, loudest first; each has its own icon shape (resources/icons/<state>.svg).
+#: "stopping" is the look of waiting for the exchange: a stop, or an arm not yet answered.
 OVERALL_STATES = ("fired", "degraded", "stopping", "armed", "idle")
 
 
@@ -255,10 +256,11 @@ def window_title(statuses: Iterable[TargetStatus], now_mono: float, stopping: bo
     """The window's title, which the taskbar shows: the state and the shortest time left
     first ("25 s · 3 armed — gate-killswitch"), so a glance at the taskbar tells."""
     items = list(statuses)
-    state, _line = overall_state(items, now_mono, stopping)
+    state, line = overall_state(items, now_mono, stopping)
     soonest = shortest_left(items, now_mono)
-    live = sum(1 for s in items if s.state.live)
-    words = {"fired": "FIRED", "degraded": "PROBLEM", "stopping": "stopping",
+    live = sum(1 for s in items if s.state.live and s.state is not State.ARMING)
+    words = {"fired": "FIRED", "degraded": "PROBLEM",
+             "stopping": "arming" if line.startswith("Arming") else "stopping",
              "armed": f"{live} armed", "idle": "not armed"}[state]
     if state == "degraded" and live:
         words = f"PROBLEM · {live} armed"
@@ -274,12 +276,18 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
     fired = [s for s in items if s.state is State.FIRED]
     failing = [s for s in items if s.state in (State.OVERDUE, State.DEGRADED, State.ERROR)]
     halting = [s for s in items if s.state is State.STOPPING]
-    live = [s for s in items if s.state.live]
+    # Armed means acknowledged: a target whose first beat Gate has not answered yet is not
+    # protected yet, however many were asked for.
+    arming = [s for s in items if s.state is State.ARMING]
+    live = [s for s in items if s.state.live and s.state is not State.ARMING]
     # Not beaten by this run, but the exchange may still be counting them down.
     left_armed = [s for s in items if s.state is State.LEFT_ARMED]
     soonest = shortest_left(items, now_mono)
     left_text = f", {format_left(soonest[1])} left" if soonest else ""
     armed_text = f"{counted(len(live), 'target')} armed{left_text}" if live else ""
+    arming_text = f"{len(arming)} still arming" if arming else ""
+    if arming_text:
+        armed_text = f"{armed_text} · {arming_text}" if armed_text else arming_text
 
     def names(group: list[TargetStatus]) -> str:
         shown = ", ".join(str(s.target) for s in group[:3])
@@ -299,6 +307,10 @@ def overall_state(statuses: Iterable[TargetStatus], now_mono: float,
         return "degraded", " · ".join(part for part in (line, armed_text) if part)
     if stopping or halting:
         return "stopping", f"Stopping… waiting for the exchange{left_text}"
+    if arming:  # the in-progress look, not the armed one, until Gate has answered each
+        waiting = f"Arming… waiting for the exchange to answer {counted(len(arming), 'target')}"
+        return "stopping", f"{waiting} · {counted(len(live), 'target')} armed{left_text}" \
+            if live else waiting
     if live:
         return "armed", f"Armed: {counted(len(live), 'target')}{left_text}"
     return "idle", "Not armed"

@@ -7,9 +7,11 @@ import time
 import pytest
 
 from gui.core.errors import InvalidInputError
+from gui.core.heartbeat import State, TargetStatus
 from gui.core.phrases import counted, format_left, seconds_text
+from gui.core.targets import spot
 from gui.core.timing import check_interval
-from gui.words import moment_text, window_title, zone_text
+from gui.words import moment_text, overall_state, window_title, zone_text
 
 
 def test_a_time_today_is_a_clock_time_and_another_day_says_its_date() -> None:
@@ -48,3 +50,20 @@ def test_an_interval_far_too_long_is_refused_in_plain_numbers() -> None:
     with pytest.raises(InvalidInputError) as refused:
         check_interval(60, 25_000_000)
     assert "(25000000 s)" in str(refused.value) and "e+" not in str(refused.value)
+
+
+def test_targets_gate_has_not_answered_yet_are_arming_never_armed() -> None:
+    def one(name: str, state: State) -> TargetStatus:
+        deadline = None if state is State.ARMING else 100.0
+        return TargetStatus(target=spot(name), state=state, timeout=60, interval=15.0,
+                            trigger_time_ms=None if deadline is None else 1, deadline_mono=deadline)
+
+    waiting = [one(f"C{i}_USDT", State.ARMING) for i in range(200)]
+    state, line = overall_state(waiting, 50.0)
+    assert state != "armed" and line.startswith("Arming… waiting for the exchange to answer 200")
+    assert window_title(waiting, 50.0) == "arming — gate-killswitch"
+    some = [one("BTC_USDT", State.ARMED), *waiting[:3]]
+    state, line = overall_state(some, 50.0)
+    assert state != "armed" and "1 target armed, 50 s left" in line and "3 targets" in line
+    assert overall_state([one("BTC_USDT", State.ARMED)], 50.0) == \
+        ("armed", "Armed: 1 target, 50 s left")

@@ -286,3 +286,18 @@ def test_a_burst_draws_cards_over_loop_turns_and_the_header_counts_them_all_mean
     assert window.cards[last].state is State.DEGRADED
     assert list(window.cards) == [one.target for one in statuses if one is not statuses[-2]]
     assert window.summary.text() == overall_state(window.statuses(), clock.now, False)[1]
+
+
+def test_targets_waiting_for_their_first_answer_are_never_shown_armed(
+        qtbot: QtBot, window: MainWindow, clock: Clock) -> None:
+    """ARM pressed for many: until Gate answers each first beat, the header, its icon and the
+    title say arming (the in-progress look), never the green "Armed"."""
+    statuses = [status(f"A{i:02d}_USDT", State.ARMING) for i in range(20)]
+    for one in statuses:
+        window.update_status(one)
+    qtbot.waitUntil(lambda: window.summary.text().startswith("Arming… waiting for the exchange"))
+    assert window.summary.property("state") == "stopping"
+    assert "armed" not in window.windowTitle() and window.windowTitle().startswith("arming")
+    window.update_status(status("A00_USDT", deadline=T0 + 40.5))  # answered: that one is armed
+    qtbot.waitUntil(lambda: "1 target armed" in window.summary.text())
+    assert window.summary.property("state") == "stopping"  # 19 still wait
