@@ -105,7 +105,7 @@ def isolated_env(base: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GATE_KILLSWITCH") and k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update({f"GATE_KILLSWITCH_{n.upper()}_DIR": str(base / n)
-                for n in ("config", "data", "cache")},
+                for n in ("config", "data", "cache", "state")},
                QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), **extra)
     return env
 
