@@ -42,7 +42,7 @@ def test_nothing_is_cut_on_a_screen_scaled_to_150_percent(tmp_path: Path) -> Non
     config.write_text(json.dumps(screen), encoding="utf-8")
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
          f"--basetemp={tmp_path / 'run'}", str(ROOT / "tests" / "gui" / "scaled_screen.py")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -2,7 +2,9 @@
 
 The soak mostly waits (a few percent of one core), so it starts in its own process as soon as
 the run is collected, and its test, moved to the end of the run, collects the report. That
-keeps the whole suite within its five minutes without shortening the soak.
+keeps the whole suite within its time without shortening the soak. Under pytest-xdist (the
+default, two workers) every worker collects every test, so none starts it: the worker given
+the soak's test runs it in-process while the other goes on with the rest.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     if MINUTES <= 0 or not any(item.name == SOAK_TEST for item in session.items):
         return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # every worker collects every test: the soak runs in the worker given its test
     home = Path(tempfile.mkdtemp(prefix="gate-killswitch-soak-"))
     env = dict(os.environ, **{f"GATE_KILLSWITCH_{d}_DIR": str(home / d.lower())
                               for d in ("CONFIG", "DATA", "CACHE", "STATE")})
