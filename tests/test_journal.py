@@ -372,9 +372,19 @@ def test_one_descriptor_per_journal_released_on_close_or_when_dropped(tmp_path: 
     import gc
 
     def open_descriptors() -> int:
-        return len(os.listdir("/proc/self/fd"))
+        """This process's descriptors open on files under ``tmp_path`` (the journals'): other
+        tests' objects collected meanwhile must not move the count."""
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:  # closed since the listing (the listing's own descriptor)
+                continue
+            count += target.startswith(str(tmp_path))
+        return count
 
     before = open_descriptors()
+    assert before == 0
     j = Journal(tmp_path, max_bytes=2000, backups=2)
     for i in range(300):  # rotating several times on the way
         j.write("beat", n=i)
