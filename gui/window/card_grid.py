@@ -40,7 +40,6 @@ class CardGrid(QWidget):
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop)
         self._cards: list[TargetCard] = []
         self._columns = 1
-        self._rows = False  # compact cards: one a row, the full width
         self._grid.setColumnStretch(0, 1)
         self._repack = QTimer(self)
         self._repack.setSingleShot(True)
@@ -77,12 +76,6 @@ class CardGrid(QWidget):
         self._relayout()
         self.resized.emit()
 
-    def set_rows(self, rows: bool) -> None:
-        """One card a row (compact cards are one line each), or as many columns as fit."""
-        if rows != self._rows:
-            self._rows = rows
-            self._relayout(force=True)
-
     def _place_all(self) -> None:
         self._relayout(force=True)
         # Cards moved up a cell: what is in sight changed as with a resize, whichever of this
@@ -90,7 +83,7 @@ class CardGrid(QWidget):
         self.resized.emit()
 
     def _relayout(self, force: bool = False) -> None:
-        columns = 1 if self._rows else max(1, min(3, self.width() // (CARD_MIN_WIDTH + 12)))
+        columns = max(1, min(3, self.width() // (CARD_MIN_WIDTH + 12)))
         if not force and columns == self._columns:
             return
         self._repack.stop()

@@ -653,7 +653,6 @@ class MainWindow(QMainWindow):
             self.shortest.setVisible(compact)
             for card in self.cards.values():
                 card.set_compact(compact)
-            self.grid.set_rows(compact)
         statuses = self.statuses()
         live = sum(1 for s in statuses if s.state.live or s.state is State.STOPPING)
         waiting = f" · {len(self.waiting)} still to draw" if self.waiting else ""

@@ -16,6 +16,7 @@ fired cards change their whole frame, and a fired card stays until dismissed or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -70,6 +71,7 @@ STATE_LOOK: dict[State, tuple[str, str]] = {
 COUNTDOWN_LATE_S = 0.025
 #: how late a new age of the last beat may be drawn: it rides on the countdown's repaints
 AGE_LATE_S = 1.0
+_DIGITS = re.compile(r"\d")
 #: the card's margins, full and as one compact row
 FULL_MARGINS = (16, 14, 16, 14)
 COMPACT_MARGINS = (12, 6, 12, 6)
@@ -106,6 +108,7 @@ class TargetCard(QFrame):
         self._status: TargetStatus | None = None
         self._state_key = ""
         self._texts: dict[str, str] = {}
+        self._row: tuple[State, str] | None = None  # what the compact row was last fitted to
         self.setObjectName("targetCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         # Minimum, not Fixed: a fixed height is the size hint, which ignores wrapped lines.
@@ -258,7 +261,13 @@ class TargetCard(QFrame):
         self.dismiss.setVisible(not live_or_stopping and not left_armed)
         self.resume.setVisible(left_armed)
         self.disarm_now.setVisible(left_armed)
-        self._fit_row()
+        # A compact row is fitted again only when what it holds changed shape (the state, its
+        # buttons, the width of "fires at"): a routine beat of two hundred targets on one
+        # second must not lay out two hundred rows.
+        row = (status.state, _DIGITS.sub("0", self._texts.get("fires", "")))
+        if row != self._row:
+            self._row = row
+            self._fit_row()
         headline = ""
         if left_armed:
             headline = "LEFT ARMED by an earlier run — not kept alive by this window"
