@@ -160,7 +160,9 @@ def test_cards_scrolled_into_sight_catch_up_at_once(
         return not last.visibleRegion().isEmpty()
 
     qtbot.waitUntil(scrolled_to_the_end, timeout=2_000)
-    qtbot.waitUntil(lambda: last.countdown.text() == "37 s", timeout=2_000)
+    # At once, or at worst at the next safety repaint (1 s); the bound is for a loaded CI
+    # machine running two workers: what fails is a card never repainted in sight.
+    qtbot.waitUntil(lambda: last.countdown.text() == "37 s", timeout=5_000)
 
 
 def test_a_card_moving_into_sight_when_another_leaves_catches_up_at_once(
