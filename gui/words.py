@@ -181,12 +181,7 @@ def contract_words(name: str) -> str:
         _underlying, expiry, strike, is_call = parse_contract(name)
     except TargetError:
         return name
-    try:
-        day = datetime.strptime(expiry, "%Y%m%d").replace(tzinfo=UTC)
-        when = format_expiry(int(day.timestamp()))
-    except ValueError:
-        when = expiry
-    return f"{name}, {'call' if is_call else 'put'}, strike {strike}, expires {when}"
+    return f"{name}, {'call' if is_call else 'put'}, strike {strike}, expires {_expiry(expiry)}"
 
 
 def format_number(text: str) -> str:
@@ -208,12 +203,17 @@ def describe_target(target: Target) -> str:
     if target.kind is not ScopeKind.CONTRACT:
         return target.describe()
     underlying, expiry, strike, is_call = parse_contract(target.name)
+    side = "Call" if is_call else "Put"
+    return f"{underlying} {format_number(strike)} {side}, expires {_expiry(expiry)}"
+
+
+def _expiry(expiry: str) -> str:
+    """A contract name's expiry (``20261204``) as the app writes dates, or as it came."""
     try:
         day = datetime.strptime(expiry, "%Y%m%d").replace(tzinfo=UTC)
-        when = format_expiry(int(day.timestamp()))
     except ValueError:
-        when = expiry
-    return f"{underlying} {format_number(strike)} {'Call' if is_call else 'Put'}, expires {when}"
+        return expiry
+    return format_expiry(int(day.timestamp()))
 
 
 # -- open orders -----------------------------------------------------------------------------------

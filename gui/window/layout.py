@@ -9,12 +9,12 @@ must not open with STOP or the journal below the edge of a laptop's screen.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from gui.core.heartbeat import TargetStatus
 from gui.core.targets import Target
-from gui.window.painted import SteadyLabel
+from gui.window.painted import SteadyLabel, paint_elided
 from gui.words import counted, format_left
 
 #: the size the window asks for on a screen large enough for it
@@ -135,12 +135,7 @@ class ElidedLabel(QLabel):
         return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                              rect.width())
-        self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
-                                  self.isEnabled(), shown, self.foregroundRole())
+        paint_elided(self)
 
 
 class FittingSlot(QWidget):

@@ -18,6 +18,16 @@ from PySide6.QtWidgets import (
 _DIGIT = re.compile(r"\d")
 
 
+def paint_elided(label: QLabel) -> None:
+    """Paint ``label``'s text on one line, ending in "…" where its width runs out."""
+    painter = QPainter(label)
+    rect = label.contentsRect()
+    shown = label.fontMetrics().elidedText(label.text(), Qt.TextElideMode.ElideRight,
+                                           rect.width())
+    label.style().drawItemText(painter, rect, int(label.alignment()), label.palette(),
+                               label.isEnabled(), shown, label.foregroundRole())
+
+
 #: (font, shape) → the largest size of a text of that shape; two hundred cards share a font
 _shape_sizes: dict[tuple[str, str], tuple[int, int]] = {}
 
@@ -104,12 +114,7 @@ class SteadyLabel(QLabel):
             painter.fillRect(event.rect(), self._backdrop)
             painter.end()
         if self._max_width is not None and self.is_elided():
-            painter = QPainter(self)
-            rect = self.contentsRect()
-            shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                                  rect.width())
-            self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
-                                      self.isEnabled(), shown, self.foregroundRole())
+            paint_elided(self)
             return
         super().paintEvent(event)
 
